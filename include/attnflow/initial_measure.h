@@ -1,0 +1,109 @@
+/**
+ * @file
+ * The initial measure mu0 from which tokens are drawn (and, later, the
+ * density is built): uniform, Gaussian mixture, von Mises–Fisher mixture,
+ * a density function, or the tokens of a file.
+ */
+#ifndef attnflow_initial_measure_h
+#define attnflow_initial_measure_h
+
+#include <attnflow/kernel_engine.h>
+#include <attnflow/matrix_spec.h>
+#include <attnflow/model.h>
+#include <attnflow/parameters.h>
+
+#include <deal.II/base/function.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace attnflow
+{
+  class RandomGenerator;
+
+  /**
+   * The initial measure mu0 of a run (section "Initial condition"). The
+   * constructor checks every parameter against the model (InputError
+   * otherwise); sample() draws tokens reproducibly from the seed.
+   */
+  class InitialMeasure
+  {
+  public:
+    /** mu0 as described by @p parameters for tokens of @p model. */
+    InitialMeasure(const InitialConditionParameters &parameters,
+                   const Model &                     model);
+
+    ~InitialMeasure();
+
+    /**
+     * @p n tokens drawn i.i.d. from mu0 with the seed of the parameters
+     * (bit-identical for the same parameters). With type = tokens file, the
+     * file's tokens, whatever @p n.
+     */
+    PointSet
+    sample(const std::size_t n) const;
+
+    /** Whether the tokens come from a file (their number is the file's). */
+    bool
+    is_tokens_file() const
+    {
+      return type == Type::tokens_file;
+    }
+
+  private:
+    enum class Type
+    {
+      uniform,
+      gaussian,
+      von_mises_fisher,
+      function,
+      tokens_file
+    };
+
+    /** One token from the uniform measure (sphere or box). */
+    void
+    draw_uniform(RandomGenerator &random, double *x) const;
+    /** One token from the Gaussian mixture. */
+    void
+    draw_gaussian(RandomGenerator &random, double *x) const;
+    /** One token from the von Mises–Fisher mixture (Wood's algorithm). */
+    void
+    draw_von_mises_fisher(RandomGenerator &random, double *x) const;
+    /** The index of a mixture component drawn by its weight. */
+    unsigned int
+    draw_component(RandomGenerator &random) const;
+    /** n tokens by rejection sampling of the density function. */
+    PointSet
+    sample_function(RandomGenerator &random, const std::size_t n) const;
+    /** The density function at x (checked finite and non-negative). */
+    double
+    density_function(const double *x) const;
+    /** Reads and checks the tokens file. */
+    void
+    read_tokens_file(const std::string &file_name);
+
+    Type         type;
+    Geometry     geometry;
+    unsigned int dimension;
+    unsigned int seed;
+
+    std::vector<double> lower_corner, upper_corner;
+
+    std::vector<std::vector<double>> means;
+    /** Cholesky factors of the covariances (lower triangular). */
+    std::vector<SquareMatrix> cholesky_factors;
+    std::vector<double>       concentrations;
+    /** Cumulative mixture weights, ending at 1. */
+    std::vector<double> cumulative_weights;
+
+    std::string                                density_expression;
+    std::unique_ptr<dealii::Function<1>>       function_1d;
+    std::unique_ptr<dealii::Function<2>>       function_2d;
+    std::unique_ptr<dealii::Function<3>>       function_3d;
+
+    PointSet file_tokens;
+  };
+} // namespace attnflow
+
+#endif

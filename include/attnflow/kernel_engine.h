@@ -1,0 +1,128 @@
+/**
+ * @file
+ * The one weighted kernel sum behind every nonlocal quantity of attnflow.
+ */
+#ifndef attnflow_kernel_engine_h
+#define attnflow_kernel_engine_h
+
+#include <cstddef>
+#include <vector>
+
+namespace attnflow
+{
+  /**
+   * A set of n points in R^d stored row-major and contiguously: tokens,
+   * quadrature points, or their images under a matrix. The token store of
+   * attnflow for any d (deal.II's Point and Particles are for d <= 3).
+   */
+  struct PointSet
+  {
+    /** An empty set of points in R^@p dimension. */
+    explicit PointSet(const unsigned int dimension = 0,
+                      const std::size_t  n_points  = 0)
+      : dimension(dimension)
+      , coordinates(n_points * dimension, 0.)
+    {}
+
+    /** The number of points. */
+    std::size_t
+    size() const
+    {
+      return dimension == 0 ? 0 : coordinates.size() / dimension;
+    }
+
+    /** The coordinates of point @p i (d consecutive values). */
+    double *
+    operator[](const std::size_t i)
+    {
+      return coordinates.data() + i * dimension;
+    }
+
+    /** The coordinates of point @p i (d consecutive values). */
+    const double *
+    operator[](const std::size_t i) const
+    {
+      return coordinates.data() + i * dimension;
+    }
+
+    /** The space dimension d. */
+    unsigned int dimension;
+
+    /** All coordinates, point after point. */
+    std::vector<double> coordinates;
+  };
+
+  /**
+   * The result of KernelEngine::evaluate() for targets i = 0..n_t-1, kept in
+   * shifted (log-sum-exp) form so that nothing overflows:
+   *
+   *   shift_i      = max_j ( <a_i, b_j> + log w_j )
+   *   normaliser_i = sum_j w_j exp(<a_i, b_j> - shift_i)         (>= 1)
+   *   values_i     = sum_j w_j exp(<a_i, b_j> - shift_i) v_j
+   *
+   * The unshifted sums are exp(shift_i) times these; the softmax average is
+   * values_i / normaliser_i, in which the shift cancels exactly.
+   */
+  struct KernelSums
+  {
+    /** shift_i, the largest weighted log-kernel over the sources. */
+    std::vector<double> shift;
+    /** normaliser_i, the shifted sum of the weighted kernel. */
+    std::vector<double> normaliser;
+    /** values_i (n_t rows of d_v entries), the shifted weighted sum of v_j. */
+    PointSet values;
+  };
+
+  /**
+   * The tiled, vectorised and multi-threaded all-pairs engine for
+   *
+   *   sum_j w_j exp(<a_i, b_j>) (1, v_j),
+   *
+   * with queries a_i (targets), keys b_j and values v_j (sources) and
+   * non-negative weights w_j. Every nonlocal quantity of attnflow is one call:
+   * the attention field of the tokens (a = beta Q x_i, b = K x_j, v = V x_j,
+   * w = 1/n), the field of a finite-element density (w = rho(y_q) JxW_q), the
+   * interaction energy and the MMD.
+   *
+   * Each target keeps a running maximum of the exponent <a_i, b_j> + log w_j
+   * over source tiles (the online log-sum-exp of flash attention), so no
+   * exponential is ever taken of a positive number: beta |Q||K| may be as
+   * large as the user likes without overflow, and the normaliser is at least
+   * one. The exponential is an inline polynomial vectorised across sources
+   * (relative error below 2e-16); threads share the targets (TBB).
+   */
+  class KernelEngine
+  {
+  public:
+    /**
+     * An engine using @p n_threads threads; 0 lets TBB use every core.
+     */
+    explicit KernelEngine(const unsigned int n_threads = 0);
+
+    /**
+     * Computes @p sums for the targets @p queries over the sources
+     * (@p keys, @p weights, @p values). @p values may have any dimension
+     * d_v, including 0 (then only shift and normaliser are computed);
+     * queries and keys share one dimension. Weights must be >= 0 and not all
+     * zero.
+     */
+    void
+    evaluate(const PointSet &           queries,
+             const PointSet &           keys,
+             const std::vector<double> &weights,
+             const PointSet &           values,
+             KernelSums &               sums) const;
+
+    /** The number of threads this engine uses (0: all cores). */
+    unsigned int
+    n_threads() const
+    {
+      return thread_limit;
+    }
+
+  private:
+    unsigned int thread_limit;
+  };
+} // namespace attnflow
+
+#endif

@@ -1,0 +1,101 @@
+/**
+ * @file
+ * The self-attention dynamics (DESIGN.md section 1): geometry, temperature,
+ * normalisation, heads and layers, and the attention field X[mu] they define.
+ */
+#ifndef attnflow_model_h
+#define attnflow_model_h
+
+#include <attnflow/kernel_engine.h>
+#include <attnflow/matrix_spec.h>
+#include <attnflow/parameters.h>
+
+#include <vector>
+
+namespace attnflow
+{
+  /** One attention head: k(x, y) = exp(beta <Q x, K y>), values V y. */
+  struct AttentionHead
+  {
+    SquareMatrix Q, K, V;
+  };
+
+  /** The weights of one layer, held for @p duration units of time. */
+  struct Layer
+  {
+    double                     duration;
+    std::vector<AttentionHead> heads;
+  };
+
+  /**
+   * The model of a run: tokens in R^d or on S^{d-1}, temperature beta,
+   * softmax or uniform normalisation, and piecewise constant weights (a list
+   * of layers, each with its heads). Built from ModelParameters, whose
+   * matrices it parses and checks.
+   */
+  class Model
+  {
+  public:
+    /** The model described by @p parameters; InputError if malformed. */
+    explicit Model(const ModelParameters &parameters);
+
+    /** The index of the layer acting at time @p t (the last one after all). */
+    unsigned int
+    layer_index(const double t) const;
+
+    /** The times in (0, @p end_time) at which the weights switch. */
+    std::vector<double>
+    switch_times(const double end_time) const;
+
+    Geometry           geometry;
+    unsigned int       dimension;
+    double             beta;
+    Normalization      normalization;
+    std::vector<Layer> layers;
+  };
+
+  /**
+   * The attention field X[mu](x) = sum_h X_h[mu](x) of a weighted point
+   * measure mu = sum_j w_j delta_{y_j} (tokens: w_j = 1/n; a finite-element
+   * density: w_j = rho(y_j) JxW_j), projected on the tangent space on the
+   * sphere, and the interaction energy. Every sum is one KernelEngine call
+   * per head.
+   */
+  class AttentionField
+  {
+  public:
+    /** The field of @p model, computed with @p engine. */
+    AttentionField(const Model &model, const KernelEngine &engine);
+
+    /**
+     * X[mu] of the weights of layer @p layer at @p targets, for the
+     * measure with atoms @p sources and weights @p weights, into
+     * @p velocity. Uniform (USA) attention that overflows the double range
+     * raises NumericalError.
+     */
+    void
+    evaluate(const Layer &              layer,
+             const PointSet &           targets,
+             const PointSet &           sources,
+             const std::vector<double> &weights,
+             PointSet &                 velocity) const;
+
+    /**
+     * The interaction energy sum_h (1/(2 beta)) int int exp(beta <Q_h x,
+     * K_h y>) dmu(x) dmu(y) of the measure (@p points, @p weights) under
+     * layer @p layer; for beta = 0, its limit without the constant,
+     * sum_h (1/2) int int <Q_h x, K_h y>. Non-decreasing along uniform
+     * attention with Q = K = V = I (a gradient ascent).
+     */
+    double
+    energy(const Layer &              layer,
+           const PointSet &           points,
+           const std::vector<double> &weights) const;
+
+  private:
+    const Model &       model;
+    const KernelEngine &engine;
+  };
+} // namespace attnflow
+
+#endif

@@ -1,0 +1,116 @@
+/**
+ * @file
+ * What a run writes: VTU files of the tokens with their PVD time record, the
+ * metrics table as CSV, each file written whole (temporary name, then
+ * rename), so a killed run never leaves a half-written file.
+ */
+#ifndef attnflow_output_h
+#define attnflow_output_h
+
+#include <attnflow/kernel_engine.h>
+
+#include <filesystem>
+#include <functional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace attnflow
+{
+  /**
+   * Writes @p path through @p write into "path.tmp", then renames it to
+   * @p path (atomic on POSIX file systems). Throws std::runtime_error, and
+   * removes the temporary file, if anything fails.
+   */
+  void
+  write_file_atomically(const std::filesystem::path &             path,
+                        const std::function<void(std::ostream &)> &write);
+
+  /**
+   * A ParaView time series: the (time, file) pairs of one series, written as
+   * a .pvd record after every new file (deal.II's write_pvd_record).
+   */
+  class PvdRecord
+  {
+  public:
+    /** A record written to @p path. */
+    explicit PvdRecord(const std::filesystem::path &path);
+
+    /** Adds @p file_name (relative to the record) at @p time and rewrites. */
+    void
+    add(const double time, const std::string &file_name);
+
+  private:
+    std::filesystem::path                    path;
+    std::vector<std::pair<double, std::string>> entries;
+  };
+
+  /**
+   * The tokens_NNNN.vtu series of a run and its tokens.pvd. Each token is a
+   * VTK vertex; tokens in R^d with d < 3 are padded with zeros, and for
+   * d > 3 the first three coordinates are shown (the full tokens are in no
+   * VTU file: VTK points are 3-D). Point fields: id (the token's index),
+   * speed |X(x_i)|, cluster (the label of cluster_labels()), velocity (the
+   * first three components of X(x_i)).
+   */
+  class TokenOutput
+  {
+  public:
+    /** Output into @p directory (which must exist). */
+    explicit TokenOutput(const std::filesystem::path &directory);
+
+    /** Writes tokens_NNNN.vtu (NNNN = @p index) and updates tokens.pvd. */
+    void
+    write(const unsigned int               index,
+          const double                     time,
+          const PointSet &                 tokens,
+          const PointSet &                 velocity,
+          const std::vector<unsigned int> &cluster);
+
+  private:
+    std::filesystem::path directory;
+    PvdRecord             record;
+  };
+
+  /**
+   * A table of numbers with named columns, one row per output time, written
+   * as CSV (header row, full double precision) after each row.
+   */
+  class MetricsTable
+  {
+  public:
+    /** Sets @p column of the current row (columns keep their first order). */
+    void
+    set(const std::string &column, const double value);
+
+    /** Closes the current row; every row must have the first row's columns. */
+    void
+    finish_row();
+
+    /** Writes the table to @p path (atomically). */
+    void
+    write(const std::filesystem::path &path) const;
+
+    /** The finished rows (for tests and summaries). */
+    const std::vector<std::vector<double>> &
+    rows() const
+    {
+      return finished_rows;
+    }
+
+    /** The column names. */
+    const std::vector<std::string> &
+    columns() const
+    {
+      return column_names;
+    }
+
+  private:
+    std::vector<std::string>         column_names;
+    std::vector<double>              current_row;
+    std::vector<std::vector<double>> finished_rows;
+  };
+} // namespace attnflow
+
+#endif

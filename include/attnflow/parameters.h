@@ -1,0 +1,209 @@
+/**
+ * @file
+ * The run parameters, one struct per section of the parameter file
+ * (DESIGN.md section 6). Each struct declares its entries, with the
+ * documentation that `attnflow --print-parameters` prints, and parses them.
+ */
+#ifndef attnflow_parameters_h
+#define attnflow_parameters_h
+
+#include <deal.II/base/parameter_handler.h>
+
+#include <string>
+#include <vector>
+
+namespace attnflow
+{
+  /** Whether tokens live in R^d or on the unit sphere S^{d-1}. */
+  enum class Geometry
+  {
+    euclidean,
+    sphere
+  };
+
+  /** Softmax (SA) or unnormalised (USA) attention. */
+  enum class Normalization
+  {
+    softmax,
+    uniform
+  };
+
+  /** Section "Model": the attention dynamics (DESIGN.md section 1). */
+  struct ModelParameters
+  {
+    Geometry      geometry      = Geometry::sphere;
+    unsigned int  dimension     = 2;
+    double        beta          = 4.;
+    Normalization normalization = Normalization::softmax;
+    unsigned int  n_heads       = 1;
+    /** Matrix specifications, as written (parsed by the Model). */
+    std::string Q = "identity";
+    std::string K = "identity";
+    std::string V = "identity";
+    /** Durations of the layers; empty: one layer for all time. */
+    std::vector<double> layer_durations;
+    unsigned int        weights_seed = 1;
+
+    /** Declares the entries of this section in @p prm. */
+    static void
+    declare_parameters(dealii::ParameterHandler &prm);
+    /** Reads the entries of this section from @p prm. */
+    void
+    parse_parameters(dealii::ParameterHandler &prm);
+  };
+
+  /** Section "Initial condition": the initial measure mu0. */
+  struct InitialConditionParameters
+  {
+    /** uniform | gaussian | von mises fisher | function | tokens file */
+    std::string type             = "uniform";
+    std::string density_function = "";
+    unsigned int seed            = 1;
+    std::string tokens_file      = "";
+    std::string lower_corner     = "-1";
+    std::string upper_corner     = "1";
+    std::string means            = "0";
+    std::string covariances      = "identity";
+    std::string concentrations   = "10";
+    std::string mixture_weights  = "";
+
+    /** Declares the entries of this section in @p prm. */
+    static void
+    declare_parameters(dealii::ParameterHandler &prm);
+    /** Reads the entries of this section from @p prm. */
+    void
+    parse_parameters(dealii::ParameterHandler &prm);
+  };
+
+  /** Section "Tokens": the Lagrangian solver. */
+  struct TokenParameters
+  {
+    unsigned int n_tokens       = 1000;
+    double       cluster_radius = 0.1;
+
+    /** Declares the entries of this section in @p prm. */
+    static void
+    declare_parameters(dealii::ParameterHandler &prm);
+    /** Reads the entries of this section from @p prm. */
+    void
+    parse_parameters(dealii::ParameterHandler &prm);
+  };
+
+  /** Section "Density": the finite-element solver (issue 3). */
+  struct DensityParameters
+  {
+    bool         enabled     = false;
+    unsigned int degree      = 2;
+    unsigned int refinements = 6;
+
+    /** Declares the entries of this section in @p prm. */
+    static void
+    declare_parameters(dealii::ParameterHandler &prm);
+    /** Reads the entries of this section from @p prm. */
+    void
+    parse_parameters(dealii::ParameterHandler &prm);
+  };
+
+  /** Time integration schemes of the token solver. */
+  enum class TimeScheme
+  {
+    euler,
+    rk4,
+    dopri5
+  };
+
+  /** Section "Time": the common time axis and the token integrator. */
+  struct TimeParameters
+  {
+    double     end_time           = 10.;
+    double     output_interval    = 0.5;
+    TimeScheme scheme             = TimeScheme::dopri5;
+    double     time_step          = 0.01;
+    double     relative_tolerance = 1e-8;
+    double     absolute_tolerance = 1e-10;
+
+    /** Declares the entries of this section in @p prm. */
+    static void
+    declare_parameters(dealii::ParameterHandler &prm);
+    /** Reads the entries of this section from @p prm. */
+    void
+    parse_parameters(dealii::ParameterHandler &prm);
+  };
+
+  /** Section "Output": where and what a run writes. */
+  struct OutputParameters
+  {
+    std::string directory = "output";
+    bool        write_vtu = true;
+
+    /** Declares the entries of this section in @p prm. */
+    static void
+    declare_parameters(dealii::ParameterHandler &prm);
+    /** Reads the entries of this section from @p prm. */
+    void
+    parse_parameters(dealii::ParameterHandler &prm);
+  };
+
+  /** Section "Parallel": threads (and later MPI) of the run. */
+  struct ParallelParameters
+  {
+    unsigned int n_threads = 0;
+
+    /** Declares the entries of this section in @p prm. */
+    static void
+    declare_parameters(dealii::ParameterHandler &prm);
+    /** Reads the entries of this section from @p prm. */
+    void
+    parse_parameters(dealii::ParameterHandler &prm);
+  };
+
+  /**
+   * All parameters of a run, and the parameter file actually used (every
+   * default filled in) for the run folder.
+   */
+  struct Parameters
+  {
+    ModelParameters            model;
+    InitialConditionParameters initial_condition;
+    TokenParameters            tokens;
+    DensityParameters          density;
+    TimeParameters             time;
+    OutputParameters           output;
+    ParallelParameters         parallel;
+    /** The complete parameter file of this run (PRM format). */
+    std::string used_parameter_file;
+
+    /** Declares every section in @p prm. */
+    static void
+    declare_parameters(dealii::ParameterHandler &prm);
+    /** Reads every section from @p prm and records the file used. */
+    void
+    parse_parameters(dealii::ParameterHandler &prm);
+  };
+
+  /**
+   * Reads @p file, then applies each "Section/name=value" of @p overrides in
+   * order (the --set options), and parses the result. Unknown sections and
+   * entries, and values that do not match their pattern, raise InputError
+   * naming the entry and what it allows.
+   */
+  Parameters
+  read_parameters(const std::string &             file,
+                  const std::vector<std::string> &overrides);
+
+  /**
+   * Splits @p text at @p separator and trims each piece; an empty text gives
+   * no pieces.
+   */
+  std::vector<std::string>
+  split(const std::string &text, const char separator);
+
+  /**
+   * Parses @p text as comma-separated finite numbers; InputError naming
+   * @p parameter otherwise.
+   */
+  std::vector<double>
+  parse_numbers(const std::string &text, const std::string &parameter);
+} // namespace attnflow
+
+#endif

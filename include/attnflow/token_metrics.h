@@ -1,0 +1,56 @@
+/**
+ * @file
+ * Statistics of a weighted point measure (the tokens): moments, order
+ * parameter, interaction energy and clusters.
+ */
+#ifndef attnflow_token_metrics_h
+#define attnflow_token_metrics_h
+
+#include <attnflow/kernel_engine.h>
+#include <attnflow/model.h>
+
+#include <vector>
+
+namespace attnflow
+{
+  /** The statistics of a measure sum_i w_i delta_{x_i} at one time. */
+  struct PointStatistics
+  {
+    /** The interaction energy (AttentionField::energy()). */
+    double energy = 0.;
+    /** The mean m = sum_i w_i x_i. */
+    std::vector<double> mean;
+    /** |m|: the order parameter on the sphere. */
+    double order = 0.;
+    /** trace of the covariance, sum_i w_i |x_i - m|^2. */
+    double covariance_trace = 0.;
+    /** The number of clusters (single linkage, see cluster_labels()). */
+    unsigned int n_clusters = 0;
+    /** The cluster of each point, 0 .. n_clusters - 1. */
+    std::vector<unsigned int> cluster;
+  };
+
+  /**
+   * Single-linkage clusters: the connected components of the graph joining
+   * points closer than @p radius (Euclidean distance in R^d, also on the
+   * sphere). Labels are 0, 1, ... in the order of each cluster's first
+   * point; @p n_clusters receives their number. O(n^2 d).
+   */
+  std::vector<unsigned int>
+  cluster_labels(const PointSet &points,
+                 const double    radius,
+                 unsigned int &  n_clusters);
+
+  /**
+   * All statistics of (@p points, @p weights); the energy is that of
+   * @p field under @p layer.
+   */
+  PointStatistics
+  compute_statistics(const PointSet &           points,
+                     const std::vector<double> &weights,
+                     const double               cluster_radius,
+                     const AttentionField &     field,
+                     const Layer &              layer);
+} // namespace attnflow
+
+#endif

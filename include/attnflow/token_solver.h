@@ -1,0 +1,95 @@
+/**
+ * @file
+ * The Lagrangian solver: n tokens moving with the attention field of their
+ * own empirical measure, dx_i/dt = X[mu_n](x_i).
+ */
+#ifndef attnflow_token_solver_h
+#define attnflow_token_solver_h
+
+#include <attnflow/kernel_engine.h>
+#include <attnflow/model.h>
+#include <attnflow/time_integrator.h>
+
+namespace attnflow
+{
+  /**
+   * n tokens x_i in R^d or on S^{d-1} with the empirical measure
+   * mu_n = (1/n) sum_i delta_{x_i}, advanced by dx_i/dt = X[mu_n](x_i).
+   *
+   * Time is split at every layer switch, so that each step sees one set of
+   * weights and the integrators keep their order across the discontinuity.
+   * On the sphere the integrator works in R^d with the tangential field and
+   * every token is renormalised to |x_i| = 1 after each accepted step (a
+   * projection method: the change it makes is of the order of the local
+   * error and is reported as the drift, max | |x_i| - 1 | before the
+   * renormalisation).
+   */
+  class TokenSolver
+  {
+  public:
+    /**
+     * The solver for @p model starting from @p tokens at t = 0, integrated
+     * as @p time_parameters say, fields computed with @p engine.
+     */
+    TokenSolver(const Model &         model,
+                const TimeParameters &time_parameters,
+                const KernelEngine &  engine,
+                const PointSet &      tokens);
+
+    /** Advances the tokens from the current time to @p t_end. */
+    void
+    advance_to(const double t_end);
+
+    /** The current tokens. */
+    const PointSet &
+    tokens() const
+    {
+      return points;
+    }
+
+    /** The current time. */
+    double
+    time() const
+    {
+      return current_time;
+    }
+
+    /** The velocity X[mu_n](x_i) of every token at the current time. */
+    PointSet
+    velocity() const;
+
+    /** The uniform weights 1/n of the empirical measure. */
+    const std::vector<double> &
+    weights() const
+    {
+      return token_weights;
+    }
+
+    /** The work done by the integrator, and the sphere drift. */
+    const IntegrationStatistics &
+    statistics() const
+    {
+      return integrator.statistics();
+    }
+
+  private:
+    /** X[mu_n] of the state @p y under layer @p layer into @p dydt. */
+    void
+    right_hand_side(const Layer &                layer,
+                    const TimeIntegrator::State &y,
+                    TimeIntegrator::State &      dydt) const;
+
+    /** Renormalises every token; returns max | |x_i| - 1 | before. */
+    double
+    project_to_sphere(TimeIntegrator::State &y) const;
+
+    const Model &       model;
+    AttentionField      field;
+    TimeIntegrator      integrator;
+    PointSet            points;
+    std::vector<double> token_weights;
+    double              current_time;
+  };
+} // namespace attnflow
+
+#endif

@@ -1,0 +1,506 @@
+#include <attnflow/exceptions.h>
+#include <attnflow/initial_measure.h>
+#include <attnflow/random.h>
+
+#include <deal.II/base/function_parser.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace attnflow
+{
+  namespace
+  {
+    const std::string section = "Initial condition/";
+
+    /** One number (for every coordinate) or @p d numbers. */
+    std::vector<double>
+    parse_vector(const std::string &text,
+                 const unsigned int d,
+                 const std::string &parameter)
+    {
+      std::vector<double> v = parse_numbers(text, parameter);
+      if (v.size() == 1)
+        v.assign(d, v[0]);
+      if (v.size() != d)
+        throw InputError(parameter,
+                         "'" + text + "' has " + std::to_string(v.size()) +
+                           " numbers; give 1 (every coordinate) or " +
+                           std::to_string(d) + " (Model/dimension)");
+      return v;
+    }
+
+    /** The lower triangular L with L L^T = @p A; InputError unless SPD. */
+    SquareMatrix
+    cholesky(const SquareMatrix &A, const std::string &parameter)
+    {
+      const unsigned int d = A.dimension;
+      SquareMatrix       L(d);
+      for (unsigned int i = 0; i < d; ++i)
+        for (unsigned int j = 0; j < d; ++j)
+          {
+            if (A(i, j) != A(j, i))
+              throw InputError(parameter, "the covariance is not symmetric");
+            if (j > i)
+              continue;
+            double s = A(i, j);
+            for (unsigned int k = 0; k < j; ++k)
+              s -= L(i, k) * L(j, k);
+            if (i == j)
+              {
+                if (!(s > 0.))
+                  throw InputError(parameter,
+                                   "the covariance is not positive definite");
+                L(i, i) = std::sqrt(s);
+              }
+            else
+              L(i, j) = s / L(j, j);
+          }
+      return L;
+    }
+
+    /** Cumulative normalised weights for @p n_components components. */
+    std::vector<double>
+    parse_mixture_weights(const std::string &text,
+                          const unsigned int n_components)
+    {
+      const std::string   parameter = section + "mixture weights";
+      std::vector<double> weights   = parse_numbers(text, parameter);
+      if (weights.empty())
+        weights.assign(n_components, 1.);
+      if (weights.size() != n_components)
+        throw InputError(parameter,
+                         "has " + std::to_string(weights.size()) +
+                           " weights for " + std::to_string(n_components) +
+                           " components (Initial condition/means)");
+      double total = 0.;
+      for (const double w : weights)
+        {
+          if (!(w > 0.))
+            throw InputError(parameter, "every weight must be > 0");
+          total += w;
+        }
+      std::vector<double> cumulative;
+      double              sum = 0.;
+      for (const double w : weights)
+        cumulative.push_back((sum += w) / total);
+      cumulative.back() = 1.;
+      return cumulative;
+    }
+
+    /** A uniform point of the unit sphere in R^d. */
+    void
+    draw_on_sphere(RandomGenerator &random, const unsigned int d, double *x)
+    {
+      double norm2 = 0.;
+      do
+        {
+          norm2 = 0.;
+          for (unsigned int k = 0; k < d; ++k)
+            {
+              x[k] = random.normal();
+              norm2 += x[k] * x[k];
+            }
+        }
+      while (norm2 < 1e-300);
+      const double inverse = 1. / std::sqrt(norm2);
+      for (unsigned int k = 0; k < d; ++k)
+        x[k] *= inverse;
+    }
+  } // namespace
+
+
+
+  InitialMeasure::InitialMeasure(const InitialConditionParameters &parameters,
+                                 const Model &                     model)
+    : geometry(model.geometry)
+    , dimension(model.dimension)
+    , seed(parameters.seed)
+  {
+    const unsigned int d = dimension;
+    const std::string &t = parameters.type;
+    type = t == "uniform"          ? Type::uniform :
+           t == "gaussian"         ? Type::gaussian :
+           t == "von mises fisher" ? Type::von_mises_fisher :
+           t == "function"         ? Type::function :
+                                     Type::tokens_file;
+
+    if (geometry == Geometry::euclidean &&
+        (type == Type::uniform || type == Type::function))
+      {
+        lower_corner =
+          parse_vector(parameters.lower_corner, d, section + "lower corner");
+        upper_corner =
+          parse_vector(parameters.upper_corner, d, section + "upper corner");
+        for (unsigned int k = 0; k < d; ++k)
+          if (!(lower_corner[k] < upper_corner[k]))
+            throw InputError(section + "upper corner",
+                             "must exceed the lower corner in every "
+                             "coordinate (coordinate " +
+                               std::to_string(k + 1) + ")");
+      }
+
+    if (type == Type::gaussian || type == Type::von_mises_fisher)
+      {
+        const bool on_sphere = type == Type::von_mises_fisher;
+        if (on_sphere != (geometry == Geometry::sphere))
+          throw InputError(section + "type",
+                           on_sphere ? "'von mises fisher' needs Model/geometry "
+                                       "= sphere (use gaussian in R^d)" :
+                                       "'gaussian' needs Model/geometry = "
+                                       "euclidean (use von mises fisher on "
+                                       "the sphere)");
+        for (const std::string &mean : split(parameters.means, '|'))
+          {
+            std::vector<double> m = parse_vector(mean, d, section + "means");
+            if (on_sphere)
+              {
+                double norm = 0.;
+                for (const double c : m)
+                  norm += c * c;
+                if (!(norm > 0.))
+                  throw InputError(section + "means",
+                                   "a mean direction on the sphere must not "
+                                   "be 0");
+                for (double &c : m)
+                  c /= std::sqrt(norm);
+              }
+            means.push_back(m);
+          }
+        if (means.empty())
+          throw InputError(section + "means", "is empty");
+        const unsigned int n_components = means.size();
+        cumulative_weights =
+          parse_mixture_weights(parameters.mixture_weights, n_components);
+        if (on_sphere)
+          {
+            concentrations = parse_numbers(parameters.concentrations,
+                                           section + "concentrations");
+            if (concentrations.size() == 1)
+              concentrations.assign(n_components, concentrations[0]);
+            if (concentrations.size() != n_components)
+              throw InputError(section + "concentrations",
+                               "give 1 or " + std::to_string(n_components) +
+                                 " (one per component of 'means')");
+            for (const double kappa : concentrations)
+              if (!(kappa >= 0.))
+                throw InputError(section + "concentrations",
+                                 "every kappa must be >= 0");
+          }
+        else
+          {
+            const std::vector<std::string> covariances =
+              split(parameters.covariances, '|');
+            if (covariances.size() != 1 && covariances.size() != n_components)
+              throw InputError(section + "covariances",
+                               "give 1 or " + std::to_string(n_components) +
+                                 " matrices (one per component of 'means')");
+            for (unsigned int c = 0; c < n_components; ++c)
+              cholesky_factors.push_back(cholesky(
+                parse_matrix(covariances[covariances.size() == 1 ? 0 : c],
+                             d,
+                             section + "covariances"),
+                section + "covariances"));
+          }
+      }
+
+    if (type == Type::function)
+      {
+        const std::string parameter = section + "density function";
+        if (d > 3)
+          throw InputError(section + "type",
+                           "'function' needs Model/dimension <= 3");
+        if (parameters.density_function.empty())
+          throw InputError(parameter, "is empty, but type = function");
+        density_expression = parameters.density_function;
+        const std::map<std::string, double> constants = {{"pi", M_PI}};
+        try
+          {
+            if (geometry == Geometry::sphere && d == 2)
+              {
+                auto f = std::make_unique<dealii::FunctionParser<3>>();
+                f->initialize("x,y,theta", density_expression, constants);
+                function_3d = std::move(f);
+              }
+            else if (d == 1)
+              {
+                auto f = std::make_unique<dealii::FunctionParser<1>>();
+                f->initialize("x", density_expression, constants);
+                function_1d = std::move(f);
+              }
+            else if (d == 2)
+              {
+                auto f = std::make_unique<dealii::FunctionParser<2>>();
+                f->initialize("x,y", density_expression, constants);
+                function_2d = std::move(f);
+              }
+            else
+              {
+                auto f = std::make_unique<dealii::FunctionParser<3>>();
+                f->initialize("x,y,z", density_expression, constants);
+                function_3d = std::move(f);
+              }
+          }
+        catch (const dealii::ExceptionBase &e)
+          {
+            std::ostringstream info;
+            e.print_info(info);
+            throw InputError(parameter,
+                             "cannot parse '" + density_expression +
+                               "': " + info.str());
+          }
+      }
+
+    if (type == Type::tokens_file)
+      read_tokens_file(parameters.tokens_file);
+  }
+
+
+
+  InitialMeasure::~InitialMeasure() = default;
+
+
+
+  PointSet
+  InitialMeasure::sample(const std::size_t n) const
+  {
+    if (type == Type::tokens_file)
+      return file_tokens;
+    RandomGenerator random(seed);
+    if (type == Type::function)
+      return sample_function(random, n);
+    PointSet tokens(dimension, n);
+    for (std::size_t i = 0; i < n; ++i)
+      switch (type)
+        {
+          case Type::uniform:
+            draw_uniform(random, tokens[i]);
+            break;
+          case Type::gaussian:
+            draw_gaussian(random, tokens[i]);
+            break;
+          default:
+            draw_von_mises_fisher(random, tokens[i]);
+        }
+    return tokens;
+  }
+
+
+
+  void
+  InitialMeasure::draw_uniform(RandomGenerator &random, double *x) const
+  {
+    if (geometry == Geometry::sphere)
+      draw_on_sphere(random, dimension, x);
+    else
+      for (unsigned int k = 0; k < dimension; ++k)
+        x[k] = lower_corner[k] +
+               (upper_corner[k] - lower_corner[k]) * random.uniform();
+  }
+
+
+
+  unsigned int
+  InitialMeasure::draw_component(RandomGenerator &random) const
+  {
+    const double u = random.uniform();
+    unsigned int c = 0;
+    while (c + 1 < cumulative_weights.size() && u >= cumulative_weights[c])
+      ++c;
+    return c;
+  }
+
+
+
+  void
+  InitialMeasure::draw_gaussian(RandomGenerator &random, double *x) const
+  {
+    const unsigned int  c = draw_component(random);
+    const SquareMatrix &L = cholesky_factors[c];
+    std::vector<double> z(dimension);
+    for (double &zk : z)
+      zk = random.normal();
+    for (unsigned int i = 0; i < dimension; ++i)
+      {
+        x[i] = means[c][i];
+        for (unsigned int j = 0; j <= i; ++j)
+          x[i] += L(i, j) * z[j];
+      }
+  }
+
+
+
+  void
+  InitialMeasure::draw_von_mises_fisher(RandomGenerator &random,
+                                        double *         x) const
+  {
+    const unsigned int c     = draw_component(random);
+    const double       kappa = concentrations[c];
+    const unsigned int d     = dimension;
+    if (kappa == 0.)
+      return draw_on_sphere(random, d, x);
+
+    // Wood (1994): the cosine w = <x, mean> by rejection, then a uniform
+    // direction orthogonal to the mean.
+    const double m1 = d - 1.;
+    const double b  = m1 / (2. * kappa + std::sqrt(4. * kappa * kappa + m1 * m1));
+    const double x0 = (1. - b) / (1. + b);
+    const double cc = kappa * x0 + m1 * std::log(1. - x0 * x0);
+    double       w  = 0.;
+    while (true)
+      {
+        const double z = random.beta(m1 / 2., m1 / 2.);
+        w              = (1. - (1. + b) * z) / (1. - (1. - b) * z);
+        const double u = 1. - random.uniform();
+        if (kappa * w + m1 * std::log(1. - x0 * w) - cc >= std::log(u))
+          break;
+      }
+    std::vector<double> y(d);
+    y[0]              = w;
+    const double sine = std::sqrt(std::max(0., 1. - w * w));
+    draw_on_sphere(random, d - 1, y.data() + 1);
+    for (unsigned int k = 1; k < d; ++k)
+      y[k] *= sine;
+
+    // The Householder reflection that maps e_1 to the mean direction.
+    const std::vector<double> &mean = means[c];
+    std::vector<double>        u(mean.size());
+    double                     u2 = 0., uy = 0.;
+    for (unsigned int k = 0; k < d; ++k)
+      {
+        u[k] = (k == 0 ? 1. : 0.) - mean[k];
+        u2 += u[k] * u[k];
+        uy += u[k] * y[k];
+      }
+    for (unsigned int k = 0; k < d; ++k)
+      x[k] = u2 > 1e-30 ? y[k] - 2. * uy / u2 * u[k] : y[k];
+  }
+
+
+
+  double
+  InitialMeasure::density_function(const double *x) const
+  {
+    double value = 0.;
+    if (function_1d)
+      value = function_1d->value(dealii::Point<1>(x[0]));
+    else if (function_2d)
+      value = function_2d->value(dealii::Point<2>(x[0], x[1]));
+    else if (geometry == Geometry::sphere && dimension == 2)
+      value = function_3d->value(
+        dealii::Point<3>(x[0], x[1], std::atan2(x[1], x[0])));
+    else
+      value = function_3d->value(dealii::Point<3>(x[0], x[1], x[2]));
+    if (!(std::isfinite(value) && value >= 0.))
+      {
+        std::ostringstream point;
+        for (unsigned int k = 0; k < dimension; ++k)
+          point << (k ? ", " : "") << x[k];
+        throw InputError(section + "density function",
+                         "'" + density_expression + "' is " +
+                           std::to_string(value) + " at x = (" + point.str() +
+                           "); a density must be finite and >= 0");
+      }
+    return value;
+  }
+
+
+
+  PointSet
+  InitialMeasure::sample_function(RandomGenerator & random,
+                                  const std::size_t n) const
+  {
+    // A bound of the density from probes, raised (and the sampling restarted)
+    // whenever a proposal exceeds it.
+    std::vector<double> x(dimension);
+    double              bound = 0.;
+    for (unsigned int probe = 0; probe < 20000; ++probe)
+      {
+        draw_uniform(random, x.data());
+        bound = std::max(bound, density_function(x.data()));
+      }
+    if (bound == 0.)
+      throw InputError(section + "density function",
+                       "'" + density_expression +
+                         "' vanishes at every probe point of the domain");
+    bound *= 1.5;
+
+    PointSet          tokens(dimension, n);
+    std::size_t       accepted = 0;
+    const std::size_t max_proposals = 100000 * (n + 10);
+    for (std::size_t proposals = 0; accepted < n; ++proposals)
+      {
+        if (proposals == max_proposals)
+          throw InputError(section + "density function",
+                           "rejection sampling accepts fewer than 1 in 1e5 "
+                           "proposals; the density is too concentrated for "
+                           "the domain");
+        draw_uniform(random, x.data());
+        const double f = density_function(x.data());
+        if (f > bound)
+          {
+            bound    = 2. * f;
+            accepted = 0;
+            continue;
+          }
+        if (random.uniform() * bound < f)
+          std::copy(x.begin(), x.end(), tokens[accepted++]);
+      }
+    return tokens;
+  }
+
+
+
+  void
+  InitialMeasure::read_tokens_file(const std::string &file_name)
+  {
+    const std::string parameter = section + "tokens file";
+    if (file_name.empty())
+      throw InputError(parameter, "is empty, but type = tokens file");
+    std::ifstream in(file_name);
+    if (!in)
+      throw InputError(parameter, "cannot open '" + file_name + "'");
+    file_tokens = PointSet(dimension, 0);
+    std::string line;
+    for (unsigned int line_number = 1; std::getline(in, line); ++line_number)
+      {
+        if (line.find_first_not_of(" \t\r") == std::string::npos ||
+            line[line.find_first_not_of(" \t\r")] == '#')
+          continue;
+        const std::string where =
+          file_name + ":" + std::to_string(line_number);
+        std::vector<double> token;
+        try
+          {
+            token = parse_numbers(line, where);
+          }
+        catch (const InputError &)
+          {
+            throw InputError(where,
+                             "cannot read '" + line +
+                               "' as comma-separated finite numbers");
+          }
+        if (token.size() != dimension)
+          throw InputError(where,
+                           "has " + std::to_string(token.size()) +
+                             " numbers, but Model/dimension = " +
+                             std::to_string(dimension));
+        if (geometry == Geometry::sphere)
+          {
+            double norm2 = 0.;
+            for (const double c : token)
+              norm2 += c * c;
+            if (!(norm2 > 0.))
+              throw InputError(where, "a token on the sphere must not be 0");
+            for (double &c : token)
+              c /= std::sqrt(norm2);
+          }
+        file_tokens.coordinates.insert(file_tokens.coordinates.end(),
+                                       token.begin(),
+                                       token.end());
+      }
+    if (file_tokens.size() == 0)
+      throw InputError(parameter, "'" + file_name + "' holds no tokens");
+  }
+} // namespace attnflow

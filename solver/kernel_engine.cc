@@ -1,0 +1,426 @@
+/**
+ * @file
+ * The all-pairs kernel engine: online log-sum-exp over source tiles,
+ * register-blocked over targets, vectorised over sources with GCC/Clang
+ * vector extensions (they lower to AVX-512, AVX2 or SSE as the target allows).
+ */
+#include <attnflow/kernel_engine.h>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace attnflow
+{
+  namespace
+  {
+    constexpr unsigned int lanes = 8;
+    using vdouble = double __attribute__((vector_size(lanes * sizeof(double))));
+    using vint64 =
+      long long __attribute__((vector_size(lanes * sizeof(long long))));
+
+    /** Targets whose exponents are computed together (register block). */
+    constexpr unsigned int block_size = 8;
+    /** Sources per tile: the tile's keys and values stay in cache. */
+    constexpr unsigned int tile_size = 256;
+    /** Targets per parallel task. */
+    constexpr unsigned int task_size = 64;
+    /** Sources are padded to a multiple of this (two vectors). */
+    constexpr unsigned int source_granularity = 2 * lanes;
+
+    constexpr double minus_infinity = -std::numeric_limits<double>::infinity();
+
+    inline vdouble
+    broadcast(const double x)
+    {
+      return vdouble{} + x;
+    }
+
+    inline vdouble
+    load(const double *p)
+    {
+      vdouble v;
+      std::memcpy(&v, p, sizeof(v));
+      return v;
+    }
+
+    inline void
+    store(double *p, const vdouble v)
+    {
+      std::memcpy(p, &v, sizeof(v));
+    }
+
+    inline double
+    horizontal_sum(const vdouble v)
+    {
+      double s = 0.;
+      for (unsigned int l = 0; l < lanes; ++l)
+        s += v[l];
+      return s;
+    }
+
+    inline double
+    horizontal_max(const vdouble v)
+    {
+      double m = v[0];
+      for (unsigned int l = 1; l < lanes; ++l)
+        m = std::max(m, v[l]);
+      return m;
+    }
+
+    /**
+     * exp(x) for x <= 0, lane by lane: x = n log 2 + r with |r| <= log(2)/2,
+     * exp(r) by its Taylor polynomial of degree 12 (truncation error
+     * 2e-16 relative), times 2^n assembled in the exponent bits. Arguments
+     * below -708 (results below the smallest normal double) give 0; -inf
+     * gives 0 and NaN stays NaN.
+     */
+    inline vdouble
+    exp_nonpositive(vdouble x)
+    {
+      const vdouble lowest      = broadcast(-708.);
+      const vint64  underflow   = x < lowest;
+      constexpr double log2e    = 1.4426950408889634074;
+      constexpr double ln2_high = 6.93147180369123816490e-01;
+      constexpr double ln2_low  = 1.90821492927058770002e-10;
+      constexpr double shifter  = 6755399441055744.; // 1.5 * 2^52
+      constexpr long long shifter_bits = 0x4338000000000000LL;
+
+      x                 = underflow ? lowest : x;
+      const vdouble t   = x * log2e + shifter;
+      const vdouble n   = t - shifter;
+      const vdouble r   = (x - n * ln2_high) - n * ln2_low;
+      vdouble       p   = broadcast(1. / 479001600.);
+      p                 = p * r + 1. / 39916800.;
+      p                 = p * r + 1. / 3628800.;
+      p                 = p * r + 1. / 362880.;
+      p                 = p * r + 1. / 40320.;
+      p                 = p * r + 1. / 5040.;
+      p                 = p * r + 1. / 720.;
+      p                 = p * r + 1. / 120.;
+      p                 = p * r + 1. / 24.;
+      p                 = p * r + 1. / 6.;
+      p                 = p * r + 0.5;
+      p                 = p * r + 1.;
+      p                 = p * r + 1.;
+      const vint64 bits = (((vint64)t - shifter_bits) + 1023) << 52;
+      const vdouble result = p * (vdouble)bits;
+      return underflow ? broadcast(0.) : result;
+    }
+
+    /**
+     * The sources rearranged for the inner loops: per tile of tile_size
+     * sources, keys and values transposed (component-major, so that a
+     * vector load reads consecutive sources), log-weights padded with -inf.
+     */
+    struct TiledSources
+    {
+      TiledSources(const PointSet &           keys,
+                   const std::vector<double> &weights,
+                   const PointSet &           values)
+        : key_dimension(keys.dimension)
+        , value_dimension(values.dimension)
+        , n_padded((keys.size() + source_granularity - 1) /
+                   source_granularity * source_granularity)
+        , keys(n_padded * key_dimension, 0.)
+        , log_weights(n_padded, minus_infinity)
+        , values(n_padded * value_dimension, 0.)
+      {
+        const std::size_t n = keys.size();
+        for (std::size_t j = 0; j < n; ++j)
+          {
+            const std::size_t tile = j / tile_size * tile_size;
+            const std::size_t jj   = j - tile;
+            const std::size_t w    = width(tile);
+            for (unsigned int k = 0; k < key_dimension; ++k)
+              this->keys[tile * key_dimension + k * w + jj] = keys[j][k];
+            for (unsigned int c = 0; c < value_dimension; ++c)
+              this->values[tile * value_dimension + c * w + jj] = values[j][c];
+            log_weights[j] = std::log(weights[j]);
+          }
+      }
+
+      /** The number of (padded) sources in the tile starting at @p j0. */
+      std::size_t
+      width(const std::size_t j0) const
+      {
+        return std::min<std::size_t>(tile_size, n_padded - j0);
+      }
+
+      unsigned int        key_dimension;
+      unsigned int        value_dimension;
+      std::size_t         n_padded;
+      std::vector<double> keys;
+      std::vector<double> log_weights;
+      std::vector<double> values;
+    };
+
+    /**
+     * The running (online) log-sum-exp state of one parallel task: shift,
+     * normaliser and value sums of up to task_size targets.
+     */
+    class TargetTask
+    {
+    public:
+      TargetTask(const PointSet &    queries,
+                 const TiledSources &sources,
+                 const std::size_t   begin,
+                 const std::size_t   end)
+        : queries(queries)
+        , sources(sources)
+        , begin(begin)
+        , end(end)
+        , shift(end - begin, minus_infinity)
+        , normaliser(end - begin, 0.)
+        , values((end - begin) * sources.value_dimension, 0.)
+        , block_queries(queries.dimension * block_size, 0.)
+        , exponents(block_size * tile_size)
+      {}
+
+      /** Accumulates all sources, tile after tile. */
+      void
+      run()
+      {
+        for (std::size_t j0 = 0; j0 < sources.n_padded; j0 += tile_size)
+          for (std::size_t i0 = begin; i0 < end; i0 += block_size)
+            {
+              load_block(i0);
+              compute_exponents(j0);
+              const unsigned int n_rows =
+                std::min<std::size_t>(block_size, end - i0);
+              for (unsigned int r = 0; r < n_rows; ++r)
+                exponentiate_row(i0 - begin + r, r, sources.width(j0));
+              accumulate_values(j0, i0 - begin, n_rows);
+            }
+      }
+
+      /** Copies the task's results into @p sums. */
+      void
+      write(KernelSums &sums) const
+      {
+        const unsigned int dv = sources.value_dimension;
+        std::copy(shift.begin(), shift.end(), sums.shift.begin() + begin);
+        std::copy(normaliser.begin(),
+                  normaliser.end(),
+                  sums.normaliser.begin() + begin);
+        std::copy(values.begin(),
+                  values.end(),
+                  sums.values.coordinates.begin() + begin * dv);
+      }
+
+    private:
+      /** The queries of targets i0.. i0+7, component-major, zero-padded. */
+      void
+      load_block(const std::size_t i0)
+      {
+        const unsigned int d = queries.dimension;
+        std::fill(block_queries.begin(), block_queries.end(), 0.);
+        for (unsigned int r = 0; r < block_size && i0 + r < end; ++r)
+          for (unsigned int k = 0; k < d; ++k)
+            block_queries[k * block_size + r] = queries[i0 + r][k];
+      }
+
+      /** exponents(r, j) = <a_r, b_j> + log w_j for the tile at @p j0. */
+      void
+      compute_exponents(const std::size_t j0)
+      {
+        const unsigned int d     = queries.dimension;
+        const std::size_t  w     = sources.width(j0);
+        const double *     keys  = sources.keys.data() + j0 * d;
+        const double *     log_w = sources.log_weights.data() + j0;
+        for (std::size_t j = 0; j < w; j += 2 * lanes)
+          {
+            vdouble acc0[block_size], acc1[block_size];
+            const vdouble lw0 = load(log_w + j), lw1 = load(log_w + j + lanes);
+            for (unsigned int r = 0; r < block_size; ++r)
+              {
+                acc0[r] = lw0;
+                acc1[r] = lw1;
+              }
+            for (unsigned int k = 0; k < d; ++k)
+              {
+                const vdouble b0 = load(keys + k * w + j);
+                const vdouble b1 = load(keys + k * w + j + lanes);
+                const double *a  = block_queries.data() + k * block_size;
+                for (unsigned int r = 0; r < block_size; ++r)
+                  {
+                    acc0[r] += a[r] * b0;
+                    acc1[r] += a[r] * b1;
+                  }
+              }
+            for (unsigned int r = 0; r < block_size; ++r)
+              {
+                store(exponents.data() + r * tile_size + j, acc0[r]);
+                store(exponents.data() + r * tile_size + j + lanes, acc1[r]);
+              }
+          }
+      }
+
+      /**
+       * Raises the running shift of target @p t to the tile's maximum
+       * (rescaling what was summed so far) and replaces row @p r of the
+       * exponents by the shifted kernel values, adding them to the normaliser.
+       */
+      void
+      exponentiate_row(const std::size_t  t,
+                       const unsigned int r,
+                       const std::size_t  w)
+      {
+        double *e    = exponents.data() + r * tile_size;
+        vdouble vmax = broadcast(minus_infinity);
+        for (std::size_t j = 0; j < w; j += lanes)
+          {
+            const vdouble x = load(e + j);
+            vmax            = x > vmax ? x : vmax;
+          }
+        const double tile_max = horizontal_max(vmax);
+        if (tile_max > shift[t])
+          {
+            const double scale = std::exp(shift[t] - tile_max);
+            normaliser[t] *= scale;
+            const unsigned int dv = sources.value_dimension;
+            for (unsigned int c = 0; c < dv; ++c)
+              values[t * dv + c] *= scale;
+            shift[t] = tile_max;
+          }
+        const vdouble m = broadcast(shift[t]);
+        vdouble       s = broadcast(0.);
+        for (std::size_t j = 0; j < w; j += lanes)
+          {
+            const vdouble p = exp_nonpositive(load(e + j) - m);
+            store(e + j, p);
+            s += p;
+          }
+        normaliser[t] += horizontal_sum(s);
+      }
+
+      /** values(t, c) += sum_j p(r, j) v_j(c) for the rows of this block. */
+      void
+      accumulate_values(const std::size_t  j0,
+                        const std::size_t  t0,
+                        const unsigned int n_rows)
+      {
+        const unsigned int dv   = sources.value_dimension;
+        const std::size_t  w    = sources.width(j0);
+        const double *     vals = sources.values.data() + j0 * dv;
+        unsigned int       c    = 0;
+        for (; c + 2 <= dv; c += 2)
+          {
+            vdouble acc0[block_size], acc1[block_size];
+            for (unsigned int r = 0; r < block_size; ++r)
+              acc0[r] = acc1[r] = broadcast(0.);
+            for (std::size_t j = 0; j < w; j += lanes)
+              {
+                const vdouble v0 = load(vals + c * w + j);
+                const vdouble v1 = load(vals + (c + 1) * w + j);
+                for (unsigned int r = 0; r < block_size; ++r)
+                  {
+                    const vdouble p = load(exponents.data() + r * tile_size + j);
+                    acc0[r] += p * v0;
+                    acc1[r] += p * v1;
+                  }
+              }
+            for (unsigned int r = 0; r < n_rows; ++r)
+              {
+                values[(t0 + r) * dv + c] += horizontal_sum(acc0[r]);
+                values[(t0 + r) * dv + c + 1] += horizontal_sum(acc1[r]);
+              }
+          }
+        for (; c < dv; ++c)
+          {
+            vdouble acc[block_size];
+            for (unsigned int r = 0; r < block_size; ++r)
+              acc[r] = broadcast(0.);
+            for (std::size_t j = 0; j < w; j += lanes)
+              {
+                const vdouble v = load(vals + c * w + j);
+                for (unsigned int r = 0; r < block_size; ++r)
+                  acc[r] += load(exponents.data() + r * tile_size + j) * v;
+              }
+            for (unsigned int r = 0; r < n_rows; ++r)
+              values[(t0 + r) * dv + c] += horizontal_sum(acc[r]);
+          }
+      }
+
+      const PointSet &     queries;
+      const TiledSources & sources;
+      const std::size_t    begin, end;
+      std::vector<double>  shift, normaliser, values;
+      std::vector<double>  block_queries;
+      std::vector<double>  exponents;
+    };
+  } // namespace
+
+
+
+  KernelEngine::KernelEngine(const unsigned int n_threads)
+    : thread_limit(n_threads)
+  {}
+
+
+
+  void
+  KernelEngine::evaluate(const PointSet &           queries,
+                         const PointSet &           keys,
+                         const std::vector<double> &weights,
+                         const PointSet &           values,
+                         KernelSums &               sums) const
+  {
+    if (queries.dimension != keys.dimension)
+      throw std::invalid_argument("KernelEngine: queries of dimension " +
+                                  std::to_string(queries.dimension) +
+                                  " but keys of dimension " +
+                                  std::to_string(keys.dimension));
+    if (weights.size() != keys.size() ||
+        (values.dimension > 0 && values.size() != keys.size()))
+      throw std::invalid_argument(
+        "KernelEngine: keys, weights and values differ in number");
+    if (std::any_of(weights.begin(), weights.end(), [](const double w) {
+          return !(w >= 0.);
+        }) ||
+        std::none_of(weights.begin(), weights.end(), [](const double w) {
+          return w > 0.;
+        }))
+      throw std::invalid_argument(
+        "KernelEngine: weights must be non-negative and not all zero");
+
+    const TiledSources sources(keys, weights, values);
+    const std::size_t  n_targets = queries.size();
+    sums.shift.resize(n_targets);
+    sums.normaliser.resize(n_targets);
+    sums.values = PointSet(values.dimension, n_targets);
+
+    const auto work = [&]() {
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0,
+                                                        n_targets,
+                                                        task_size),
+                        [&](const tbb::blocked_range<std::size_t> &range) {
+                          for (std::size_t i = range.begin(); i < range.end();
+                               i += task_size)
+                            {
+                              TargetTask task(queries,
+                                              sources,
+                                              i,
+                                              std::min(range.end(),
+                                                       i + task_size));
+                              task.run();
+                              task.write(sums);
+                            }
+                        });
+    };
+    if (thread_limit == 0)
+      work();
+    else
+      {
+        tbb::task_arena arena(static_cast<int>(thread_limit));
+        arena.execute(work);
+      }
+  }
+} // namespace attnflow

@@ -1,0 +1,83 @@
+/**
+ * @file
+ * The attnflow program: reads a parameter file (and --set overrides), runs,
+ * and reports bad input or numerical failure with a clear message and a
+ * non-zero exit code.
+ */
+#include <attnflow/exceptions.h>
+#include <attnflow/parameters.h>
+#include <attnflow/simulator.h>
+
+#include <deal.II/base/parameter_handler.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace
+{
+  const char *const usage =
+    "usage: attnflow RUN.prm [--set \"Section/name=value\" ...]\n"
+    "       attnflow --print-parameters   every parameter, its documentation "
+    "and default\n";
+}
+
+int
+main(int argc, char **argv)
+{
+  using namespace attnflow;
+  try
+    {
+      std::string              file;
+      std::vector<std::string> overrides;
+      for (int i = 1; i < argc; ++i)
+        {
+          const std::string argument = argv[i];
+          if (argument == "--print-parameters")
+            {
+              dealii::ParameterHandler prm;
+              Parameters::declare_parameters(prm);
+              prm.print_parameters(std::cout, dealii::ParameterHandler::PRM);
+              return 0;
+            }
+          if (argument == "--help" || argument == "-h")
+            {
+              std::cout << usage;
+              return 0;
+            }
+          if (argument == "--set")
+            {
+              if (i + 1 == argc)
+                throw InputError("--set", "needs \"Section/name=value\"");
+              overrides.push_back(argv[++i]);
+            }
+          else if (argument.rfind("--", 0) == 0 || !file.empty())
+            throw InputError(argument,
+                             "unknown argument; " + std::string(usage));
+          else
+            file = argument;
+        }
+      if (file.empty())
+        throw InputError("command line", "no parameter file given\n" +
+                                           std::string(usage));
+      const Parameters parameters = read_parameters(file, overrides);
+      Simulator        simulator(parameters);
+      simulator.run(std::cout);
+      return 0;
+    }
+  catch (const InputError &e)
+    {
+      std::cerr << "attnflow: error: " << e.what() << std::endl;
+      return 1;
+    }
+  catch (const NumericalError &e)
+    {
+      std::cerr << "attnflow: numerical failure: " << e.what() << std::endl;
+      return 2;
+    }
+  catch (const std::exception &e)
+    {
+      std::cerr << "attnflow: error: " << e.what() << std::endl;
+      return 3;
+    }
+}

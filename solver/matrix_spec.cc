@@ -1,0 +1,181 @@
+#include <attnflow/exceptions.h>
+#include <attnflow/matrix_spec.h>
+#include <attnflow/parameters.h>
+#include <attnflow/random.h>
+
+#include <cmath>
+
+namespace attnflow
+{
+  const char *const matrix_syntax =
+    "allowed: identity | c*identity | zero | random | diagonal a1, ..., ad | "
+    "rows 'a11, a12; a21, a22' (',' between entries, ';' between rows)";
+
+
+
+  SquareMatrix::SquareMatrix(const unsigned int dimension)
+    : dimension(dimension)
+    , entries(dimension * dimension, 0.)
+  {}
+
+
+
+  SquareMatrix
+  SquareMatrix::scaled_identity(const unsigned int dimension,
+                                const double       scale)
+  {
+    SquareMatrix matrix(dimension);
+    for (unsigned int i = 0; i < dimension; ++i)
+      matrix(i, i) = scale;
+    matrix.identity_scale_known = true;
+    matrix.identity_scale       = scale;
+    return matrix;
+  }
+
+
+
+  bool
+  SquareMatrix::is_scaled_identity(double &scale) const
+  {
+    if (identity_scale_known)
+      {
+        scale = identity_scale;
+        return true;
+      }
+    const double c = dimension > 0 ? entries[0] : 0.;
+    for (unsigned int i = 0; i < dimension; ++i)
+      for (unsigned int j = 0; j < dimension; ++j)
+        if ((*this)(i, j) != (i == j ? c : 0.))
+          return false;
+    scale = c;
+    return true;
+  }
+
+
+
+  void
+  SquareMatrix::apply(const PointSet &points,
+                      const double    factor,
+                      PointSet &      out) const
+  {
+    const unsigned int d = dimension;
+    out                  = PointSet(d, points.size());
+    double scale         = 0.;
+    if (is_scaled_identity(scale))
+      {
+        for (std::size_t k = 0; k < points.coordinates.size(); ++k)
+          out.coordinates[k] = factor * scale * points.coordinates[k];
+        return;
+      }
+    for (std::size_t p = 0; p < points.size(); ++p)
+      for (unsigned int i = 0; i < d; ++i)
+        {
+          double s = 0.;
+          for (unsigned int j = 0; j < d; ++j)
+            s += entries[i * d + j] * points[p][j];
+          out[p][i] = factor * s;
+        }
+  }
+
+
+
+  SquareMatrix
+  SquareMatrix::transpose() const
+  {
+    SquareMatrix result(dimension);
+    for (unsigned int i = 0; i < dimension; ++i)
+      for (unsigned int j = 0; j < dimension; ++j)
+        result(j, i) = (*this)(i, j);
+    return result;
+  }
+
+
+
+  SquareMatrix
+  parse_matrix(const std::string & text,
+               const unsigned int  dimension,
+               const std::string & parameter,
+               const std::uint64_t seed,
+               const std::uint64_t stream)
+  {
+    const std::vector<std::string> words = split(text, ';');
+    const std::string              word  = words.empty() ? "" : words[0];
+    const std::string              suffix = "identity";
+    if (words.size() == 1 && word.size() >= suffix.size() &&
+        word.compare(word.size() - suffix.size(), suffix.size(), suffix) == 0)
+      {
+        std::string factor = word.substr(0, word.size() - suffix.size());
+        double      scale  = 1.;
+        if (factor == "-")
+          scale = -1.;
+        else if (!factor.empty())
+          {
+            if (factor.back() != '*')
+              throw InputError(parameter,
+                               "cannot read '" + text + "'; " + matrix_syntax);
+            factor.pop_back();
+            scale = parse_numbers(factor, parameter).at(0);
+          }
+        return SquareMatrix::scaled_identity(dimension, scale);
+      }
+    if (words.size() == 1 && word == "zero")
+      return SquareMatrix::scaled_identity(dimension, 0.);
+    if (words.size() == 1 && word == "random")
+      {
+        RandomGenerator random(seed, stream);
+        SquareMatrix    matrix(dimension);
+        for (double &entry : matrix.entries)
+          entry = random.normal() / std::sqrt(double(dimension));
+        return matrix;
+      }
+    if (words.size() == 1 && word.rfind("diagonal", 0) == 0)
+      {
+        const std::vector<double> diagonal =
+          parse_numbers(word.substr(8), parameter);
+        if (diagonal.size() != dimension)
+          throw InputError(parameter,
+                           "'" + text + "' has " +
+                             std::to_string(diagonal.size()) +
+                             " diagonal entries, but Model/dimension = " +
+                             std::to_string(dimension));
+        SquareMatrix matrix(dimension);
+        for (unsigned int i = 0; i < dimension; ++i)
+          matrix(i, i) = diagonal[i];
+        return matrix;
+      }
+    if (words.empty())
+      throw InputError(parameter, "is empty; " + std::string(matrix_syntax));
+    if (words.size() != dimension)
+      throw InputError(parameter,
+                       "'" + text + "' has " + std::to_string(words.size()) +
+                         " rows, but a " + std::to_string(dimension) + " x " +
+                         std::to_string(dimension) +
+                         " matrix is needed (Model/dimension); " +
+                         matrix_syntax);
+    SquareMatrix matrix(dimension);
+    for (unsigned int i = 0; i < dimension; ++i)
+      {
+        std::vector<double> row;
+        try
+          {
+            row = parse_numbers(words[i], parameter);
+          }
+        catch (const InputError &)
+          {
+            throw InputError(parameter,
+                             "cannot read row " + std::to_string(i + 1) +
+                               " '" + words[i] + "' of '" + text + "'; " +
+                               matrix_syntax);
+          }
+        if (row.size() != dimension)
+          throw InputError(parameter,
+                           "row " + std::to_string(i + 1) + " of '" + text +
+                             "' has " + std::to_string(row.size()) +
+                             " entries, but Model/dimension = " +
+                             std::to_string(dimension));
+        for (unsigned int j = 0; j < dimension; ++j)
+          matrix(i, j) = row[j];
+      }
+    return matrix;
+  }
+} // namespace attnflow

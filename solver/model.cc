@@ -1,0 +1,241 @@
+#include <attnflow/exceptions.h>
+#include <attnflow/model.h>
+
+#include <cmath>
+#include <sstream>
+
+namespace attnflow
+{
+  namespace
+  {
+    /**
+     * The matrices of parameter @p name ("Model/Q") for every layer and
+     * head: '/' separates layers, '|' heads; one entry serves all.
+     */
+    std::vector<std::vector<SquareMatrix>>
+    parse_weights(const std::string &    text,
+                  const std::string &    name,
+                  const ModelParameters &parameters,
+                  const unsigned int     n_layers,
+                  const unsigned int     matrix_index)
+    {
+      const std::vector<std::string> per_layer = split(text, '/');
+      if (per_layer.size() != 1 && per_layer.size() != n_layers)
+        throw InputError(name,
+                         "'" + text + "' lists " +
+                           std::to_string(per_layer.size()) +
+                           " layers ('/'-separated), but Model/layer "
+                           "durations has " +
+                           std::to_string(n_layers) + "; give 1 or " +
+                           std::to_string(n_layers));
+      std::vector<std::vector<SquareMatrix>> matrices(n_layers);
+      for (unsigned int l = 0; l < n_layers; ++l)
+        {
+          const std::string &layer_text =
+            per_layer[per_layer.size() == 1 ? 0 : l];
+          const std::vector<std::string> per_head = split(layer_text, '|');
+          if (per_head.size() != 1 && per_head.size() != parameters.n_heads)
+            throw InputError(name,
+                             "'" + layer_text + "' lists " +
+                               std::to_string(per_head.size()) +
+                               " heads ('|'-separated), but Model/number of "
+                               "heads = " +
+                               std::to_string(parameters.n_heads) +
+                               "; give 1 or " +
+                               std::to_string(parameters.n_heads));
+          for (unsigned int h = 0; h < parameters.n_heads; ++h)
+            {
+              const unsigned int i = per_head.size() == 1 ? 0 : h;
+              // Every (layer, head, matrix) draws its own random stream.
+              const std::uint64_t stream =
+                (std::uint64_t(per_layer.size() == 1 ? 0 : l) * 1024 + i) * 3 +
+                matrix_index;
+              matrices[l].push_back(parse_matrix(per_head[i],
+                                                 parameters.dimension,
+                                                 name,
+                                                 parameters.weights_seed,
+                                                 stream));
+            }
+        }
+      return matrices;
+    }
+
+    /** @p points projected on the tangent spaces: v -= <x, v> x. */
+    void
+    project_tangent(const PointSet &points, PointSet &velocity)
+    {
+      const unsigned int d = points.dimension;
+      for (std::size_t i = 0; i < points.size(); ++i)
+        {
+          double dot = 0.;
+          for (unsigned int k = 0; k < d; ++k)
+            dot += points[i][k] * velocity[i][k];
+          for (unsigned int k = 0; k < d; ++k)
+            velocity[i][k] -= dot * points[i][k];
+        }
+    }
+
+    /** log(sum_i exp(a_i)) without overflow. */
+    double
+    log_sum_exp(const std::vector<double> &a)
+    {
+      double m = -std::numeric_limits<double>::infinity();
+      for (const double x : a)
+        m = std::max(m, x);
+      double s = 0.;
+      for (const double x : a)
+        s += std::exp(x - m);
+      return m + std::log(s);
+    }
+  } // namespace
+
+
+
+  Model::Model(const ModelParameters &parameters)
+    : geometry(parameters.geometry)
+    , dimension(parameters.dimension)
+    , beta(parameters.beta)
+    , normalization(parameters.normalization)
+  {
+    std::vector<double> durations = parameters.layer_durations;
+    if (durations.empty())
+      durations.push_back(std::numeric_limits<double>::infinity());
+    const unsigned int n_layers = durations.size();
+    const auto Q = parse_weights(parameters.Q, "Model/Q", parameters, n_layers, 0);
+    const auto K = parse_weights(parameters.K, "Model/K", parameters, n_layers, 1);
+    const auto V = parse_weights(parameters.V, "Model/V", parameters, n_layers, 2);
+    for (unsigned int l = 0; l < n_layers; ++l)
+      {
+        Layer layer{durations[l], {}};
+        for (unsigned int h = 0; h < parameters.n_heads; ++h)
+          layer.heads.push_back({Q[l][h], K[l][h], V[l][h]});
+        layers.push_back(layer);
+      }
+  }
+
+
+
+  unsigned int
+  Model::layer_index(const double t) const
+  {
+    double end = 0.;
+    for (unsigned int l = 0; l + 1 < layers.size(); ++l)
+      {
+        end += layers[l].duration;
+        if (t < end)
+          return l;
+      }
+    return layers.size() - 1;
+  }
+
+
+
+  std::vector<double>
+  Model::switch_times(const double end_time) const
+  {
+    std::vector<double> times;
+    double              t = 0.;
+    for (unsigned int l = 0; l + 1 < layers.size(); ++l)
+      {
+        t += layers[l].duration;
+        if (t < end_time)
+          times.push_back(t);
+      }
+    return times;
+  }
+
+
+
+  AttentionField::AttentionField(const Model &model, const KernelEngine &engine)
+    : model(model)
+    , engine(engine)
+  {}
+
+
+
+  void
+  AttentionField::evaluate(const Layer &              layer,
+                           const PointSet &           targets,
+                           const PointSet &           sources,
+                           const std::vector<double> &weights,
+                           PointSet &                 velocity) const
+  {
+    const unsigned int d = model.dimension;
+    velocity             = PointSet(d, targets.size());
+    PointSet   queries, keys, values;
+    KernelSums sums;
+    for (const AttentionHead &head : layer.heads)
+      {
+        head.Q.apply(targets, model.beta, queries);
+        head.K.apply(sources, 1., keys);
+        head.V.apply(sources, 1., values);
+        engine.evaluate(queries, keys, weights, values, sums);
+        for (std::size_t i = 0; i < targets.size(); ++i)
+          {
+            const double factor =
+              model.normalization == Normalization::softmax ?
+                1. / sums.normaliser[i] :
+                std::exp(sums.shift[i]);
+            for (unsigned int k = 0; k < d; ++k)
+              velocity[i][k] += factor * sums.values[i][k];
+          }
+      }
+    for (const double v : velocity.coordinates)
+      if (!std::isfinite(v))
+        {
+          std::ostringstream message;
+          message << "the attention field is not finite";
+          if (model.normalization == Normalization::uniform)
+            message << ": uniform (USA) attention overflows the double range "
+                       "(exp(beta <Qx, Ky>) > 1e308, beta = "
+                    << model.beta
+                    << "); use normalization = softmax, a smaller beta or "
+                       "smaller Q, K";
+          throw NumericalError(message.str());
+        }
+    if (model.geometry == Geometry::sphere)
+      project_tangent(targets, velocity);
+  }
+
+
+
+  double
+  AttentionField::energy(const Layer &              layer,
+                         const PointSet &           points,
+                         const std::vector<double> &weights) const
+  {
+    double     total = 0.;
+    PointSet   queries, keys;
+    const PointSet no_values(0, points.size());
+    KernelSums sums;
+    for (const AttentionHead &head : layer.heads)
+      {
+        if (model.beta == 0.)
+          {
+            // (1/2) <Q m, K m> with m the weighted sum of the points.
+            PointSet mean(model.dimension, 1);
+            for (std::size_t i = 0; i < points.size(); ++i)
+              for (unsigned int k = 0; k < model.dimension; ++k)
+                mean[0][k] += weights[i] * points[i][k];
+            head.Q.apply(mean, 1., queries);
+            head.K.apply(mean, 1., keys);
+            for (unsigned int k = 0; k < model.dimension; ++k)
+              total += 0.5 * queries[0][k] * keys[0][k];
+            continue;
+          }
+        head.Q.apply(points, model.beta, queries);
+        head.K.apply(points, 1., keys);
+        engine.evaluate(queries, keys, weights, no_values, sums);
+        std::vector<double> log_terms(points.size());
+        for (std::size_t i = 0; i < points.size(); ++i)
+          log_terms[i] = std::log(weights[i]) + sums.shift[i] +
+                         std::log(sums.normaliser[i]);
+        total += std::exp(log_sum_exp(log_terms)) / (2. * model.beta);
+      }
+    if (!std::isfinite(total))
+      throw NumericalError("the interaction energy overflows the double "
+                           "range (beta = " +
+                           std::to_string(model.beta) + ")");
+    return total;
+  }
+} // namespace attnflow

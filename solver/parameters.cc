@@ -1,0 +1,552 @@
+#include <attnflow/exceptions.h>
+#include <attnflow/parameters.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+namespace attnflow
+{
+  using dealii::ParameterHandler;
+  using dealii::Patterns::Anything;
+  using dealii::Patterns::Bool;
+  using dealii::Patterns::Double;
+  using dealii::Patterns::Integer;
+  using dealii::Patterns::Selection;
+
+  namespace
+  {
+    /** The entry @p name of the current subsection, as a positive number. */
+    double
+    get_positive(ParameterHandler & prm,
+                 const std::string &section,
+                 const std::string &name)
+    {
+      const double value = prm.get_double(name);
+      if (!(value > 0.))
+        throw InputError(section + "/" + name,
+                         "must be > 0, got " + prm.get(name));
+      return value;
+    }
+
+    /** The message of a deal.II exception without its source location. */
+    std::string
+    message_of(const dealii::ExceptionBase &e)
+    {
+      std::ostringstream out;
+      e.print_info(out);
+      std::string text = out.str();
+      while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+        text.pop_back();
+      return text;
+    }
+
+    /**
+     * The parameter-file text that sets "Section/.../name" to value for one
+     * --set option.
+     */
+    std::string
+    override_as_input(const std::string &assignment)
+    {
+      const std::size_t equal = assignment.find('=');
+      if (equal == std::string::npos)
+        throw InputError("--set \"" + assignment + "\"",
+                         "expected \"Section/name=value\"");
+      const std::vector<std::string> path =
+        split(assignment.substr(0, equal), '/');
+      if (path.size() < 2)
+        throw InputError("--set \"" + assignment + "\"",
+                         "expected \"Section/name=value\" (the entry needs "
+                         "its section, e.g. \"Model/beta=9\")");
+      std::string text;
+      for (std::size_t i = 0; i + 1 < path.size(); ++i)
+        text += "subsection " + path[i] + "\n";
+      text += "set " + path.back() + " = " + assignment.substr(equal + 1) +
+              "\n";
+      for (std::size_t i = 0; i + 1 < path.size(); ++i)
+        text += "end\n";
+      return text;
+    }
+  } // namespace
+
+
+
+  std::vector<std::string>
+  split(const std::string &text, const char separator)
+  {
+    std::vector<std::string> pieces;
+    if (text.find_first_not_of(" \t") == std::string::npos)
+      return pieces;
+    std::size_t begin = 0;
+    while (true)
+      {
+        const std::size_t end   = text.find(separator, begin);
+        std::string       piece = text.substr(begin, end - begin);
+        const std::size_t first = piece.find_first_not_of(" \t\r\n");
+        const std::size_t last  = piece.find_last_not_of(" \t\r\n");
+        pieces.push_back(first == std::string::npos ?
+                           "" :
+                           piece.substr(first, last - first + 1));
+        if (end == std::string::npos)
+          return pieces;
+        begin = end + 1;
+      }
+  }
+
+
+
+  std::vector<double>
+  parse_numbers(const std::string &text, const std::string &parameter)
+  {
+    std::vector<double> numbers;
+    for (const std::string &piece : split(text, ','))
+      {
+        char *       end   = nullptr;
+        const double value = std::strtod(piece.c_str(), &end);
+        if (piece.empty() || *end != '\0' || !std::isfinite(value))
+          throw InputError(parameter,
+                           "'" + piece + "' in '" + text +
+                             "' is not a finite number");
+        numbers.push_back(value);
+      }
+    return numbers;
+  }
+
+
+
+  void
+  ModelParameters::declare_parameters(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Model");
+    prm.declare_entry("geometry",
+                      "sphere",
+                      Selection("euclidean|sphere"),
+                      "Where tokens live: euclidean (R^d) or sphere (the unit "
+                      "sphere S^{d-1} of R^d, i.e. with layer normalisation; "
+                      "the field is projected on the tangent space).");
+    prm.declare_entry("dimension",
+                      "2",
+                      Integer(1),
+                      "d: tokens in R^d, or on S^{d-1} (then d >= 2). Any d; "
+                      "the finite-element density needs d <= 3.");
+    prm.declare_entry("beta",
+                      "4",
+                      Double(0),
+                      "The inverse temperature beta >= 0 of the kernel "
+                      "exp(beta <Q x, K y>).");
+    prm.declare_entry("normalization",
+                      "softmax",
+                      Selection("softmax|uniform"),
+                      "softmax (SA): X(x) = int k(x,y) V y dmu / int k(x,y) "
+                      "dmu; uniform (USA): X(x) = int k(x,y) V y dmu.");
+    prm.declare_entry("number of heads",
+                      "1",
+                      Integer(1),
+                      "H: the field is the sum of H heads, each with its own "
+                      "Q, K, V.");
+    const std::string matrix_doc =
+      " matrix of every head and layer. A matrix is one of: identity | "
+      "c*identity (e.g. -identity, 0.5*identity) | zero | random (entries "
+      "i.i.d. N(0, 1/d), seeded by 'weights seed') | diagonal a1, ..., ad | "
+      "its rows, entries separated by ',' and rows by ';' (e.g. '1, 0; 0, "
+      "2'). Several heads: one matrix per head separated by '|' (one matrix "
+      "alone serves every head). Several layers: one such list per layer "
+      "separated by '/' (one list alone serves every layer).";
+    prm.declare_entry("Q", "identity", Anything(), "The query" + matrix_doc);
+    prm.declare_entry("K", "identity", Anything(), "The key" + matrix_doc);
+    prm.declare_entry("V", "identity", Anything(), "The value" + matrix_doc);
+    prm.declare_entry("layer durations",
+                      "",
+                      Anything(),
+                      "Time-dependent weights: the durations of consecutive "
+                      "layers, comma-separated positive numbers (e.g. '1, 1, "
+                      "2'); layer l uses the l-th '/'-separated entry of Q, "
+                      "K, V, and the last layer holds after its end. Empty: "
+                      "one layer for all time.");
+    prm.declare_entry("weights seed",
+                      "1",
+                      Integer(0),
+                      "Seed of the 'random' matrices.");
+    prm.leave_subsection();
+  }
+
+
+
+  void
+  ModelParameters::parse_parameters(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Model");
+    geometry  = prm.get("geometry") == "sphere" ? Geometry::sphere :
+                                                  Geometry::euclidean;
+    dimension = prm.get_integer("dimension");
+    beta      = prm.get_double("beta");
+    normalization = prm.get("normalization") == "softmax" ?
+                      Normalization::softmax :
+                      Normalization::uniform;
+    n_heads         = prm.get_integer("number of heads");
+    Q               = prm.get("Q");
+    K               = prm.get("K");
+    V               = prm.get("V");
+    layer_durations = parse_numbers(prm.get("layer durations"),
+                                    "Model/layer durations");
+    for (const double duration : layer_durations)
+      if (!(duration > 0.))
+        throw InputError("Model/layer durations",
+                         "every duration must be > 0, got '" +
+                           prm.get("layer durations") + "'");
+    weights_seed = prm.get_integer("weights seed");
+    prm.leave_subsection();
+    if (geometry == Geometry::sphere && dimension < 2)
+      throw InputError("Model/dimension",
+                       "geometry = sphere needs dimension >= 2 (S^{d-1} in "
+                       "R^d), got " +
+                         std::to_string(dimension));
+  }
+
+
+
+  void
+  InitialConditionParameters::declare_parameters(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Initial condition");
+    prm.declare_entry(
+      "type",
+      "uniform",
+      Selection("uniform|gaussian|von mises fisher|function|tokens file"),
+      "The initial measure mu0. uniform: on the sphere, or on the box "
+      "[lower corner, upper corner] in R^d; gaussian: a mixture of normal "
+      "distributions (means, covariances, mixture weights; euclidean only); "
+      "von mises fisher: a mixture on the sphere (means, concentrations, "
+      "mixture weights); function: the density 'density function' (on the "
+      "box, or on the sphere), sampled by rejection; tokens file: the tokens "
+      "of a CSV file.");
+    prm.declare_entry(
+      "density function",
+      "",
+      Anything(),
+      "With type = function: a non-negative deal.II FunctionParser "
+      "expression (d <= 3) in x (d = 1), x, y (d = 2) or x, y, z (d = 3), "
+      "and theta = atan2(y, x) on S^1, e.g. '1 + 0.1*cos(3*theta)'. It is "
+      "normalised to mass 1; tokens are drawn from it by rejection sampling.");
+    prm.declare_entry("seed",
+                      "1",
+                      Integer(0),
+                      "Seed of the token sampling: the same file and seed give "
+                      "bit-identical tokens.");
+    prm.declare_entry("tokens file",
+                      "",
+                      Anything(),
+                      "With type = tokens file: a CSV file, one token per "
+                      "line, d comma-separated numbers; lines starting with "
+                      "'#' are skipped. On the sphere each token is "
+                      "normalised to unit length. Relative paths are taken "
+                      "from the working directory.");
+    prm.declare_entry("lower corner",
+                      "-1",
+                      Anything(),
+                      "Euclidean uniform and function measures: the lower "
+                      "corner of the box, one number (every coordinate) or d "
+                      "comma-separated numbers.");
+    prm.declare_entry("upper corner",
+                      "1",
+                      Anything(),
+                      "The upper corner of the box, as 'lower corner'.");
+    prm.declare_entry("means",
+                      "0",
+                      Anything(),
+                      "gaussian / von mises fisher: the mean of each mixture "
+                      "component, components separated by '|', each one "
+                      "number (every coordinate) or d comma-separated "
+                      "numbers, e.g. '1, 0 | -1, 0'. On the sphere the mean "
+                      "directions are normalised (and must not be 0).");
+    prm.declare_entry("covariances",
+                      "identity",
+                      Anything(),
+                      "gaussian: the covariance matrix of each component, "
+                      "separated by '|' (one serves all), in the matrix "
+                      "syntax of Model/Q, e.g. '0.1*identity' or '1, 0.5; "
+                      "0.5, 2'. Symmetric positive definite.");
+    prm.declare_entry("concentrations",
+                      "10",
+                      Anything(),
+                      "von mises fisher: the concentration kappa >= 0 of each "
+                      "component, comma-separated (one serves all).");
+    prm.declare_entry("mixture weights",
+                      "",
+                      Anything(),
+                      "gaussian / von mises fisher: the positive weights of "
+                      "the components, comma-separated (normalised to sum "
+                      "1); empty: equal weights.");
+    prm.leave_subsection();
+  }
+
+
+
+  void
+  InitialConditionParameters::parse_parameters(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Initial condition");
+    type             = prm.get("type");
+    density_function = prm.get("density function");
+    seed             = prm.get_integer("seed");
+    tokens_file      = prm.get("tokens file");
+    lower_corner     = prm.get("lower corner");
+    upper_corner     = prm.get("upper corner");
+    means            = prm.get("means");
+    covariances      = prm.get("covariances");
+    concentrations   = prm.get("concentrations");
+    mixture_weights  = prm.get("mixture weights");
+    prm.leave_subsection();
+  }
+
+
+
+  void
+  TokenParameters::declare_parameters(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Tokens");
+    prm.declare_entry("number of tokens",
+                      "1000",
+                      Integer(0),
+                      "n, the number of tokens drawn from mu0; 0 switches the "
+                      "token solver off. With type = tokens file the file's "
+                      "tokens are used (n is then the file's count).");
+    prm.declare_entry("cluster radius",
+                      "0.1",
+                      Double(0),
+                      "Clusters are the connected components of the graph "
+                      "that links two tokens closer than this (Euclidean "
+                      "distance in R^d: single linkage). > 0.");
+    prm.leave_subsection();
+  }
+
+
+
+  void
+  TokenParameters::parse_parameters(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Tokens");
+    n_tokens       = prm.get_integer("number of tokens");
+    cluster_radius = get_positive(prm, "Tokens", "cluster radius");
+    prm.leave_subsection();
+  }
+
+
+
+  void
+  DensityParameters::declare_parameters(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Density");
+    prm.declare_entry("enabled",
+                      "false",
+                      Bool(),
+                      "Solve the continuity equation for the density with "
+                      "the finite-element solver. Not yet available in this "
+                      "version: true is refused.");
+    prm.declare_entry("degree",
+                      "2",
+                      Integer(0, 3),
+                      "The polynomial degree k of FE_DGQ(k), 0..3.");
+    prm.declare_entry("refinements",
+                      "6",
+                      Integer(0, 12),
+                      "Global refinements of the coarse mesh.");
+    prm.leave_subsection();
+  }
+
+
+
+  void
+  DensityParameters::parse_parameters(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Density");
+    enabled     = prm.get_bool("enabled");
+    degree      = prm.get_integer("degree");
+    refinements = prm.get_integer("refinements");
+    prm.leave_subsection();
+    if (enabled)
+      throw InputError("Density/enabled",
+                       "the finite-element density solver is not part of "
+                       "this version; allowed: false");
+  }
+
+
+
+  void
+  TimeParameters::declare_parameters(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Time");
+    prm.declare_entry("end time", "10", Double(0), "The final time T >= 0.");
+    prm.declare_entry("output interval",
+                      "0.5",
+                      Double(0),
+                      "Output (VTU, metrics, progress line) at t = 0, this "
+                      "interval, twice it, ..., and at the end time, each hit "
+                      "exactly. > 0.");
+    prm.declare_entry("integrator",
+                      "dopri5",
+                      Selection("dopri5|rk4|euler"),
+                      "The token integrator. dopri5: adaptive Dormand–Prince "
+                      "5(4) with the tolerances below (the default: accurate "
+                      "to about the tolerance); rk4: classical Runge–Kutta "
+                      "with the fixed 'time step'; euler: explicit Euler with "
+                      "the fixed 'time step' (what the published Python codes "
+                      "use; first order, for comparison only).");
+    prm.declare_entry("time step",
+                      "0.01",
+                      Double(0),
+                      "rk4 and euler: the step size (each interval between "
+                      "output times and layer switches is cut into equal "
+                      "steps no longer than this); dopri5: the first trial "
+                      "step. > 0.");
+    prm.declare_entry("relative tolerance",
+                      "1e-8",
+                      Double(0),
+                      "dopri5: the relative tolerance of the local error.");
+    prm.declare_entry("absolute tolerance",
+                      "1e-10",
+                      Double(0),
+                      "dopri5: the absolute tolerance of the local error.");
+    prm.leave_subsection();
+  }
+
+
+
+  void
+  TimeParameters::parse_parameters(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Time");
+    end_time        = prm.get_double("end time");
+    output_interval = get_positive(prm, "Time", "output interval");
+    const std::string name = prm.get("integrator");
+    scheme             = name == "dopri5" ? TimeScheme::dopri5 :
+                         name == "rk4"    ? TimeScheme::rk4 :
+                                            TimeScheme::euler;
+    time_step          = get_positive(prm, "Time", "time step");
+    relative_tolerance = prm.get_double("relative tolerance");
+    absolute_tolerance = prm.get_double("absolute tolerance");
+    prm.leave_subsection();
+    if (!(relative_tolerance > 0. || absolute_tolerance > 0.))
+      throw InputError("Time/relative tolerance",
+                       "relative and absolute tolerance are both 0; at least "
+                       "one must be > 0");
+  }
+
+
+
+  void
+  OutputParameters::declare_parameters(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Output");
+    prm.declare_entry("directory",
+                      "output",
+                      Anything(),
+                      "The run folder: tokens_NNNN.vtu, tokens.pvd, "
+                      "metrics.csv and parameters.prm go here (created if "
+                      "missing; files of an earlier run are overwritten).");
+    prm.declare_entry("write vtu",
+                      "true",
+                      Bool(),
+                      "Write the VTU/PVD files (false: metrics.csv and "
+                      "parameters.prm only).");
+    prm.leave_subsection();
+  }
+
+
+
+  void
+  OutputParameters::parse_parameters(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Output");
+    directory = prm.get("directory");
+    write_vtu = prm.get_bool("write vtu");
+    prm.leave_subsection();
+    if (directory.empty())
+      throw InputError("Output/directory", "must not be empty");
+  }
+
+
+
+  void
+  ParallelParameters::declare_parameters(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Parallel");
+    prm.declare_entry("number of threads",
+                      "0",
+                      Integer(0),
+                      "Threads of the kernel engine; 0: every core.");
+    prm.leave_subsection();
+  }
+
+
+
+  void
+  ParallelParameters::parse_parameters(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Parallel");
+    n_threads = prm.get_integer("number of threads");
+    prm.leave_subsection();
+  }
+
+
+
+  void
+  Parameters::declare_parameters(ParameterHandler &prm)
+  {
+    ModelParameters::declare_parameters(prm);
+    InitialConditionParameters::declare_parameters(prm);
+    TokenParameters::declare_parameters(prm);
+    DensityParameters::declare_parameters(prm);
+    TimeParameters::declare_parameters(prm);
+    OutputParameters::declare_parameters(prm);
+    ParallelParameters::declare_parameters(prm);
+  }
+
+
+
+  void
+  Parameters::parse_parameters(ParameterHandler &prm)
+  {
+    model.parse_parameters(prm);
+    initial_condition.parse_parameters(prm);
+    tokens.parse_parameters(prm);
+    density.parse_parameters(prm);
+    time.parse_parameters(prm);
+    output.parse_parameters(prm);
+    parallel.parse_parameters(prm);
+    std::ostringstream out;
+    prm.print_parameters(out, ParameterHandler::PRM);
+    used_parameter_file = out.str();
+  }
+
+
+
+  Parameters
+  read_parameters(const std::string &             file,
+                  const std::vector<std::string> &overrides)
+  {
+    ParameterHandler prm;
+    Parameters::declare_parameters(prm);
+    try
+      {
+        prm.parse_input(file);
+      }
+    catch (const dealii::ExceptionBase &e)
+      {
+        throw InputError(file, message_of(e));
+      }
+    for (const std::string &assignment : overrides)
+      try
+        {
+          prm.parse_input_from_string(override_as_input(assignment),
+                                      "--set");
+        }
+      catch (const dealii::ExceptionBase &e)
+        {
+          throw InputError("--set \"" + assignment + "\"", message_of(e));
+        }
+    Parameters parameters;
+    parameters.parse_parameters(prm);
+    return parameters;
+  }
+} // namespace attnflow

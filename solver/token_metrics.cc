@@ -1,0 +1,83 @@
+#include <attnflow/token_metrics.h>
+
+#include <cmath>
+#include <numeric>
+
+namespace attnflow
+{
+  namespace
+  {
+    /** The root of @p i in a union–find forest, with path halving. */
+    std::size_t
+    find_root(std::vector<std::size_t> &parent, std::size_t i)
+    {
+      while (parent[i] != i)
+        i = parent[i] = parent[parent[i]];
+      return i;
+    }
+  } // namespace
+
+
+
+  std::vector<unsigned int>
+  cluster_labels(const PointSet &points,
+                 const double    radius,
+                 unsigned int &  n_clusters)
+  {
+    const std::size_t        n = points.size();
+    const unsigned int       d = points.dimension;
+    const double             r2 = radius * radius;
+    std::vector<std::size_t> parent(n);
+    std::iota(parent.begin(), parent.end(), 0);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = i + 1; j < n; ++j)
+        {
+          double distance2 = 0.;
+          for (unsigned int k = 0; k < d && distance2 < r2; ++k)
+            {
+              const double diff = points[i][k] - points[j][k];
+              distance2 += diff * diff;
+            }
+          if (distance2 < r2)
+            parent[find_root(parent, i)] = find_root(parent, j);
+        }
+    const unsigned int        unset = static_cast<unsigned int>(-1);
+    std::vector<unsigned int> label_of_root(n, unset), labels(n);
+    n_clusters = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      {
+        const std::size_t root = find_root(parent, i);
+        if (label_of_root[root] == unset)
+          label_of_root[root] = n_clusters++;
+        labels[i] = label_of_root[root];
+      }
+    return labels;
+  }
+
+
+
+  PointStatistics
+  compute_statistics(const PointSet &           points,
+                     const std::vector<double> &weights,
+                     const double               cluster_radius,
+                     const AttentionField &     field,
+                     const Layer &              layer)
+  {
+    const unsigned int d = points.dimension;
+    PointStatistics    s;
+    s.mean.assign(d, 0.);
+    for (std::size_t i = 0; i < points.size(); ++i)
+      for (unsigned int k = 0; k < d; ++k)
+        s.mean[k] += weights[i] * points[i][k];
+    for (const double m : s.mean)
+      s.order += m * m;
+    s.order = std::sqrt(s.order);
+    for (std::size_t i = 0; i < points.size(); ++i)
+      for (unsigned int k = 0; k < d; ++k)
+        s.covariance_trace +=
+          weights[i] * (points[i][k] - s.mean[k]) * (points[i][k] - s.mean[k]);
+    s.energy  = field.energy(layer, points, weights);
+    s.cluster = cluster_labels(points, cluster_radius, s.n_clusters);
+    return s;
+  }
+} // namespace attnflow

@@ -1,0 +1,96 @@
+#include <attnflow/token_solver.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace attnflow
+{
+  TokenSolver::TokenSolver(const Model &         model,
+                           const TimeParameters &time_parameters,
+                           const KernelEngine &  engine,
+                           const PointSet &      tokens)
+    : model(model)
+    , field(model, engine)
+    , integrator(time_parameters)
+    , points(tokens)
+    , token_weights(tokens.size(), 1. / tokens.size())
+    , current_time(0.)
+  {}
+
+
+
+  void
+  TokenSolver::advance_to(const double t_end)
+  {
+    std::vector<double> stops = model.switch_times(t_end);
+    stops.push_back(t_end);
+    for (const double stop : stops)
+      {
+        if (stop <= current_time)
+          continue;
+        // The layer acting on (current_time, stop), fixed for every stage.
+        const Layer &layer =
+          model.layers[model.layer_index(0.5 * (current_time + stop))];
+        const auto f = [&](const double,
+                           const TimeIntegrator::State &y,
+                           TimeIntegrator::State &      dydt) {
+          right_hand_side(layer, y, dydt);
+        };
+        TimeIntegrator::Projection projection;
+        if (model.geometry == Geometry::sphere)
+          projection = [this](TimeIntegrator::State &y) {
+            return project_to_sphere(y);
+          };
+        integrator.advance(current_time, stop, points.coordinates, f, projection);
+        current_time = stop;
+      }
+  }
+
+
+
+  PointSet
+  TokenSolver::velocity() const
+  {
+    PointSet v;
+    field.evaluate(model.layers[model.layer_index(current_time)],
+                   points,
+                   points,
+                   token_weights,
+                   v);
+    return v;
+  }
+
+
+
+  void
+  TokenSolver::right_hand_side(const Layer &                layer,
+                               const TimeIntegrator::State &y,
+                               TimeIntegrator::State &      dydt) const
+  {
+    PointSet state(model.dimension, 0);
+    state.coordinates = y;
+    PointSet v;
+    field.evaluate(layer, state, state, token_weights, v);
+    dydt.swap(v.coordinates);
+  }
+
+
+
+  double
+  TokenSolver::project_to_sphere(TimeIntegrator::State &y) const
+  {
+    const unsigned int d     = model.dimension;
+    double             drift = 0.;
+    for (std::size_t i = 0; i < y.size(); i += d)
+      {
+        double norm2 = 0.;
+        for (unsigned int k = 0; k < d; ++k)
+          norm2 += y[i + k] * y[i + k];
+        const double norm = std::sqrt(norm2);
+        drift             = std::max(drift, std::abs(norm - 1.));
+        for (unsigned int k = 0; k < d; ++k)
+          y[i + k] /= norm;
+      }
+    return drift;
+  }
+} // namespace attnflow
