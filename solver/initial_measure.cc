@@ -241,6 +241,13 @@ namespace attnflow
                 f->initialize("x,y,z", density_expression, constants);
                 function_3d = std::move(f);
               }
+            // deal.II parses the expression at its first evaluation.
+            if (function_1d)
+              function_1d->value(dealii::Point<1>());
+            else if (function_2d)
+              function_2d->value(dealii::Point<2>());
+            else
+              function_3d->value(dealii::Point<3>());
           }
         catch (const dealii::ExceptionBase &e)
           {

@@ -1,0 +1,158 @@
+/**
+ * @file
+ * Bad input: every case gives an InputError whose message names the
+ * parameter (or file and line), and no run folder is created. The program
+ * itself exits with a non-zero code and prints the message.
+ */
+#include <attnflow/exceptions.h>
+#include <attnflow/simulator.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "test_helpers.h"
+
+namespace attnflow
+{
+  namespace
+  {
+    /**
+     * Reads @p text (with @p overrides) and builds the run; expects an
+     * InputError mentioning every string of @p expected, and no output
+     * folder.
+     */
+    void
+    expect_input_error(const std::string &             text,
+                       const std::vector<std::string> &expected,
+                       const std::vector<std::string> &overrides = {})
+    {
+      const std::filesystem::path dir = testing::scratch_directory("bad");
+      testing::write_text(dir / "run.prm", text);
+      std::vector<std::string> all = overrides;
+      all.push_back("Output/directory=" + (dir / "output").string());
+      try
+        {
+          const Parameters p = read_parameters((dir / "run.prm").string(), all);
+          Simulator        simulator(p);
+          ADD_FAILURE() << "no error for:\n" << text;
+        }
+      catch (const InputError &e)
+        {
+          for (const std::string &word : expected)
+            EXPECT_NE(std::string(e.what()).find(word), std::string::npos)
+              << "'" << word << "' missing in: " << e.what();
+        }
+      EXPECT_FALSE(std::filesystem::exists(dir / "output"));
+    }
+
+    std::string
+    model(const std::string &lines)
+    {
+      return "subsection Model\n" + lines + "\nend\n";
+    }
+
+    std::string
+    initial(const std::string &lines)
+    {
+      return "subsection Initial condition\n" + lines + "\nend\n";
+    }
+  } // namespace
+
+  TEST(InputErrors, UnknownSectionOrParameter)
+  {
+    expect_input_error("subsection Modle\n set beta = 1\nend\n", {"Modle"});
+    expect_input_error(model("set betta = 1"), {"betta"});
+    expect_input_error("", {"nothing"}, {"Model/nothing=1"});
+    expect_input_error("", {"Section/name"}, {"beta=1"});
+  }
+
+  TEST(InputErrors, ValuesOutOfRange)
+  {
+    expect_input_error(model("set beta = -1"), {"beta", "-1"});
+    expect_input_error(model("set dimension = 0"), {"dimension"});
+    expect_input_error(model("set dimension = 1"), {"Model/dimension", "sphere"});
+    expect_input_error(model("set geometry = torus"), {"geometry", "euclidean|sphere"});
+    expect_input_error("subsection Time\n set output interval = 0\nend\n",
+                       {"Time/output interval", "> 0"});
+    expect_input_error("subsection Tokens\n set number of tokens = 0\nend\n",
+                       {"Tokens/number of tokens"});
+    expect_input_error(initial("set type = von mises fisher"),
+                       {"Initial condition/type"},
+                       {"Model/geometry=euclidean"});
+  }
+
+  TEST(InputErrors, NonFiniteNumbers)
+  {
+    expect_input_error(model("set beta = nan"), {"beta"});
+    expect_input_error(model("set beta = inf"), {"beta"});
+    expect_input_error("subsection Time\n set end time = 1e999\nend\n", {"end time"});
+    expect_input_error(model("set V = 1, nan; 0, 1"), {"Model/V"});
+    expect_input_error(initial("set type = gaussian\n set means = 0, inf"),
+                       {"Initial condition/means"},
+                       {"Model/geometry=euclidean"});
+  }
+
+  TEST(InputErrors, MalformedOrMissizedMatrices)
+  {
+    expect_input_error(model("set dimension = 3\n set Q = 1, 0; 0, 1"),
+                       {"Model/Q", "3 x 3"});
+    expect_input_error(model("set K = 1, 0; 0"), {"Model/K"});
+    expect_input_error(model("set V = 1, zwei; 3, 4"), {"Model/V", "zwei"});
+    expect_input_error(model("set V = identiti"), {"Model/V", "identity"});
+    expect_input_error(model("set number of heads = 2\n set Q = identity | "
+                             "identity | identity"),
+                       {"Model/Q", "heads"});
+  }
+
+  TEST(InputErrors, UnreadableOrRaggedTokensFile)
+  {
+    expect_input_error(initial("set type = tokens file\n set tokens file = "
+                               "/nonexistent/tokens.csv"),
+                       {"Initial condition/tokens file", "/nonexistent/tokens.csv"});
+    const std::filesystem::path dir = testing::scratch_directory("ragged");
+    testing::write_text(dir / "t.csv", "1, 0\n0, 1\n1, 1, 1\n");
+    expect_input_error(initial("set type = tokens file\n set tokens file = " +
+                               (dir / "t.csv").string()),
+                       {"t.csv:3", "Model/dimension = 2"});
+    testing::write_text(dir / "u.csv", "1, 0\n0, x\n");
+    expect_input_error(initial("set type = tokens file\n set tokens file = " +
+                               (dir / "u.csv").string()),
+                       {"u.csv:2"});
+  }
+
+  TEST(InputErrors, BadDensityFunction)
+  {
+    expect_input_error(initial("set type = function\n set density function = "
+                               "1 + cos(3*theta"),
+                       {"Initial condition/density function", "cannot parse"});
+    expect_input_error(initial("set type = function\n set density function = "
+                               "cos(theta)"),
+                       {"Initial condition/density function", ">= 0"});
+    expect_input_error(initial("set type = function\n set density function = "
+                               "1 + w"),
+                       {"Initial condition/density function"});
+  }
+
+  TEST(InputErrors, TheProgramExitsNonZeroWithTheMessage)
+  {
+    const std::filesystem::path dir = testing::scratch_directory("cli");
+    testing::write_text(dir / "run.prm",
+                        "subsection Model\n set beta = -2\nend\n"
+                        "subsection Output\n set directory = " +
+                          (dir / "output").string() + "\nend\n");
+    const std::string command = std::string(ATTNFLOW_BINARY) + " " +
+                                (dir / "run.prm").string() + " > " +
+                                (dir / "out.txt").string() + " 2> " +
+                                (dir / "err.txt").string();
+    const int status = std::system(command.c_str());
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 1);
+    std::stringstream err;
+    err << std::ifstream(dir / "err.txt").rdbuf();
+    EXPECT_NE(err.str().find("beta"), std::string::npos) << err.str();
+    EXPECT_FALSE(std::filesystem::exists(dir / "output"));
+  }
+} // namespace attnflow

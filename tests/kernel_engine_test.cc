@@ -1,0 +1,156 @@
+/**
+ * @file
+ * The kernel engine against a plain loop in long double: shift, normaliser
+ * and values to 1e-12 relative, for beta up to 500 (no overflow, no NaN),
+ * any dimension, sizes that are not multiples of the tiles, zero weights.
+ */
+#include <attnflow/kernel_engine.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "test_helpers.h"
+
+namespace attnflow
+{
+  namespace
+  {
+    /** The sums of KernelEngine::evaluate in long double, one target. */
+    struct ReferenceSums
+    {
+      long double              log_sum; // log sum_j w_j exp(<a, b_j>)
+      std::vector<long double> average; // sum w e v / sum w e
+    };
+
+    ReferenceSums
+    reference(const double *             a,
+              const PointSet &           keys,
+              const std::vector<double> &weights,
+              const PointSet &           values)
+    {
+      const unsigned int       d = keys.dimension, dv = values.dimension;
+      std::vector<long double> exponent(keys.size());
+      long double              max = -std::numeric_limits<long double>::infinity();
+      for (std::size_t j = 0; j < keys.size(); ++j)
+        {
+          long double e = std::log((long double)weights[j]);
+          for (unsigned int k = 0; k < d; ++k)
+            e += (long double)a[k] * keys[j][k];
+          exponent[j] = e;
+          max         = std::max(max, e);
+        }
+      ReferenceSums r{0., std::vector<long double>(dv, 0.)};
+      long double   z = 0.;
+      for (std::size_t j = 0; j < keys.size(); ++j)
+        {
+          const long double p = std::exp(exponent[j] - max);
+          z += p;
+          for (unsigned int c = 0; c < dv; ++c)
+            r.average[c] += p * values[j][c];
+        }
+      for (long double &v : r.average)
+        v /= z;
+      r.log_sum = max + std::log(z);
+      return r;
+    }
+
+    /** Checks the engine on one configuration against the reference. */
+    void
+    check(const unsigned int d,
+          const unsigned int dv,
+          const std::size_t  n_targets,
+          const std::size_t  n_sources,
+          const double       beta,
+          const bool         zero_weights)
+    {
+      const PointSet queries_unit =
+        testing::random_points(d, n_targets, 11, true);
+      PointSet queries = queries_unit;
+      for (double &x : queries.coordinates)
+        x *= beta;
+      const PointSet keys   = testing::random_points(d, n_sources, 12, true);
+      const PointSet values = testing::random_points(dv, n_sources, 13);
+      RandomGenerator     random(14);
+      std::vector<double> weights(n_sources);
+      for (std::size_t j = 0; j < n_sources; ++j)
+        weights[j] = (zero_weights && j % 3 == 1) ? 0. : random.uniform() + 0.1;
+
+      KernelSums sums;
+      KernelEngine(2).evaluate(queries, keys, weights, values, sums);
+      ASSERT_EQ(sums.shift.size(), n_targets);
+      for (std::size_t i = 0; i < n_targets; ++i)
+        {
+          const ReferenceSums r = reference(queries[i], keys, weights, values);
+          const double log_sum = sums.shift[i] + std::log(sums.normaliser[i]);
+          ASSERT_TRUE(std::isfinite(log_sum));
+          EXPECT_LE(std::abs(log_sum - (double)r.log_sum),
+                    1e-12 * std::max(1.0, std::abs((double)r.log_sum)))
+            << "target " << i << " beta " << beta << " d " << d;
+          // The averages relative to their size (a vector norm).
+          long double norm = 0.;
+          for (const long double v : r.average)
+            norm += v * v;
+          for (unsigned int c = 0; c < dv; ++c)
+            EXPECT_LE(std::abs(sums.values[i][c] / sums.normaliser[i] -
+                               (double)r.average[c]),
+                      1e-12 * std::sqrt((double)norm))
+              << "target " << i << " component " << c;
+        }
+    }
+  } // namespace
+
+  TEST(KernelEngine, MatchesLongDoubleInLowDimensions)
+  {
+    for (const double beta : {0., 1., 25.})
+      for (const unsigned int d : {1u, 2u, 3u})
+        check(d, d, 37, 301, beta, false);
+  }
+
+  TEST(KernelEngine, MatchesLongDoubleAtLargeBetaWithoutOverflow)
+  {
+    for (const double beta : {100., 500.})
+      for (const unsigned int d : {2u, 3u, 16u})
+        check(d, d, 41, 777, beta, false);
+  }
+
+  TEST(KernelEngine, MatchesLongDoubleInHighDimensionWithZeroWeights)
+  {
+    check(128, 128, 19, 530, 4., true);
+    check(33, 5, 70, 1000, 50., true);
+  }
+
+  TEST(KernelEngine, ComputesNormaliserWithoutValues)
+  {
+    check(3, 0, 9, 17, 500., false);
+  }
+
+  TEST(KernelEngine, ThreadCountDoesNotChangeResults)
+  {
+    const PointSet      x = testing::random_points(3, 1000, 5, true);
+    PointSet            q = x;
+    std::vector<double> w(x.size(), 1e-3);
+    for (double &c : q.coordinates)
+      c *= 9.;
+    KernelSums one, two;
+    KernelEngine(1).evaluate(q, x, w, x, one);
+    KernelEngine(2).evaluate(q, x, w, x, two);
+    EXPECT_EQ(one.normaliser, two.normaliser);
+    EXPECT_EQ(one.values.coordinates, two.values.coordinates);
+  }
+
+  TEST(KernelEngine, RejectsInconsistentInput)
+  {
+    const PointSet      x = testing::random_points(3, 10, 5);
+    const PointSet      y = testing::random_points(2, 10, 5);
+    KernelSums          sums;
+    const KernelEngine  engine;
+    std::vector<double> w(10, 0.1);
+    EXPECT_THROW(engine.evaluate(x, y, w, x, sums), std::invalid_argument);
+    w[3] = -1.;
+    EXPECT_THROW(engine.evaluate(x, x, w, x, sums), std::invalid_argument);
+    std::fill(w.begin(), w.end(), 0.);
+    EXPECT_THROW(engine.evaluate(x, x, w, x, sums), std::invalid_argument);
+  }
+} // namespace attnflow

@@ -1,0 +1,99 @@
+/**
+ * @file
+ * A whole run: the run folder holds tokens.pvd, its VTU files with the
+ * fields of the contract, metrics.csv with its columns, and parameters.prm
+ * that reproduces the run.
+ */
+#include <attnflow/simulator.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "test_helpers.h"
+
+namespace attnflow
+{
+  namespace
+  {
+    std::string
+    read(const std::filesystem::path &path)
+    {
+      std::stringstream s;
+      s << std::ifstream(path).rdbuf();
+      return s.str();
+    }
+
+    const char *const run_file =
+      "subsection Model\n set dimension = 4\n set beta = 9\nend\n"
+      "subsection Initial condition\n set seed = 7\nend\n"
+      "subsection Tokens\n set number of tokens = 64\nend\n"
+      "subsection Time\n set end time = 1\n set output interval = 0.4\nend\n";
+  } // namespace
+
+  TEST(Output, RunFolderHoldsTheContractFiles)
+  {
+    const Parameters p = testing::parameters_from(run_file, "output_run");
+    std::ostringstream log;
+    Simulator(p).run(log);
+    const std::filesystem::path dir = p.output.directory;
+
+    // Output at 0, 0.4, 0.8 and the end time 1.
+    const std::string pvd = read(dir / "tokens.pvd");
+    for (const char *name :
+         {"tokens_0000.vtu", "tokens_0001.vtu", "tokens_0002.vtu", "tokens_0003.vtu"})
+      {
+        EXPECT_NE(pvd.find(name), std::string::npos) << name;
+        const std::string vtu = read(dir / name);
+        for (const char *field : {"Name=\"id\"", "Name=\"speed\"",
+                                  "Name=\"cluster\"", "Name=\"velocity\""})
+          EXPECT_NE(vtu.find(field), std::string::npos) << field;
+        EXPECT_NE(vtu.find("NumberOfPoints=\"64\""), std::string::npos);
+      }
+    EXPECT_NE(pvd.find("timestep=\"0.8"), std::string::npos);
+    EXPECT_FALSE(std::filesystem::exists(dir / "tokens_0004.vtu"));
+
+    std::istringstream csv(read(dir / "metrics.csv"));
+    std::string        header, line;
+    std::getline(csv, header);
+    for (const char *column : {"t,", "energy_tokens", "order_tokens",
+                               "covariance_trace_tokens", "clusters_tokens"})
+      EXPECT_NE(header.find(column), std::string::npos) << column;
+    unsigned int n_rows = 0;
+    double       t      = 0.;
+    while (std::getline(csv, line))
+      {
+        ++n_rows;
+        t = std::stod(line.substr(0, line.find(',')));
+      }
+    EXPECT_EQ(n_rows, 4u);
+    EXPECT_EQ(t, 1.);
+    for (const auto &entry : std::filesystem::directory_iterator(dir))
+      EXPECT_NE(entry.path().extension(), ".tmp");
+    EXPECT_NE(log.str().find("step"), std::string::npos);
+  }
+
+  TEST(Output, ParameterFileReproducesTheRun)
+  {
+    const Parameters p = testing::parameters_from(run_file, "reproduce_a");
+    std::ostringstream log;
+    Simulator          first(p);
+    first.run(log);
+    const std::filesystem::path used =
+      std::filesystem::path(p.output.directory) / "parameters.prm";
+    const std::string text = read(used);
+    EXPECT_NE(text.find("set seed"), std::string::npos);
+    EXPECT_NE(text.find("= 7"), std::string::npos);
+
+    const std::filesystem::path dir = testing::scratch_directory("reproduce_b");
+    const Parameters            again =
+      read_parameters(used.string(),
+                      {"Output/directory=" + (dir / "output").string()});
+    Simulator second(again);
+    second.run(log);
+    EXPECT_EQ(first.token_solver()->tokens().coordinates,
+              second.token_solver()->tokens().coordinates);
+    EXPECT_EQ(first.metrics().rows(), second.metrics().rows());
+  }
+} // namespace attnflow
