@@ -8,10 +8,8 @@
 #include <fstream>
 #include <sstream>
 
-namespace attnflow
-{
-  namespace
-  {
+namespace attnflow {
+  namespace {
     const std::string section = "Initial condition/";
 
     /** One number (for every coordinate) or @p d numbers. */
@@ -102,8 +100,7 @@ namespace attnflow
               x[k] = random.normal();
               norm2 += x[k] * x[k];
             }
-        }
-      while (norm2 < 1e-300);
+      } while (norm2 < 1e-300);
       const double inverse = 1. / std::sqrt(norm2);
       for (unsigned int k = 0; k < d; ++k)
         x[k] *= inverse;
@@ -113,18 +110,18 @@ namespace attnflow
 
 
   InitialMeasure::InitialMeasure(const InitialConditionParameters &parameters,
-                                 const Model &                     model)
-    : geometry(model.geometry)
-    , dimension(model.dimension)
-    , seed(parameters.seed)
+                                 const Model                      &model)
+      : geometry(model.geometry)
+      , dimension(model.dimension)
+      , seed(parameters.seed)
   {
     const unsigned int d = dimension;
     const std::string &t = parameters.type;
-    type = t == "uniform"          ? Type::uniform :
-           t == "gaussian"         ? Type::gaussian :
-           t == "von mises fisher" ? Type::von_mises_fisher :
-           t == "function"         ? Type::function :
-                                     Type::tokens_file;
+    type                 = t == "uniform"          ? Type::uniform :
+                           t == "gaussian"         ? Type::gaussian :
+                           t == "von mises fisher" ? Type::von_mises_fisher :
+                           t == "function"         ? Type::function :
+                                                     Type::tokens_file;
 
     if (geometry == Geometry::euclidean &&
         (type == Type::uniform || type == Type::function))
@@ -146,11 +143,12 @@ namespace attnflow
         const bool on_sphere = type == Type::von_mises_fisher;
         if (on_sphere != (geometry == Geometry::sphere))
           throw InputError(section + "type",
-                           on_sphere ? "'von mises fisher' needs Model/geometry "
-                                       "= sphere (use gaussian in R^d)" :
-                                       "'gaussian' needs Model/geometry = "
-                                       "euclidean (use von mises fisher on "
-                                       "the sphere)");
+                           on_sphere ?
+                             "'von mises fisher' needs Model/geometry "
+                             "= sphere (use gaussian in R^d)" :
+                             "'gaussian' needs Model/geometry = "
+                             "euclidean (use von mises fisher on "
+                             "the sphere)");
         for (const std::string &mean : split(parameters.means, '|'))
           {
             std::vector<double> m = parse_vector(mean, d, section + "means");
@@ -340,7 +338,7 @@ namespace attnflow
 
   void
   InitialMeasure::draw_von_mises_fisher(RandomGenerator &random,
-                                        double *         x) const
+                                        double          *x) const
   {
     const unsigned int c     = draw_component(random);
     const double       kappa = concentrations[c];
@@ -351,7 +349,8 @@ namespace attnflow
     // Wood (1994): the cosine w = <x, mean> by rejection, then a uniform
     // direction orthogonal to the mean.
     const double m1 = d - 1.;
-    const double b  = m1 / (2. * kappa + std::sqrt(4. * kappa * kappa + m1 * m1));
+    const double b =
+      m1 / (2. * kappa + std::sqrt(4. * kappa * kappa + m1 * m1));
     const double x0 = (1. - b) / (1. + b);
     const double cc = kappa * x0 + m1 * std::log(1. - x0 * x0);
     double       w  = 0.;
@@ -415,7 +414,7 @@ namespace attnflow
 
 
   PointSet
-  InitialMeasure::sample_function(RandomGenerator & random,
+  InitialMeasure::sample_function(RandomGenerator  &random,
                                   const std::size_t n) const
   {
     // A bound of the density from probes, raised (and the sampling restarted)
@@ -434,7 +433,7 @@ namespace attnflow
     bound *= 1.5;
 
     PointSet          tokens(dimension, n);
-    std::size_t       accepted = 0;
+    std::size_t       accepted      = 0;
     const std::size_t max_proposals = 100000 * (n + 10);
     for (std::size_t proposals = 0; accepted < n; ++proposals)
       {
@@ -475,8 +474,7 @@ namespace attnflow
         if (line.find_first_not_of(" \t\r") == std::string::npos ||
             line[line.find_first_not_of(" \t\r")] == '#')
           continue;
-        const std::string where =
-          file_name + ":" + std::to_string(line_number);
+        const std::string where = file_name + ":" + std::to_string(line_number);
         std::vector<double> token;
         try
           {

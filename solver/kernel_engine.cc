@@ -17,10 +17,8 @@
 #include <stdexcept>
 #include <string>
 
-namespace attnflow
-{
-  namespace
-  {
+namespace attnflow {
+  namespace {
     constexpr unsigned int lanes = 8;
     using vdouble = double __attribute__((vector_size(lanes * sizeof(double))));
     using vint64 =
@@ -85,32 +83,32 @@ namespace attnflow
     inline vdouble
     exp_nonpositive(vdouble x)
     {
-      const vdouble lowest      = broadcast(-708.);
-      const vint64  underflow   = x < lowest;
-      constexpr double log2e    = 1.4426950408889634074;
-      constexpr double ln2_high = 6.93147180369123816490e-01;
-      constexpr double ln2_low  = 1.90821492927058770002e-10;
-      constexpr double shifter  = 6755399441055744.; // 1.5 * 2^52
+      const vdouble       lowest       = broadcast(-708.);
+      const vint64        underflow    = x < lowest;
+      constexpr double    log2e        = 1.4426950408889634074;
+      constexpr double    ln2_high     = 6.93147180369123816490e-01;
+      constexpr double    ln2_low      = 1.90821492927058770002e-10;
+      constexpr double    shifter      = 6755399441055744.; // 1.5 * 2^52
       constexpr long long shifter_bits = 0x4338000000000000LL;
 
-      x                 = underflow ? lowest : x;
-      const vdouble t   = x * log2e + shifter;
-      const vdouble n   = t - shifter;
-      const vdouble r   = (x - n * ln2_high) - n * ln2_low;
-      vdouble       p   = broadcast(1. / 479001600.);
-      p                 = p * r + 1. / 39916800.;
-      p                 = p * r + 1. / 3628800.;
-      p                 = p * r + 1. / 362880.;
-      p                 = p * r + 1. / 40320.;
-      p                 = p * r + 1. / 5040.;
-      p                 = p * r + 1. / 720.;
-      p                 = p * r + 1. / 120.;
-      p                 = p * r + 1. / 24.;
-      p                 = p * r + 1. / 6.;
-      p                 = p * r + 0.5;
-      p                 = p * r + 1.;
-      p                 = p * r + 1.;
-      const vint64 bits = (((vint64)t - shifter_bits) + 1023) << 52;
+      x                    = underflow ? lowest : x;
+      const vdouble t      = x * log2e + shifter;
+      const vdouble n      = t - shifter;
+      const vdouble r      = (x - n * ln2_high) - n * ln2_low;
+      vdouble       p      = broadcast(1. / 479001600.);
+      p                    = p * r + 1. / 39916800.;
+      p                    = p * r + 1. / 3628800.;
+      p                    = p * r + 1. / 362880.;
+      p                    = p * r + 1. / 40320.;
+      p                    = p * r + 1. / 5040.;
+      p                    = p * r + 1. / 720.;
+      p                    = p * r + 1. / 120.;
+      p                    = p * r + 1. / 24.;
+      p                    = p * r + 1. / 6.;
+      p                    = p * r + 0.5;
+      p                    = p * r + 1.;
+      p                    = p * r + 1.;
+      const vint64  bits   = (((vint64)t - shifter_bits) + 1023) << 52;
       const vdouble result = p * (vdouble)bits;
       return underflow ? broadcast(0.) : result;
     }
@@ -122,16 +120,16 @@ namespace attnflow
      */
     struct TiledSources
     {
-      TiledSources(const PointSet &           keys,
+      TiledSources(const PointSet            &keys,
                    const std::vector<double> &weights,
-                   const PointSet &           values)
-        : key_dimension(keys.dimension)
-        , value_dimension(values.dimension)
-        , n_padded((keys.size() + source_granularity - 1) /
-                   source_granularity * source_granularity)
-        , keys(n_padded * key_dimension, 0.)
-        , log_weights(n_padded, minus_infinity)
-        , values(n_padded * value_dimension, 0.)
+                   const PointSet            &values)
+          : key_dimension(keys.dimension)
+          , value_dimension(values.dimension)
+          , n_padded((keys.size() + source_granularity - 1) /
+                     source_granularity * source_granularity)
+          , keys(n_padded * key_dimension, 0.)
+          , log_weights(n_padded, minus_infinity)
+          , values(n_padded * value_dimension, 0.)
       {
         const std::size_t n = keys.size();
         for (std::size_t j = 0; j < n; ++j)
@@ -169,19 +167,19 @@ namespace attnflow
     class TargetTask
     {
     public:
-      TargetTask(const PointSet &    queries,
+      TargetTask(const PointSet     &queries,
                  const TiledSources &sources,
                  const std::size_t   begin,
                  const std::size_t   end)
-        : queries(queries)
-        , sources(sources)
-        , begin(begin)
-        , end(end)
-        , shift(end - begin, minus_infinity)
-        , normaliser(end - begin, 0.)
-        , values((end - begin) * sources.value_dimension, 0.)
-        , block_queries(queries.dimension * block_size, 0.)
-        , exponents(block_size * tile_size)
+          : queries(queries)
+          , sources(sources)
+          , begin(begin)
+          , end(end)
+          , shift(end - begin, minus_infinity)
+          , normaliser(end - begin, 0.)
+          , values((end - begin) * sources.value_dimension, 0.)
+          , block_queries(queries.dimension * block_size, 0.)
+          , exponents(block_size * tile_size)
       {}
 
       /** Accumulates all sources, tile after tile. */
@@ -233,11 +231,11 @@ namespace attnflow
       {
         const unsigned int d     = queries.dimension;
         const std::size_t  w     = sources.width(j0);
-        const double *     keys  = sources.keys.data() + j0 * d;
-        const double *     log_w = sources.log_weights.data() + j0;
+        const double      *keys  = sources.keys.data() + j0 * d;
+        const double      *log_w = sources.log_weights.data() + j0;
         for (std::size_t j = 0; j < w; j += 2 * lanes)
           {
-            vdouble acc0[block_size], acc1[block_size];
+            vdouble       acc0[block_size], acc1[block_size];
             const vdouble lw0 = load(log_w + j), lw1 = load(log_w + j + lanes);
             for (unsigned int r = 0; r < block_size; ++r)
               {
@@ -309,7 +307,7 @@ namespace attnflow
       {
         const unsigned int dv   = sources.value_dimension;
         const std::size_t  w    = sources.width(j0);
-        const double *     vals = sources.values.data() + j0 * dv;
+        const double      *vals = sources.values.data() + j0 * dv;
         unsigned int       c    = 0;
         for (; c + 2 <= dv; c += 2)
           {
@@ -322,7 +320,8 @@ namespace attnflow
                 const vdouble v1 = load(vals + (c + 1) * w + j);
                 for (unsigned int r = 0; r < block_size; ++r)
                   {
-                    const vdouble p = load(exponents.data() + r * tile_size + j);
+                    const vdouble p =
+                      load(exponents.data() + r * tile_size + j);
                     acc0[r] += p * v0;
                     acc1[r] += p * v1;
                   }
@@ -349,29 +348,29 @@ namespace attnflow
           }
       }
 
-      const PointSet &     queries;
-      const TiledSources & sources;
-      const std::size_t    begin, end;
-      std::vector<double>  shift, normaliser, values;
-      std::vector<double>  block_queries;
-      std::vector<double>  exponents;
+      const PointSet     &queries;
+      const TiledSources &sources;
+      const std::size_t   begin, end;
+      std::vector<double> shift, normaliser, values;
+      std::vector<double> block_queries;
+      std::vector<double> exponents;
     };
   } // namespace
 
 
 
   KernelEngine::KernelEngine(const unsigned int n_threads)
-    : thread_limit(n_threads)
+      : thread_limit(n_threads)
   {}
 
 
 
   void
-  KernelEngine::evaluate(const PointSet &           queries,
-                         const PointSet &           keys,
+  KernelEngine::evaluate(const PointSet            &queries,
+                         const PointSet            &keys,
                          const std::vector<double> &weights,
-                         const PointSet &           values,
-                         KernelSums &               sums) const
+                         const PointSet            &values,
+                         KernelSums                &sums) const
   {
     if (queries.dimension != keys.dimension)
       throw std::invalid_argument("KernelEngine: queries of dimension " +
@@ -382,9 +381,9 @@ namespace attnflow
         (values.dimension > 0 && values.size() != keys.size()))
       throw std::invalid_argument(
         "KernelEngine: keys, weights and values differ in number");
-    if (std::any_of(weights.begin(), weights.end(), [](const double w) {
-          return !(w >= 0.);
-        }) ||
+    if (std::any_of(weights.begin(),
+                    weights.end(),
+                    [](const double w) { return !(w >= 0.); }) ||
         std::none_of(weights.begin(), weights.end(), [](const double w) {
           return w > 0.;
         }))
@@ -398,22 +397,19 @@ namespace attnflow
     sums.values = PointSet(values.dimension, n_targets);
 
     const auto work = [&]() {
-      tbb::parallel_for(tbb::blocked_range<std::size_t>(0,
-                                                        n_targets,
-                                                        task_size),
-                        [&](const tbb::blocked_range<std::size_t> &range) {
-                          for (std::size_t i = range.begin(); i < range.end();
-                               i += task_size)
-                            {
-                              TargetTask task(queries,
-                                              sources,
-                                              i,
-                                              std::min(range.end(),
-                                                       i + task_size));
-                              task.run();
-                              task.write(sums);
-                            }
-                        });
+      tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, n_targets, task_size),
+        [&](const tbb::blocked_range<std::size_t> &range) {
+          for (std::size_t i = range.begin(); i < range.end(); i += task_size)
+            {
+              TargetTask task(queries,
+                              sources,
+                              i,
+                              std::min(range.end(), i + task_size));
+              task.run();
+              task.write(sums);
+            }
+        });
     };
     if (thread_limit == 0)
       work();

@@ -14,8 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace
-{
+namespace {
   const char *const usage =
     "usage: attnflow RUN.prm [--set \"Section/name=value\" ...]\n"
     "       attnflow --print-parameters   every parameter, its documentation "
@@ -58,8 +57,8 @@ main(int argc, char **argv)
             file = argument;
         }
       if (file.empty())
-        throw InputError("command line", "no parameter file given\n" +
-                                           std::string(usage));
+        throw InputError("command line",
+                         "no parameter file given\n" + std::string(usage));
       const Parameters parameters = read_parameters(file, overrides);
       Simulator        simulator(parameters);
       simulator.run(std::cout);

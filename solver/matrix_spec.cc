@@ -5,8 +5,7 @@
 
 #include <cmath>
 
-namespace attnflow
-{
+namespace attnflow {
   const char *const matrix_syntax =
     "allowed: identity | c*identity | zero | random | diagonal a1, ..., ad | "
     "rows 'a11, a12; a21, a22' (',' between entries, ';' between rows)";
@@ -14,8 +13,8 @@ namespace attnflow
 
 
   SquareMatrix::SquareMatrix(const unsigned int dimension)
-    : dimension(dimension)
-    , entries(dimension * dimension, 0.)
+      : dimension(dimension)
+      , entries(dimension * dimension, 0.)
   {}
 
 
@@ -56,7 +55,7 @@ namespace attnflow
   void
   SquareMatrix::apply(const PointSet &points,
                       const double    factor,
-                      PointSet &      out) const
+                      PointSet       &out) const
   {
     const unsigned int d = dimension;
     out                  = PointSet(d, points.size());
@@ -92,14 +91,14 @@ namespace attnflow
 
 
   SquareMatrix
-  parse_matrix(const std::string & text,
+  parse_matrix(const std::string  &text,
                const unsigned int  dimension,
-               const std::string & parameter,
+               const std::string  &parameter,
                const std::uint64_t seed,
                const std::uint64_t stream)
   {
-    const std::vector<std::string> words = split(text, ';');
-    const std::string              word  = words.empty() ? "" : words[0];
+    const std::vector<std::string> words  = split(text, ';');
+    const std::string              word   = words.empty() ? "" : words[0];
     const std::string              suffix = "identity";
     if (words.size() == 1 && word.size() >= suffix.size() &&
         word.compare(word.size() - suffix.size(), suffix.size(), suffix) == 0)
@@ -163,8 +162,8 @@ namespace attnflow
         catch (const InputError &)
           {
             throw InputError(parameter,
-                             "cannot read row " + std::to_string(i + 1) +
-                               " '" + words[i] + "' of '" + text + "'; " +
+                             "cannot read row " + std::to_string(i + 1) + " '" +
+                               words[i] + "' of '" + text + "'; " +
                                matrix_syntax);
           }
         if (row.size() != dimension)

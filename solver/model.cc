@@ -4,17 +4,15 @@
 #include <cmath>
 #include <sstream>
 
-namespace attnflow
-{
-  namespace
-  {
+namespace attnflow {
+  namespace {
     /**
      * The matrices of parameter @p name ("Model/Q") for every layer and
      * head: '/' separates layers, '|' heads; one entry serves all.
      */
     std::vector<std::vector<SquareMatrix>>
-    parse_weights(const std::string &    text,
-                  const std::string &    name,
+    parse_weights(const std::string     &text,
+                  const std::string     &name,
                   const ModelParameters &parameters,
                   const unsigned int     n_layers,
                   const unsigned int     matrix_index)
@@ -92,18 +90,21 @@ namespace attnflow
 
 
   Model::Model(const ModelParameters &parameters)
-    : geometry(parameters.geometry)
-    , dimension(parameters.dimension)
-    , beta(parameters.beta)
-    , normalization(parameters.normalization)
+      : geometry(parameters.geometry)
+      , dimension(parameters.dimension)
+      , beta(parameters.beta)
+      , normalization(parameters.normalization)
   {
     std::vector<double> durations = parameters.layer_durations;
     if (durations.empty())
       durations.push_back(std::numeric_limits<double>::infinity());
     const unsigned int n_layers = durations.size();
-    const auto Q = parse_weights(parameters.Q, "Model/Q", parameters, n_layers, 0);
-    const auto K = parse_weights(parameters.K, "Model/K", parameters, n_layers, 1);
-    const auto V = parse_weights(parameters.V, "Model/V", parameters, n_layers, 2);
+    const auto         Q =
+      parse_weights(parameters.Q, "Model/Q", parameters, n_layers, 0);
+    const auto K =
+      parse_weights(parameters.K, "Model/K", parameters, n_layers, 1);
+    const auto V =
+      parse_weights(parameters.V, "Model/V", parameters, n_layers, 2);
     for (unsigned int l = 0; l < n_layers; ++l)
       {
         Layer layer{durations[l], {}};
@@ -147,18 +148,18 @@ namespace attnflow
 
 
   AttentionField::AttentionField(const Model &model, const KernelEngine &engine)
-    : model(model)
-    , engine(engine)
+      : model(model)
+      , engine(engine)
   {}
 
 
 
   void
-  AttentionField::evaluate(const Layer &              layer,
-                           const PointSet &           targets,
-                           const PointSet &           sources,
+  AttentionField::evaluate(const Layer               &layer,
+                           const PointSet            &targets,
+                           const PointSet            &sources,
                            const std::vector<double> &weights,
-                           PointSet &                 velocity) const
+                           PointSet                  &velocity) const
   {
     const unsigned int d = model.dimension;
     velocity             = PointSet(d, targets.size());
@@ -200,14 +201,14 @@ namespace attnflow
 
 
   double
-  AttentionField::energy(const Layer &              layer,
-                         const PointSet &           points,
+  AttentionField::energy(const Layer               &layer,
+                         const PointSet            &points,
                          const std::vector<double> &weights) const
   {
-    double     total = 0.;
-    PointSet   queries, keys;
+    double         total = 0.;
+    PointSet       queries, keys;
     const PointSet no_values(0, points.size());
-    KernelSums sums;
+    KernelSums     sums;
     for (const AttentionHead &head : layer.heads)
       {
         if (model.beta == 0.)
@@ -228,8 +229,8 @@ namespace attnflow
         engine.evaluate(queries, keys, weights, no_values, sums);
         std::vector<double> log_terms(points.size());
         for (std::size_t i = 0; i < points.size(); ++i)
-          log_terms[i] = std::log(weights[i]) + sums.shift[i] +
-                         std::log(sums.normaliser[i]);
+          log_terms[i] =
+            std::log(weights[i]) + sums.shift[i] + std::log(sums.normaliser[i]);
         total += std::exp(log_sum_exp(log_terms)) / (2. * model.beta);
       }
     if (!std::isfinite(total))

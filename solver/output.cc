@@ -9,10 +9,9 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace attnflow
-{
+namespace attnflow {
   void
-  write_file_atomically(const std::filesystem::path &             path,
+  write_file_atomically(const std::filesystem::path               &path,
                         const std::function<void(std::ostream &)> &write)
   {
     std::filesystem::path temporary = path;
@@ -43,7 +42,7 @@ namespace attnflow
 
 
   PvdRecord::PvdRecord(const std::filesystem::path &path)
-    : path(path)
+      : path(path)
   {}
 
 
@@ -60,8 +59,8 @@ namespace attnflow
 
 
   TokenOutput::TokenOutput(const std::filesystem::path &directory)
-    : directory(directory)
-    , record(directory / "tokens.pvd")
+      : directory(directory)
+      , record(directory / "tokens.pvd")
   {}
 
 
@@ -69,17 +68,17 @@ namespace attnflow
   void
   TokenOutput::write(const unsigned int               index,
                      const double                     time,
-                     const PointSet &                 tokens,
-                     const PointSet &                 velocity,
+                     const PointSet                  &tokens,
+                     const PointSet                  &velocity,
                      const std::vector<unsigned int> &cluster)
   {
-    using Patch = dealii::DataOutBase::Patch<0, 3>;
+    using Patch                 = dealii::DataOutBase::Patch<0, 3>;
     const unsigned int d        = tokens.dimension;
     const unsigned int n_fields = 6; // id, speed, cluster, velocity (3)
     std::vector<Patch> patches(tokens.size());
     for (std::size_t i = 0; i < tokens.size(); ++i)
       {
-        Patch &patch = patches[i];
+        Patch &patch  = patches[i];
         double speed2 = 0.;
         for (unsigned int k = 0; k < d; ++k)
           speed2 += velocity[i][k] * velocity[i][k];
@@ -93,17 +92,18 @@ namespace attnflow
         for (unsigned int k = 0; k < std::min(d, 3u); ++k)
           patch.data(3 + k, 0) = velocity[i][k];
       }
-    const std::vector<std::string> names = {
-      "id", "speed", "cluster", "velocity", "velocity", "velocity"};
-    const std::vector<
-      std::tuple<unsigned int,
-                 unsigned int,
-                 std::string,
-                 dealii::DataComponentInterpretation::DataComponentInterpretation>>
-      vectors = {{3,
-                  5,
-                  "velocity",
-                  dealii::DataComponentInterpretation::component_is_part_of_vector}};
+    const std::vector<std::string> names =
+      {"id", "speed", "cluster", "velocity", "velocity", "velocity"};
+    const std::vector<std::tuple<
+      unsigned int,
+      unsigned int,
+      std::string,
+      dealii::DataComponentInterpretation::DataComponentInterpretation>>
+      vectors = {
+        {3,
+         5,
+         "velocity",
+         dealii::DataComponentInterpretation::component_is_part_of_vector}};
     dealii::DataOutBase::VtkFlags flags(time, index);
 
     std::ostringstream name;

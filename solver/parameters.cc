@@ -5,8 +5,7 @@
 #include <cstdlib>
 #include <sstream>
 
-namespace attnflow
-{
+namespace attnflow {
   using dealii::ParameterHandler;
   using dealii::Patterns::Anything;
   using dealii::Patterns::Bool;
@@ -14,11 +13,10 @@ namespace attnflow
   using dealii::Patterns::Integer;
   using dealii::Patterns::Selection;
 
-  namespace
-  {
+  namespace {
     /** The entry @p name of the current subsection, as a positive number. */
     double
-    get_positive(ParameterHandler & prm,
+    get_positive(ParameterHandler  &prm,
                  const std::string &section,
                  const std::string &name)
     {
@@ -61,8 +59,8 @@ namespace attnflow
       std::string text;
       for (std::size_t i = 0; i + 1 < path.size(); ++i)
         text += "subsection " + path[i] + "\n";
-      text += "set " + path.back() + " = " + assignment.substr(equal + 1) +
-              "\n";
+      text +=
+        "set " + path.back() + " = " + assignment.substr(equal + 1) + "\n";
       for (std::size_t i = 0; i + 1 < path.size(); ++i)
         text += "end\n";
       return text;
@@ -101,7 +99,7 @@ namespace attnflow
     std::vector<double> numbers;
     for (const std::string &piece : split(text, ','))
       {
-        char *       end   = nullptr;
+        char        *end   = nullptr;
         const double value = std::strtod(piece.c_str(), &end);
         if (piece.empty() || *end != '\0' || !std::isfinite(value))
           throw InputError(parameter,
@@ -176,19 +174,19 @@ namespace attnflow
   ModelParameters::parse_parameters(ParameterHandler &prm)
   {
     prm.enter_subsection("Model");
-    geometry  = prm.get("geometry") == "sphere" ? Geometry::sphere :
-                                                  Geometry::euclidean;
-    dimension = prm.get_integer("dimension");
-    beta      = prm.get_double("beta");
+    geometry =
+      prm.get("geometry") == "sphere" ? Geometry::sphere : Geometry::euclidean;
+    dimension     = prm.get_integer("dimension");
+    beta          = prm.get_double("beta");
     normalization = prm.get("normalization") == "softmax" ?
                       Normalization::softmax :
                       Normalization::uniform;
-    n_heads         = prm.get_integer("number of heads");
-    Q               = prm.get("Q");
-    K               = prm.get("K");
-    V               = prm.get("V");
-    layer_durations = parse_numbers(prm.get("layer durations"),
-                                    "Model/layer durations");
+    n_heads       = prm.get_integer("number of heads");
+    Q             = prm.get("Q");
+    K             = prm.get("K");
+    V             = prm.get("V");
+    layer_durations =
+      parse_numbers(prm.get("layer durations"), "Model/layer durations");
     for (const double duration : layer_durations)
       if (!(duration > 0.))
         throw InputError("Model/layer durations",
@@ -416,15 +414,15 @@ namespace attnflow
   TimeParameters::parse_parameters(ParameterHandler &prm)
   {
     prm.enter_subsection("Time");
-    end_time        = prm.get_double("end time");
-    output_interval = get_positive(prm, "Time", "output interval");
+    end_time               = prm.get_double("end time");
+    output_interval        = get_positive(prm, "Time", "output interval");
     const std::string name = prm.get("integrator");
-    scheme             = name == "dopri5" ? TimeScheme::dopri5 :
-                         name == "rk4"    ? TimeScheme::rk4 :
-                                            TimeScheme::euler;
-    time_step          = get_positive(prm, "Time", "time step");
-    relative_tolerance = prm.get_double("relative tolerance");
-    absolute_tolerance = prm.get_double("absolute tolerance");
+    scheme                 = name == "dopri5" ? TimeScheme::dopri5 :
+                             name == "rk4"    ? TimeScheme::rk4 :
+                                                TimeScheme::euler;
+    time_step              = get_positive(prm, "Time", "time step");
+    relative_tolerance     = prm.get_double("relative tolerance");
+    absolute_tolerance     = prm.get_double("absolute tolerance");
     prm.leave_subsection();
     if (!(relative_tolerance > 0. || absolute_tolerance > 0.))
       throw InputError("Time/relative tolerance",
@@ -522,7 +520,7 @@ namespace attnflow
 
 
   Parameters
-  read_parameters(const std::string &             file,
+  read_parameters(const std::string              &file,
                   const std::vector<std::string> &overrides)
   {
     ParameterHandler prm;
@@ -538,8 +536,7 @@ namespace attnflow
     for (const std::string &assignment : overrides)
       try
         {
-          prm.parse_input_from_string(override_as_input(assignment),
-                                      "--set");
+          prm.parse_input_from_string(override_as_input(assignment), "--set");
         }
       catch (const dealii::ExceptionBase &e)
         {

@@ -2,10 +2,8 @@
 
 #include <cmath>
 
-namespace attnflow
-{
-  namespace
-  {
+namespace attnflow {
+  namespace {
     /** SplitMix64 finaliser: decorrelates seeds of neighbouring streams. */
     std::uint64_t
     mix(std::uint64_t z)
@@ -19,16 +17,16 @@ namespace attnflow
 
 
   RandomGenerator::RandomGenerator(const std::uint64_t seed)
-    : engine(seed)
-    , spare_normal(0.)
-    , has_spare_normal(false)
+      : engine(seed)
+      , spare_normal(0.)
+      , has_spare_normal(false)
   {}
 
 
 
   RandomGenerator::RandomGenerator(const std::uint64_t seed,
                                    const std::uint64_t stream)
-    : RandomGenerator(mix(seed + 0x9e3779b97f4a7c15ULL * (stream + 1)))
+      : RandomGenerator(mix(seed + 0x9e3779b97f4a7c15ULL * (stream + 1)))
   {}
 
 
@@ -74,9 +72,8 @@ namespace attnflow
           {
             x = normal();
             v = 1. + c * x;
-          }
-        while (v <= 0.);
-        v             = v * v * v;
+        } while (v <= 0.);
+        v              = v * v * v;
         const double u = 1. - uniform();
         if (std::log(u) < 0.5 * x * x + d - d * v + d * std::log(v))
           return d * v;

@@ -7,14 +7,13 @@
 #include <cstdio>
 #include <filesystem>
 
-namespace attnflow
-{
+namespace attnflow {
   Simulator::Simulator(const Parameters &parameters)
-    : parameters(parameters)
-    , engine(parameters.parallel.n_threads)
-    , model(parameters.model)
-    , field(model, engine)
-    , initial_measure(parameters.initial_condition, model)
+      : parameters(parameters)
+      , engine(parameters.parallel.n_threads)
+      , model(parameters.model)
+      , field(model, engine)
+      , initial_measure(parameters.initial_condition, model)
   {
     const std::size_t n = parameters.tokens.n_tokens;
     if (n == 0 && !parameters.density.enabled)
@@ -65,7 +64,7 @@ namespace attnflow
         << (tokens ? tokens->tokens().size() : 0) << " tokens; output in "
         << directory.string() << "/\n";
 
-    dealii::TimerOutput timer(log,
+    dealii::TimerOutput       timer(log,
                               dealii::TimerOutput::summary,
                               dealii::TimerOutput::wall_times);
     const std::vector<double> times = output_times();
@@ -86,14 +85,15 @@ namespace attnflow
   void
   Simulator::output(const unsigned int index, std::ostream &log)
   {
-    const TokenSolver &solver = *tokens;
-    const double       t      = solver.time();
-    const Layer &      layer  = model.layers[model.layer_index(t)];
-    const PointStatistics s   = compute_statistics(solver.tokens(),
-                                                 solver.weights(),
-                                                 parameters.tokens.cluster_radius,
-                                                 field,
-                                                 layer);
+    const TokenSolver    &solver = *tokens;
+    const double          t      = solver.time();
+    const Layer          &layer  = model.layers[model.layer_index(t)];
+    const PointStatistics s =
+      compute_statistics(solver.tokens(),
+                         solver.weights(),
+                         parameters.tokens.cluster_radius,
+                         field,
+                         layer);
     const IntegrationStatistics &work = solver.statistics();
 
     table.set("t", t);
@@ -112,7 +112,11 @@ namespace attnflow
                 "metrics.csv");
 
     if (token_output)
-      token_output->write(index, t, solver.tokens(), solver.velocity(), s.cluster);
+      token_output->write(index,
+                          t,
+                          solver.tokens(),
+                          solver.velocity(),
+                          s.cluster);
 
     char line[256];
     std::snprintf(line,
@@ -129,7 +133,10 @@ namespace attnflow
     log << line;
     if (model.geometry == Geometry::sphere)
       {
-        std::snprintf(line, sizeof(line), "  drift = %.1e", work.max_projection_change);
+        std::snprintf(line,
+                      sizeof(line),
+                      "  drift = %.1e",
+                      work.max_projection_change);
         log << line;
       }
     log << std::endl;

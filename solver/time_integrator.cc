@@ -5,13 +5,11 @@
 #include <cmath>
 #include <sstream>
 
-namespace attnflow
-{
-  namespace
-  {
+namespace attnflow {
+  namespace {
     // Dormand–Prince 5(4): nodes, stage matrix, 5th-order weights (the last
     // row of the matrix) and the difference to the embedded 4th-order ones.
-    constexpr double c[7] = {0., 1. / 5, 3. / 10, 4. / 5, 8. / 9, 1., 1.};
+    constexpr double c[7]    = {0., 1. / 5, 3. / 10, 4. / 5, 8. / 9, 1., 1.};
     constexpr double a[7][6] = {
       {0, 0, 0, 0, 0, 0},
       {1. / 5, 0, 0, 0, 0, 0},
@@ -30,12 +28,12 @@ namespace attnflow
 
     /** y_out = y + h sum_{s < n} coefficients[s] k_s. */
     void
-    combine(const TimeIntegrator::State &             y,
+    combine(const TimeIntegrator::State              &y,
             const double                              h,
-            const double *                            coefficients,
+            const double                             *coefficients,
             const unsigned int                        n,
             const std::vector<TimeIntegrator::State> &k,
-            TimeIntegrator::State &                   y_out)
+            TimeIntegrator::State                    &y_out)
     {
       const std::size_t size = y.size();
       y_out.resize(size);
@@ -52,9 +50,9 @@ namespace attnflow
 
 
   TimeIntegrator::TimeIntegrator(const TimeParameters &parameters)
-    : parameters(parameters)
-    , next_step(parameters.time_step)
-    , stages(7)
+      : parameters(parameters)
+      , next_step(parameters.time_step)
+      , stages(7)
   {}
 
 
@@ -62,16 +60,16 @@ namespace attnflow
   void
   TimeIntegrator::advance(const double         t0,
                           const double         t1,
-                          State &              y,
+                          State               &y,
                           const RightHandSide &f,
-                          const Projection &   projection)
+                          const Projection    &projection)
   {
     if (!(t1 > t0))
       return;
     if (parameters.scheme == TimeScheme::dopri5)
       return advance_adaptive(t0, t1, y, f, projection);
 
-    const double length = t1 - t0;
+    const double        length = t1 - t0;
     const unsigned long n_steps =
       std::max(1.0, std::ceil(length / parameters.time_step * (1. - 1e-12)));
     const double h = length / n_steps;
@@ -89,7 +87,7 @@ namespace attnflow
   void
   TimeIntegrator::fixed_step(const double         t,
                              const double         h,
-                             State &              y,
+                             State               &y,
                              const RightHandSide &f)
   {
     const std::size_t size = y.size();
@@ -126,8 +124,8 @@ namespace attnflow
   double
   TimeIntegrator::dopri_step(const double         t,
                              const double         h,
-                             const State &        y,
-                             State &              y_new,
+                             const State         &y,
+                             State               &y_new,
                              const RightHandSide &f)
   {
     f(t, y, stages[0]);
@@ -160,9 +158,9 @@ namespace attnflow
   void
   TimeIntegrator::advance_adaptive(const double         t0,
                                    const double         t1,
-                                   State &              y,
+                                   State               &y,
                                    const RightHandSide &f,
-                                   const Projection &   projection)
+                                   const Projection    &projection)
   {
     double t = t0;
     State  y_new;
@@ -175,25 +173,26 @@ namespace attnflow
         if (!(error <= 1.))
           {
             ++stats.n_rejected_steps;
-            next_step =
-              std::isnan(error) ?
-                0.2 * h :
-                h * std::max(0.2, 0.9 * std::pow(error, -0.2));
+            next_step = std::isnan(error) ?
+                          0.2 * h :
+                          h * std::max(0.2, 0.9 * std::pow(error, -0.2));
             if (next_step < 1e-14 * std::max(1., std::abs(t)))
               {
                 std::ostringstream message;
-                message << "the adaptive step fell below round-off at t = "
-                        << t << " (step " << next_step
+                message << "the adaptive step fell below round-off at t = " << t
+                        << " (step " << next_step
                         << "): the solution is not finite or too stiff";
                 throw NumericalError(message.str());
               }
             continue;
           }
         y.swap(y_new);
-        t = last ? t1 : t + h;
+        t               = last ? t1 : t + h;
         stats.last_step = h;
         const double factor =
-          error == 0. ? 5. : std::min(5., std::max(0.2, 0.9 * std::pow(error, -0.2)));
+          error == 0. ?
+            5. :
+            std::min(5., std::max(0.2, 0.9 * std::pow(error, -0.2)));
         // A step cut short to land on t1 does not shrink the next one.
         next_step = last ? std::max(next_step, h * factor) : h * factor;
         finish_step(t, y, projection);
@@ -204,7 +203,7 @@ namespace attnflow
 
   void
   TimeIntegrator::finish_step(const double      t,
-                              State &           y,
+                              State            &y,
                               const Projection &projection)
   {
     ++stats.n_steps;

@@ -3,10 +3,8 @@
 #include <cmath>
 #include <numeric>
 
-namespace attnflow
-{
-  namespace
-  {
+namespace attnflow {
+  namespace {
     /** The root of @p i in a union–find forest, with path halving. */
     std::size_t
     find_root(std::vector<std::size_t> &parent, std::size_t i)
@@ -22,10 +20,10 @@ namespace attnflow
   std::vector<unsigned int>
   cluster_labels(const PointSet &points,
                  const double    radius,
-                 unsigned int &  n_clusters)
+                 unsigned int   &n_clusters)
   {
-    const std::size_t        n = points.size();
-    const unsigned int       d = points.dimension;
+    const std::size_t        n  = points.size();
+    const unsigned int       d  = points.dimension;
     const double             r2 = radius * radius;
     std::vector<std::size_t> parent(n);
     std::iota(parent.begin(), parent.end(), 0);
@@ -57,11 +55,11 @@ namespace attnflow
 
 
   PointStatistics
-  compute_statistics(const PointSet &           points,
+  compute_statistics(const PointSet            &points,
                      const std::vector<double> &weights,
                      const double               cluster_radius,
-                     const AttentionField &     field,
-                     const Layer &              layer)
+                     const AttentionField      &field,
+                     const Layer               &layer)
   {
     const unsigned int d = points.dimension;
     PointStatistics    s;

@@ -3,18 +3,17 @@
 #include <algorithm>
 #include <cmath>
 
-namespace attnflow
-{
-  TokenSolver::TokenSolver(const Model &         model,
+namespace attnflow {
+  TokenSolver::TokenSolver(const Model          &model,
                            const TimeParameters &time_parameters,
-                           const KernelEngine &  engine,
-                           const PointSet &      tokens)
-    : model(model)
-    , field(model, engine)
-    , integrator(time_parameters)
-    , points(tokens)
-    , token_weights(tokens.size(), 1. / tokens.size())
-    , current_time(0.)
+                           const KernelEngine   &engine,
+                           const PointSet       &tokens)
+      : model(model)
+      , field(model, engine)
+      , integrator(time_parameters)
+      , points(tokens)
+      , token_weights(tokens.size(), 1. / tokens.size())
+      , current_time(0.)
   {}
 
 
@@ -33,7 +32,7 @@ namespace attnflow
           model.layers[model.layer_index(0.5 * (current_time + stop))];
         const auto f = [&](const double,
                            const TimeIntegrator::State &y,
-                           TimeIntegrator::State &      dydt) {
+                           TimeIntegrator::State       &dydt) {
           right_hand_side(layer, y, dydt);
         };
         TimeIntegrator::Projection projection;
@@ -41,7 +40,11 @@ namespace attnflow
           projection = [this](TimeIntegrator::State &y) {
             return project_to_sphere(y);
           };
-        integrator.advance(current_time, stop, points.coordinates, f, projection);
+        integrator.advance(current_time,
+                           stop,
+                           points.coordinates,
+                           f,
+                           projection);
         current_time = stop;
       }
   }
@@ -63,9 +66,9 @@ namespace attnflow
 
 
   void
-  TokenSolver::right_hand_side(const Layer &                layer,
+  TokenSolver::right_hand_side(const Layer                 &layer,
                                const TimeIntegrator::State &y,
-                               TimeIntegrator::State &      dydt) const
+                               TimeIntegrator::State       &dydt) const
   {
     PointSet state(model.dimension, 0);
     state.coordinates = y;

@@ -12,10 +12,8 @@
 
 #include "test_helpers.h"
 
-namespace attnflow
-{
-  namespace
-  {
+namespace attnflow {
+  namespace {
     /** Model and initial condition of one test. */
     struct MeasureSetup
     {
@@ -59,8 +57,8 @@ namespace attnflow
   TEST(InitialMeasure, SameSeedGivesBitIdenticalTokens)
   {
     MeasureSetup s(Geometry::sphere, 3);
-    s.initial.type = "von mises fisher";
-    s.initial.means = "0, 0, 1 | 1, 0, 0";
+    s.initial.type   = "von mises fisher";
+    s.initial.means  = "0, 0, 1 | 1, 0, 0";
     const PointSet a = s.sample(500), b = s.sample(500);
     EXPECT_EQ(a.coordinates, b.coordinates);
     s.initial.seed = 2;
@@ -69,7 +67,7 @@ namespace attnflow
 
   TEST(InitialMeasure, UniformOnTheSphereHasZeroMeanAndUnitNorm)
   {
-    MeasureSetup          s(Geometry::sphere, 5);
+    MeasureSetup   s(Geometry::sphere, 5);
     const PointSet x = s.sample(n);
     for (unsigned int k = 0; k < 5; ++k)
       EXPECT_NEAR(average(x, [k](const double *p) { return p[k]; }),
@@ -88,7 +86,9 @@ namespace attnflow
     s.initial.lower_corner = "0, -2";
     s.initial.upper_corner = "1, 2";
     const PointSet x       = s.sample(n);
-    EXPECT_NEAR(average(x, [](const double *p) { return p[0]; }), 0.5, tolerance(1. / 12));
+    EXPECT_NEAR(average(x, [](const double *p) { return p[0]; }),
+                0.5,
+                tolerance(1. / 12));
     EXPECT_NEAR(average(x, [](const double *p) { return p[1] * p[1]; }),
                 4. / 3,
                 tolerance(16. / 5 - 16. / 9));
@@ -104,8 +104,12 @@ namespace attnflow
     const PointSet x          = s.sample(n);
     // Mixture mean 0.75 (1, 0) + 0.25 (-1, 2) = (0.5, 0.5);
     // E[x y] = 0.75 (0.5 + 0) + 0.25 (0 + -2) = -0.125.
-    EXPECT_NEAR(average(x, [](const double *p) { return p[0]; }), 0.5, tolerance(2.5));
-    EXPECT_NEAR(average(x, [](const double *p) { return p[1]; }), 0.5, tolerance(2.));
+    EXPECT_NEAR(average(x, [](const double *p) { return p[0]; }),
+                0.5,
+                tolerance(2.5));
+    EXPECT_NEAR(average(x, [](const double *p) { return p[1]; }),
+                0.5,
+                tolerance(2.));
     EXPECT_NEAR(average(x, [](const double *p) { return p[0] * p[1]; }),
                 -0.125,
                 tolerance(10.));
@@ -121,18 +125,17 @@ namespace attnflow
         s3.initial.means          = "0, 3, 4";
         s3.initial.concentrations = std::to_string(kappa);
         const PointSet x          = s3.sample(n);
-        EXPECT_NEAR(average(x,
-                            [](const double *p) {
-                              return 0.6 * p[1] + 0.8 * p[2];
-                            }),
-                    1. / std::tanh(kappa) - 1. / kappa,
-                    tolerance(1.));
+        EXPECT_NEAR(
+          average(x, [](const double *p) { return 0.6 * p[1] + 0.8 * p[2]; }),
+          1. / std::tanh(kappa) - 1. / kappa,
+          tolerance(1.));
 
         MeasureSetup s2(Geometry::sphere, 2);
         s2.initial.type           = "von mises fisher";
         s2.initial.means          = "-1, 0";
         s2.initial.concentrations = std::to_string(kappa);
-        EXPECT_NEAR(average(s2.sample(n), [](const double *p) { return -p[0]; }),
+        EXPECT_NEAR(average(s2.sample(n),
+                            [](const double *p) { return -p[0]; }),
                     std::cyl_bessel_i(1., kappa) / std::cyl_bessel_i(0., kappa),
                     tolerance(1.));
       }

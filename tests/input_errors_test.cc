@@ -15,17 +15,15 @@
 
 #include "test_helpers.h"
 
-namespace attnflow
-{
-  namespace
-  {
+namespace attnflow {
+  namespace {
     /**
      * Reads @p text (with @p overrides) and builds the run; expects an
      * InputError mentioning every string of @p expected, and no output
      * folder.
      */
     void
-    expect_input_error(const std::string &             text,
+    expect_input_error(const std::string              &text,
                        const std::vector<std::string> &expected,
                        const std::vector<std::string> &overrides = {})
     {
@@ -73,8 +71,10 @@ namespace attnflow
   {
     expect_input_error(model("set beta = -1"), {"beta", "-1"});
     expect_input_error(model("set dimension = 0"), {"dimension"});
-    expect_input_error(model("set dimension = 1"), {"Model/dimension", "sphere"});
-    expect_input_error(model("set geometry = torus"), {"geometry", "euclidean|sphere"});
+    expect_input_error(model("set dimension = 1"),
+                       {"Model/dimension", "sphere"});
+    expect_input_error(model("set geometry = torus"),
+                       {"geometry", "euclidean|sphere"});
     expect_input_error("subsection Time\n set output interval = 0\nend\n",
                        {"Time/output interval", "> 0"});
     expect_input_error("subsection Tokens\n set number of tokens = 0\nend\n",
@@ -88,7 +88,8 @@ namespace attnflow
   {
     expect_input_error(model("set beta = nan"), {"beta"});
     expect_input_error(model("set beta = inf"), {"beta"});
-    expect_input_error("subsection Time\n set end time = 1e999\nend\n", {"end time"});
+    expect_input_error("subsection Time\n set end time = 1e999\nend\n",
+                       {"end time"});
     expect_input_error(model("set V = 1, nan; 0, 1"), {"Model/V"});
     expect_input_error(initial("set type = gaussian\n set means = 0, inf"),
                        {"Initial condition/means"},
@@ -111,7 +112,8 @@ namespace attnflow
   {
     expect_input_error(initial("set type = tokens file\n set tokens file = "
                                "/nonexistent/tokens.csv"),
-                       {"Initial condition/tokens file", "/nonexistent/tokens.csv"});
+                       {"Initial condition/tokens file",
+                        "/nonexistent/tokens.csv"});
     const std::filesystem::path dir = testing::scratch_directory("ragged");
     testing::write_text(dir / "t.csv", "1, 0\n0, 1\n1, 1, 1\n");
     expect_input_error(initial("set type = tokens file\n set tokens file = " +
@@ -143,10 +145,9 @@ namespace attnflow
                         "subsection Model\n set beta = -2\nend\n"
                         "subsection Output\n set directory = " +
                           (dir / "output").string() + "\nend\n");
-    const std::string command = std::string(ATTNFLOW_BINARY) + " " +
-                                (dir / "run.prm").string() + " > " +
-                                (dir / "out.txt").string() + " 2> " +
-                                (dir / "err.txt").string();
+    const std::string command =
+      std::string(ATTNFLOW_BINARY) + " " + (dir / "run.prm").string() + " > " +
+      (dir / "out.txt").string() + " 2> " + (dir / "err.txt").string();
     const int status = std::system(command.c_str());
     EXPECT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 1);

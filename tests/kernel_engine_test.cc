@@ -13,10 +13,8 @@
 
 #include "test_helpers.h"
 
-namespace attnflow
-{
-  namespace
-  {
+namespace attnflow {
+  namespace {
     /** The sums of KernelEngine::evaluate in long double, one target. */
     struct ReferenceSums
     {
@@ -25,14 +23,14 @@ namespace attnflow
     };
 
     ReferenceSums
-    reference(const double *             a,
-              const PointSet &           keys,
+    reference(const double              *a,
+              const PointSet            &keys,
               const std::vector<double> &weights,
-              const PointSet &           values)
+              const PointSet            &values)
     {
       const unsigned int       d = keys.dimension, dv = values.dimension;
       std::vector<long double> exponent(keys.size());
-      long double              max = -std::numeric_limits<long double>::infinity();
+      long double max = -std::numeric_limits<long double>::infinity();
       for (std::size_t j = 0; j < keys.size(); ++j)
         {
           long double e = std::log((long double)weights[j]);
@@ -70,8 +68,8 @@ namespace attnflow
       PointSet queries = queries_unit;
       for (double &x : queries.coordinates)
         x *= beta;
-      const PointSet keys   = testing::random_points(d, n_sources, 12, true);
-      const PointSet values = testing::random_points(dv, n_sources, 13);
+      const PointSet      keys = testing::random_points(d, n_sources, 12, true);
+      const PointSet      values = testing::random_points(dv, n_sources, 13);
       RandomGenerator     random(14);
       std::vector<double> weights(n_sources);
       for (std::size_t j = 0; j < n_sources; ++j)
@@ -83,7 +81,7 @@ namespace attnflow
       for (std::size_t i = 0; i < n_targets; ++i)
         {
           const ReferenceSums r = reference(queries[i], keys, weights, values);
-          const double log_sum = sums.shift[i] + std::log(sums.normaliser[i]);
+          const double log_sum  = sums.shift[i] + std::log(sums.normaliser[i]);
           ASSERT_TRUE(std::isfinite(log_sum));
           EXPECT_LE(std::abs(log_sum - (double)r.log_sum),
                     1e-12 * std::max(1.0, std::abs((double)r.log_sum)))

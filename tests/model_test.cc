@@ -10,10 +10,8 @@
 
 #include "test_helpers.h"
 
-namespace attnflow
-{
-  namespace
-  {
+namespace attnflow {
+  namespace {
     ModelParameters
     euclidean(const unsigned int d, const double beta)
     {
@@ -52,9 +50,15 @@ namespace attnflow
 
   TEST(MatrixSpec, RejectsMalformedMatricesNamingTheParameter)
   {
-    for (const char *text : {"1, 2; 3", "1, 2, 3; 4, 5, 6", "1, x; 3, 4",
-                             "identy", "2identity", "diagonal 1", "",
-                             "1, nan; 0, 1", "1, inf; 0, 1"})
+    for (const char *text : {"1, 2; 3",
+                             "1, 2, 3; 4, 5, 6",
+                             "1, x; 3, 4",
+                             "identy",
+                             "2identity",
+                             "diagonal 1",
+                             "",
+                             "1, nan; 0, 1",
+                             "1, inf; 0, 1"})
       {
         try
           {
@@ -100,12 +104,12 @@ namespace attnflow
     // E1: at beta = 0, X[mu](x) = V m(mu) for SA, for any x.
     ModelParameters p = euclidean(3, 0.);
     p.V               = "1, 2, 0; -1, 0.5, 0; 0, 0, -1";
-    const Model         model(p);
-    const KernelEngine  engine;
+    const Model          model(p);
+    const KernelEngine   engine;
     const AttentionField field(model, engine);
-    const PointSet      x = testing::random_points(3, 50, 3);
-    std::vector<double> w(50, 1. / 50);
-    PointSet            v;
+    const PointSet       x = testing::random_points(3, 50, 3);
+    std::vector<double>  w(50, 1. / 50);
+    PointSet             v;
     field.evaluate(model.layers[0], x, x, w, v);
     std::vector<double> m(3, 0.);
     for (std::size_t i = 0; i < 50; ++i)
@@ -114,7 +118,8 @@ namespace attnflow
     const SquareMatrix &V = model.layers[0].heads[0].V;
     for (std::size_t i = 0; i < 50; ++i)
       for (unsigned int k = 0; k < 3; ++k)
-        EXPECT_NEAR(v[i][k], V(k, 0) * m[0] + V(k, 1) * m[1] + V(k, 2) * m[2],
+        EXPECT_NEAR(v[i][k],
+                    V(k, 0) * m[0] + V(k, 1) * m[1] + V(k, 2) * m[2],
                     1e-14);
   }
 
@@ -158,15 +163,16 @@ namespace attnflow
   {
     ModelParameters p = euclidean(2, 500.);
     p.normalization   = Normalization::uniform;
-    const Model    model(p);
-    PointSet       x = testing::random_points(2, 10, 9);
+    const Model model(p);
+    PointSet    x = testing::random_points(2, 10, 9);
     for (double &c : x.coordinates)
       c *= 10.;
     std::vector<double> w(10, 0.1);
     PointSet            v;
     const KernelEngine  engine;
-    EXPECT_THROW(AttentionField(model, engine).evaluate(model.layers[0], x, x, w, v),
-                 NumericalError);
+    EXPECT_THROW(
+      AttentionField(model, engine).evaluate(model.layers[0], x, x, w, v),
+      NumericalError);
   }
 
   TEST(AttentionField, EnergyMatchesTheDoubleSum)
@@ -181,10 +187,10 @@ namespace attnflow
     long double         sum = 0.;
     for (std::size_t i = 0; i < 60; ++i)
       for (std::size_t j = 0; j < 60; ++j)
-        sum += std::exp((long double)30. *
-                        (x[i][0] * x[j][0] + x[i][1] * x[j][1] +
-                         x[i][2] * x[j][2])) /
-               3600.;
+        sum +=
+          std::exp((long double)30. * (x[i][0] * x[j][0] + x[i][1] * x[j][1] +
+                                       x[i][2] * x[j][2])) /
+          3600.;
     const double expected = (double)(sum / 60.);
     EXPECT_NEAR(AttentionField(model, engine).energy(model.layers[0], x, w),
                 expected,

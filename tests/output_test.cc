@@ -13,10 +13,8 @@
 
 #include "test_helpers.h"
 
-namespace attnflow
-{
-  namespace
-  {
+namespace attnflow {
+  namespace {
     std::string
     read(const std::filesystem::path &path)
     {
@@ -34,20 +32,24 @@ namespace attnflow
 
   TEST(Output, RunFolderHoldsTheContractFiles)
   {
-    const Parameters p = testing::parameters_from(run_file, "output_run");
+    const Parameters   p = testing::parameters_from(run_file, "output_run");
     std::ostringstream log;
     Simulator(p).run(log);
     const std::filesystem::path dir = p.output.directory;
 
     // Output at 0, 0.4, 0.8 and the end time 1.
     const std::string pvd = read(dir / "tokens.pvd");
-    for (const char *name :
-         {"tokens_0000.vtu", "tokens_0001.vtu", "tokens_0002.vtu", "tokens_0003.vtu"})
+    for (const char *name : {"tokens_0000.vtu",
+                             "tokens_0001.vtu",
+                             "tokens_0002.vtu",
+                             "tokens_0003.vtu"})
       {
         EXPECT_NE(pvd.find(name), std::string::npos) << name;
         const std::string vtu = read(dir / name);
-        for (const char *field : {"Name=\"id\"", "Name=\"speed\"",
-                                  "Name=\"cluster\"", "Name=\"velocity\""})
+        for (const char *field : {"Name=\"id\"",
+                                  "Name=\"speed\"",
+                                  "Name=\"cluster\"",
+                                  "Name=\"velocity\""})
           EXPECT_NE(vtu.find(field), std::string::npos) << field;
         EXPECT_NE(vtu.find("NumberOfPoints=\"64\""), std::string::npos);
       }
@@ -57,8 +59,11 @@ namespace attnflow
     std::istringstream csv(read(dir / "metrics.csv"));
     std::string        header, line;
     std::getline(csv, header);
-    for (const char *column : {"t,", "energy_tokens", "order_tokens",
-                               "covariance_trace_tokens", "clusters_tokens"})
+    for (const char *column : {"t,",
+                               "energy_tokens",
+                               "order_tokens",
+                               "covariance_trace_tokens",
+                               "clusters_tokens"})
       EXPECT_NE(header.find(column), std::string::npos) << column;
     unsigned int n_rows = 0;
     double       t      = 0.;
@@ -76,7 +81,7 @@ namespace attnflow
 
   TEST(Output, ParameterFileReproducesTheRun)
   {
-    const Parameters p = testing::parameters_from(run_file, "reproduce_a");
+    const Parameters   p = testing::parameters_from(run_file, "reproduce_a");
     std::ostringstream log;
     Simulator          first(p);
     first.run(log);

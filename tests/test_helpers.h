@@ -16,8 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace attnflow::testing
-{
+namespace attnflow::testing {
   /** A fresh, empty scratch folder named @p name. */
   inline std::filesystem::path
   scratch_directory(const std::string &name)
@@ -41,8 +40,8 @@ namespace attnflow::testing
    * output folder set to a scratch folder named @p name.
    */
   inline Parameters
-  parameters_from(const std::string &             text,
-                  const std::string &             name      = "run",
+  parameters_from(const std::string              &text,
+                  const std::string              &name      = "run",
                   const std::vector<std::string> &overrides = {})
   {
     const std::filesystem::path directory = scratch_directory(name);

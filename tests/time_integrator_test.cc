@@ -10,10 +10,8 @@
 
 #include <cmath>
 
-namespace attnflow
-{
-  namespace
-  {
+namespace attnflow {
+  namespace {
     /** y1' = -y1^2, (y2, y3)' = rotation: y1 = 1/(1+t), (cos t, sin t). */
     void
     f(const double, const TimeIntegrator::State &y, TimeIntegrator::State &dydt)
@@ -29,7 +27,7 @@ namespace attnflow
     error(const TimeScheme scheme,
           const double     dt,
           const double     tolerance = 1e-6,
-          unsigned long *  n_steps   = nullptr)
+          unsigned long   *n_steps   = nullptr)
     {
       TimeParameters p;
       p.scheme             = scheme;
@@ -86,9 +84,9 @@ namespace attnflow
   TEST(TimeIntegrator, AdaptiveStepsAdaptAndLandOnTheEndTime)
   {
     TimeParameters p;
-    p.relative_tolerance  = 1e-9;
-    p.absolute_tolerance  = 1e-9;
-    p.time_step           = 1.; // far too large: rejected, then adapted
+    p.relative_tolerance = 1e-9;
+    p.absolute_tolerance = 1e-9;
+    p.time_step          = 1.; // far too large: rejected, then adapted
     TimeIntegrator        integrator(p);
     TimeIntegrator::State y = {1., 1., 0.};
     integrator.advance(0., 0.123, y, f);
@@ -99,12 +97,13 @@ namespace attnflow
   TEST(TimeIntegrator, BlowUpIsReportedNotWritten)
   {
     TimeParameters p;
-    p.scheme       = TimeScheme::rk4;
-    p.time_step    = 0.1;
+    p.scheme    = TimeScheme::rk4;
+    p.time_step = 0.1;
     TimeIntegrator integrator(p);
     // y' = y^2 from y = 1 blows up at t = 1.
     TimeIntegrator::State y = {1.};
-    const auto g = [](const double, const TimeIntegrator::State &y,
+    const auto            g = [](const double,
+                      const TimeIntegrator::State &y,
                       TimeIntegrator::State &dydt) { dydt = {y[0] * y[0]}; };
     EXPECT_THROW(integrator.advance(0., 5., y, g), NumericalError);
     p.scheme = TimeScheme::dopri5;

@@ -16,10 +16,8 @@
 
 #include "test_helpers.h"
 
-namespace attnflow
-{
-  namespace
-  {
+namespace attnflow {
+  namespace {
     using Matrix2 = std::array<std::array<double, 2>, 2>;
 
     /** The matrix [[a, b], [c, d]]. */
@@ -27,8 +25,8 @@ namespace attnflow
     matrix(const double a, const double b, const double c, const double d)
     {
       Matrix2 m;
-      m[0] = {a, b};
-      m[1] = {c, d};
+      m[0] = {{a, b}};
+      m[1] = {{c, d}};
       return m;
     }
 
@@ -59,9 +57,9 @@ namespace attnflow
     GaussianMoments
     derivative(const GaussianMoments &y,
                const double           beta,
-               const Matrix2 &        Q,
-               const Matrix2 &        K,
-               const Matrix2 &        V)
+               const Matrix2         &Q,
+               const Matrix2         &K,
+               const Matrix2         &V)
     {
       Matrix2 B = product(product(V, y.S), product(transpose(K), Q));
       for (auto &row : B)
@@ -81,24 +79,23 @@ namespace attnflow
     integrate_moments(GaussianMoments y,
                       const double    T,
                       const double    beta,
-                      const Matrix2 & Q,
-                      const Matrix2 & K,
-                      const Matrix2 & V)
+                      const Matrix2  &Q,
+                      const Matrix2  &K,
+                      const Matrix2  &V)
     {
       const unsigned int n_steps = 4000;
       const double       h       = T / n_steps;
-      const auto         axpy    = [](const GaussianMoments &y,
-                             const double           a,
-                             const GaussianMoments &x) {
-        GaussianMoments z = y;
-        for (unsigned int i = 0; i < 2; ++i)
-          {
-            z.m[i] += a * x.m[i];
-            for (unsigned int j = 0; j < 2; ++j)
-              z.S[i][j] += a * x.S[i][j];
-          }
-        return z;
-      };
+      const auto         axpy =
+        [](const GaussianMoments &y, const double a, const GaussianMoments &x) {
+          GaussianMoments z = y;
+          for (unsigned int i = 0; i < 2; ++i)
+            {
+              z.m[i] += a * x.m[i];
+              for (unsigned int j = 0; j < 2; ++j)
+                z.S[i][j] += a * x.S[i][j];
+            }
+          return z;
+        };
       for (unsigned int s = 0; s < n_steps; ++s)
         {
           const GaussianMoments k1 = derivative(y, beta, Q, K, V);
@@ -120,11 +117,11 @@ namespace attnflow
     {
       const Model        model(p.model);
       const KernelEngine engine;
-      TokenSolver        solver(model,
-                         p.time,
-                         engine,
-                         InitialMeasure(p.initial_condition, model)
-                           .sample(p.tokens.n_tokens));
+      TokenSolver        solver(
+        model,
+        p.time,
+        engine,
+        InitialMeasure(p.initial_condition, model).sample(p.tokens.n_tokens));
       solver.advance_to(T);
       return solver.tokens();
     }
@@ -148,15 +145,15 @@ namespace attnflow
           "subsection Tokens\n set number of tokens = 100\nend\n"
           "subsection Time\n set relative tolerance = 1e-12\n"
           " set absolute tolerance = 1e-14\nend\n");
-        const Model   model(p.model);
+        const Model    model(p.model);
         const PointSet x0 =
           InitialMeasure(p.initial_condition, model).sample(100);
-        const PointSet x = run(p, T);
+        const PointSet        x = run(p, T);
         std::array<double, 3> m0{};
         for (std::size_t i = 0; i < 100; ++i)
           for (unsigned int k = 0; k < 3; ++k)
             m0[k] += x0[i][k] / 100;
-        const double          e = std::exp(a * T);
+        const double                e = std::exp(a * T);
         const std::array<double, 3> m = {
           {e * (std::cos(b * T) * m0[0] - std::sin(b * T) * m0[1]),
            e * (std::sin(b * T) * m0[0] + std::cos(b * T) * m0[1]),
@@ -181,16 +178,21 @@ namespace attnflow
     const std::size_t n    = 20000;
     const double      beta = 1., T = 1.;
     const Matrix2     Q = matrix(1., 0.5, 0., 1.), K = matrix(1., 0., 0., 1.),
-                  V = matrix(-1., 0.3, 0., -0.5);
-    const Parameters p  = testing::parameters_from(
+                  V    = matrix(-1., 0.3, 0., -0.5);
+    const Parameters p = testing::parameters_from(
       "subsection Model\n set geometry = euclidean\n set dimension = 2\n"
-       " set beta = 1\n set Q = 1, 0.5; 0, 1\n set V = -1, 0.3; 0, -0.5\nend\n"
-       "subsection Initial condition\n set type = gaussian\n"
-       " set means = 0.5, -0.2\n set covariances = 0.5, 0.1; 0.1, 0.3\nend\n"
-       "subsection Tokens\n set number of tokens = 20000\nend\n"
-       "subsection Time\n set integrator = rk4\n set time step = 0.1\nend\n");
-    const GaussianMoments exact = integrate_moments(
-      {{0.5, -0.2}, matrix(0.5, 0.1, 0.1, 0.3)}, T, beta, Q, K, V);
+      " set beta = 1\n set Q = 1, 0.5; 0, 1\n set V = -1, 0.3; 0, -0.5\nend\n"
+      "subsection Initial condition\n set type = gaussian\n"
+      " set means = 0.5, -0.2\n set covariances = 0.5, 0.1; 0.1, 0.3\nend\n"
+      "subsection Tokens\n set number of tokens = 20000\nend\n"
+      "subsection Time\n set integrator = rk4\n set time step = 0.1\nend\n");
+    const GaussianMoments exact =
+      integrate_moments({{{0.5, -0.2}}, matrix(0.5, 0.1, 0.1, 0.3)},
+                        T,
+                        beta,
+                        Q,
+                        K,
+                        V);
     const PointSet x = run(p, T);
 
     std::array<double, 2> mean{};
@@ -209,8 +211,8 @@ namespace attnflow
         for (unsigned int l = 0; l < 2; ++l)
           EXPECT_NEAR(cov[k][l],
                       S[k][l],
-                      5. * std::sqrt((S[k][k] * S[l][l] + S[k][l] * S[k][l]) /
-                                     n));
+                      5. *
+                        std::sqrt((S[k][k] * S[l][l] + S[k][l] * S[k][l]) / n));
       }
     // The moments moved much more than the tolerance: the test can fail.
     EXPECT_GT(std::abs(exact.S[0][0] - 0.5), 50. * std::sqrt(2. * 0.25 / n));
@@ -250,11 +252,13 @@ namespace attnflow
         const Model          model(p.model);
         const KernelEngine   engine;
         const AttentionField field(model, engine);
-        TokenSolver solver(model,
-                           p.time,
-                           engine,
-                           InitialMeasure(p.initial_condition, model).sample(200));
-        double previous = field.energy(model.layers[0], solver.tokens(), solver.weights());
+        TokenSolver          solver(
+          model,
+          p.time,
+          engine,
+          InitialMeasure(p.initial_condition, model).sample(200));
+        double previous =
+          field.energy(model.layers[0], solver.tokens(), solver.weights());
         const double initial = previous;
         for (unsigned int k = 1; k <= 40; ++k)
           {
@@ -290,9 +294,9 @@ namespace attnflow
               1.);
         double max_error = 0.;
         for (std::size_t k = 0; k < x.coordinates.size(); ++k)
-          max_error = std::max(max_error,
-                               std::abs(x.coordinates[k] -
-                                        reference.coordinates[k]));
+          max_error =
+            std::max(max_error,
+                     std::abs(x.coordinates[k] - reference.coordinates[k]));
         EXPECT_LT(max_error, 1e-6) << model;
       }
   }
@@ -309,25 +313,25 @@ namespace attnflow
     // Frozen up to the renormalisation onto the sphere after each step.
     for (std::size_t k = 0; k < at_half.coordinates.size(); ++k)
       EXPECT_NEAR(at_half.coordinates[k], at_end.coordinates[k], 1e-15);
-    const PointSet one_layer = run(
-      testing::parameters_from("subsection Model\n set dimension = 3\nend\n"
-                               "subsection Tokens\n set number of tokens = "
-                               "50\nend\n"),
-      0.5);
+    const PointSet one_layer =
+      run(testing::parameters_from("subsection Model\n set dimension = 3\nend\n"
+                                   "subsection Tokens\n set number of tokens = "
+                                   "50\nend\n"),
+          0.5);
     EXPECT_EQ(at_half.coordinates, one_layer.coordinates);
-    const PointSet moved = run(
-      testing::parameters_from("subsection Model\n set dimension = 3\nend\n"
-                               "subsection Tokens\n set number of tokens = "
-                               "50\nend\n"),
-      1.3);
+    const PointSet moved =
+      run(testing::parameters_from("subsection Model\n set dimension = 3\nend\n"
+                                   "subsection Tokens\n set number of tokens = "
+                                   "50\nend\n"),
+          1.3);
     EXPECT_NE(at_end.coordinates, moved.coordinates);
   }
 
   TEST(TokenMetrics, ClustersAreSingleLinkageComponents)
   {
     PointSet x(1, 6);
-    x.coordinates = {0., 0.05, 0.12, 1., 1.3, 1.35};
-    unsigned int                    n = 0;
+    x.coordinates                          = {0., 0.05, 0.12, 1., 1.3, 1.35};
+    unsigned int                    n      = 0;
     const std::vector<unsigned int> labels = cluster_labels(x, 0.1, n);
     EXPECT_EQ(n, 3u);
     EXPECT_EQ(labels, (std::vector<unsigned int>{0, 0, 0, 1, 2, 2}));

@@ -9,8 +9,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace attnflow
-{
+namespace attnflow {
   /**
    * Bad input: a parameter value, a matrix, a file. The message names the
    * parameter ("Section/name") or the file and line, and the allowed values.
@@ -21,7 +20,7 @@ namespace attnflow
   public:
     /** An error about @p what, e.g. "Model/Q", saying @p message. */
     InputError(const std::string &what, const std::string &message)
-      : std::runtime_error(what + ": " + message)
+        : std::runtime_error(what + ": " + message)
     {}
   };
 
@@ -35,7 +34,7 @@ namespace attnflow
   public:
     /** An error saying @p message. */
     explicit NumericalError(const std::string &message)
-      : std::runtime_error(message)
+        : std::runtime_error(message)
     {}
   };
 } // namespace attnflow

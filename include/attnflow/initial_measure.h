@@ -18,8 +18,7 @@
 #include <string>
 #include <vector>
 
-namespace attnflow
-{
+namespace attnflow {
   class RandomGenerator;
 
   /**
@@ -32,7 +31,7 @@ namespace attnflow
   public:
     /** mu0 as described by @p parameters for tokens of @p model. */
     InitialMeasure(const InitialConditionParameters &parameters,
-                   const Model &                     model);
+                   const Model                      &model);
 
     ~InitialMeasure();
 
@@ -97,10 +96,10 @@ namespace attnflow
     /** Cumulative mixture weights, ending at 1. */
     std::vector<double> cumulative_weights;
 
-    std::string                                density_expression;
-    std::unique_ptr<dealii::Function<1>>       function_1d;
-    std::unique_ptr<dealii::Function<2>>       function_2d;
-    std::unique_ptr<dealii::Function<3>>       function_3d;
+    std::string                          density_expression;
+    std::unique_ptr<dealii::Function<1>> function_1d;
+    std::unique_ptr<dealii::Function<2>> function_2d;
+    std::unique_ptr<dealii::Function<3>> function_3d;
 
     PointSet file_tokens;
   };

@@ -8,8 +8,7 @@
 #include <cstddef>
 #include <vector>
 
-namespace attnflow
-{
+namespace attnflow {
   /**
    * A set of n points in R^d stored row-major and contiguously: tokens,
    * quadrature points, or their images under a matrix. The token store of
@@ -20,8 +19,8 @@ namespace attnflow
     /** An empty set of points in R^@p dimension. */
     explicit PointSet(const unsigned int dimension = 0,
                       const std::size_t  n_points  = 0)
-      : dimension(dimension)
-      , coordinates(n_points * dimension, 0.)
+        : dimension(dimension)
+        , coordinates(n_points * dimension, 0.)
     {}
 
     /** The number of points. */
@@ -107,11 +106,11 @@ namespace attnflow
      * zero.
      */
     void
-    evaluate(const PointSet &           queries,
-             const PointSet &           keys,
+    evaluate(const PointSet            &queries,
+             const PointSet            &keys,
              const std::vector<double> &weights,
-             const PointSet &           values,
-             KernelSums &               sums) const;
+             const PointSet            &values,
+             KernelSums                &sums) const;
 
     /** The number of threads this engine uses (0: all cores). */
     unsigned int

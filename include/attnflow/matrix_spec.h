@@ -12,8 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace attnflow
-{
+namespace attnflow {
   /**
    * A dense d x d matrix (row-major) that knows whether it is a multiple of
    * the identity, so that the common case Q = K = V = I costs nothing.
@@ -70,9 +69,9 @@ namespace attnflow
    * Anything else raises InputError naming @p parameter and the syntax.
    */
   SquareMatrix
-  parse_matrix(const std::string & text,
+  parse_matrix(const std::string  &text,
                const unsigned int  dimension,
-               const std::string & parameter,
+               const std::string  &parameter,
                const std::uint64_t seed   = 0,
                const std::uint64_t stream = 0);
 

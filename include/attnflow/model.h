@@ -12,8 +12,7 @@
 
 #include <vector>
 
-namespace attnflow
-{
+namespace attnflow {
   /** One attention head: k(x, y) = exp(beta <Q x, K y>), values V y. */
   struct AttentionHead
   {
@@ -74,11 +73,11 @@ namespace attnflow
      * raises NumericalError.
      */
     void
-    evaluate(const Layer &              layer,
-             const PointSet &           targets,
-             const PointSet &           sources,
+    evaluate(const Layer               &layer,
+             const PointSet            &targets,
+             const PointSet            &sources,
              const std::vector<double> &weights,
-             PointSet &                 velocity) const;
+             PointSet                  &velocity) const;
 
     /**
      * The interaction energy sum_h (1/(2 beta)) int int exp(beta <Q_h x,
@@ -88,12 +87,12 @@ namespace attnflow
      * attention with Q = K = V = I (a gradient ascent).
      */
     double
-    energy(const Layer &              layer,
-           const PointSet &           points,
+    energy(const Layer               &layer,
+           const PointSet            &points,
            const std::vector<double> &weights) const;
 
   private:
-    const Model &       model;
+    const Model        &model;
     const KernelEngine &engine;
   };
 } // namespace attnflow

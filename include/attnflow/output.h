@@ -16,15 +16,14 @@
 #include <utility>
 #include <vector>
 
-namespace attnflow
-{
+namespace attnflow {
   /**
    * Writes @p path through @p write into "path.tmp", then renames it to
    * @p path (atomic on POSIX file systems). Throws std::runtime_error, and
    * removes the temporary file, if anything fails.
    */
   void
-  write_file_atomically(const std::filesystem::path &             path,
+  write_file_atomically(const std::filesystem::path               &path,
                         const std::function<void(std::ostream &)> &write);
 
   /**
@@ -42,7 +41,7 @@ namespace attnflow
     add(const double time, const std::string &file_name);
 
   private:
-    std::filesystem::path                    path;
+    std::filesystem::path                       path;
     std::vector<std::pair<double, std::string>> entries;
   };
 
@@ -64,8 +63,8 @@ namespace attnflow
     void
     write(const unsigned int               index,
           const double                     time,
-          const PointSet &                 tokens,
-          const PointSet &                 velocity,
+          const PointSet                  &tokens,
+          const PointSet                  &velocity,
           const std::vector<unsigned int> &cluster);
 
   private:

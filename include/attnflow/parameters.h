@@ -12,8 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace attnflow
-{
+namespace attnflow {
   /** Whether tokens live in R^d or on the unit sphere S^{d-1}. */
   enum class Geometry
   {
@@ -56,16 +55,16 @@ namespace attnflow
   struct InitialConditionParameters
   {
     /** uniform | gaussian | von mises fisher | function | tokens file */
-    std::string type             = "uniform";
-    std::string density_function = "";
-    unsigned int seed            = 1;
-    std::string tokens_file      = "";
-    std::string lower_corner     = "-1";
-    std::string upper_corner     = "1";
-    std::string means            = "0";
-    std::string covariances      = "identity";
-    std::string concentrations   = "10";
-    std::string mixture_weights  = "";
+    std::string  type             = "uniform";
+    std::string  density_function = "";
+    unsigned int seed             = 1;
+    std::string  tokens_file      = "";
+    std::string  lower_corner     = "-1";
+    std::string  upper_corner     = "1";
+    std::string  means            = "0";
+    std::string  covariances      = "identity";
+    std::string  concentrations   = "10";
+    std::string  mixture_weights  = "";
 
     /** Declares the entries of this section in @p prm. */
     static void
@@ -188,7 +187,7 @@ namespace attnflow
    * naming the entry and what it allows.
    */
   Parameters
-  read_parameters(const std::string &             file,
+  read_parameters(const std::string              &file,
                   const std::vector<std::string> &overrides);
 
   /**

@@ -16,8 +16,7 @@
 #include <memory>
 #include <ostream>
 
-namespace attnflow
-{
+namespace attnflow {
   /**
    * A run: builds everything from the parameters (all input is checked
    * there, before anything is written), then steps the solvers on one time

@@ -12,8 +12,7 @@
 #include <functional>
 #include <vector>
 
-namespace attnflow
-{
+namespace attnflow {
   /** Counters of the work done by a TimeIntegrator. */
   struct IntegrationStatistics
   {
@@ -62,9 +61,9 @@ namespace attnflow
     void
     advance(const double         t0,
             const double         t1,
-            State &              y,
+            State               &y,
             const RightHandSide &f,
-            const Projection &   projection = Projection());
+            const Projection    &projection = Projection());
 
     /** The work done so far. */
     const IntegrationStatistics &
@@ -76,7 +75,10 @@ namespace attnflow
   private:
     /** One explicit Euler or RK4 step of size h from t. */
     void
-    fixed_step(const double t, const double h, State &y, const RightHandSide &f);
+    fixed_step(const double         t,
+               const double         h,
+               State               &y,
+               const RightHandSide &f);
 
     /**
      * One Dormand–Prince trial step of size h from t into y_new; returns the
@@ -85,17 +87,17 @@ namespace attnflow
     double
     dopri_step(const double         t,
                const double         h,
-               const State &        y,
-               State &              y_new,
+               const State         &y,
+               State               &y_new,
                const RightHandSide &f);
 
     /** The adaptive loop from t0 to t1. */
     void
     advance_adaptive(const double         t0,
                      const double         t1,
-                     State &              y,
+                     State               &y,
                      const RightHandSide &f,
-                     const Projection &   projection);
+                     const Projection    &projection);
 
     /** Projects after a step and checks that y is finite. */
     void

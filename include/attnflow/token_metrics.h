@@ -11,8 +11,7 @@
 
 #include <vector>
 
-namespace attnflow
-{
+namespace attnflow {
   /** The statistics of a measure sum_i w_i delta_{x_i} at one time. */
   struct PointStatistics
   {
@@ -39,18 +38,18 @@ namespace attnflow
   std::vector<unsigned int>
   cluster_labels(const PointSet &points,
                  const double    radius,
-                 unsigned int &  n_clusters);
+                 unsigned int   &n_clusters);
 
   /**
    * All statistics of (@p points, @p weights); the energy is that of
    * @p field under @p layer.
    */
   PointStatistics
-  compute_statistics(const PointSet &           points,
+  compute_statistics(const PointSet            &points,
                      const std::vector<double> &weights,
                      const double               cluster_radius,
-                     const AttentionField &     field,
-                     const Layer &              layer);
+                     const AttentionField      &field,
+                     const Layer               &layer);
 } // namespace attnflow
 
 #endif

@@ -10,8 +10,7 @@
 #include <attnflow/model.h>
 #include <attnflow/time_integrator.h>
 
-namespace attnflow
-{
+namespace attnflow {
   /**
    * n tokens x_i in R^d or on S^{d-1} with the empirical measure
    * mu_n = (1/n) sum_i delta_{x_i}, advanced by dx_i/dt = X[mu_n](x_i).
@@ -31,10 +30,10 @@ namespace attnflow
      * The solver for @p model starting from @p tokens at t = 0, integrated
      * as @p time_parameters say, fields computed with @p engine.
      */
-    TokenSolver(const Model &         model,
+    TokenSolver(const Model          &model,
                 const TimeParameters &time_parameters,
-                const KernelEngine &  engine,
-                const PointSet &      tokens);
+                const KernelEngine   &engine,
+                const PointSet       &tokens);
 
     /** Advances the tokens from the current time to @p t_end. */
     void
@@ -75,15 +74,15 @@ namespace attnflow
   private:
     /** X[mu_n] of the state @p y under layer @p layer into @p dydt. */
     void
-    right_hand_side(const Layer &                layer,
+    right_hand_side(const Layer                 &layer,
                     const TimeIntegrator::State &y,
-                    TimeIntegrator::State &      dydt) const;
+                    TimeIntegrator::State       &dydt) const;
 
     /** Renormalises every token; returns max | |x_i| - 1 | before. */
     double
     project_to_sphere(TimeIntegrator::State &y) const;
 
-    const Model &       model;
+    const Model        &model;
     AttentionField      field;
     TimeIntegrator      integrator;
     PointSet            points;
