@@ -58,8 +58,12 @@ namespace attnflow {
 
 
 
-  TokenOutput::TokenOutput(const std::filesystem::path &directory)
+  TokenOutput::TokenOutput(const std::filesystem::path &directory,
+                           const bool                   write_vtu,
+                           const bool                   write_csv)
       : directory(directory)
+      , vtu(write_vtu)
+      , csv(write_csv)
       , record(directory / "tokens.pvd")
   {}
 
@@ -71,6 +75,33 @@ namespace attnflow {
                      const PointSet                  &tokens,
                      const PointSet                  &velocity,
                      const std::vector<unsigned int> &cluster)
+  {
+    std::ostringstream name;
+    name << "tokens_" << std::setw(4) << std::setfill('0') << index;
+    if (vtu)
+      write_vtu(name.str() + ".vtu", index, time, tokens, velocity, cluster);
+    if (csv)
+      write_file_atomically(directory / (name.str() + ".csv"),
+                            [&](std::ostream &out) {
+                              out << std::setprecision(17);
+                              for (std::size_t i = 0; i < tokens.size(); ++i)
+                                for (unsigned int k = 0; k < tokens.dimension;
+                                     ++k)
+                                  out
+                                    << tokens[i][k]
+                                    << (k + 1 < tokens.dimension ? ',' : '\n');
+                            });
+  }
+
+
+
+  void
+  TokenOutput::write_vtu(const std::string               &name,
+                         const unsigned int               index,
+                         const double                     time,
+                         const PointSet                  &tokens,
+                         const PointSet                  &velocity,
+                         const std::vector<unsigned int> &cluster)
   {
     using Patch                 = dealii::DataOutBase::Patch<0, 3>;
     const unsigned int d        = tokens.dimension;
@@ -106,12 +137,10 @@ namespace attnflow {
          dealii::DataComponentInterpretation::component_is_part_of_vector}};
     dealii::DataOutBase::VtkFlags flags(time, index);
 
-    std::ostringstream name;
-    name << "tokens_" << std::setw(4) << std::setfill('0') << index << ".vtu";
-    write_file_atomically(directory / name.str(), [&](std::ostream &out) {
+    write_file_atomically(directory / name, [&](std::ostream &out) {
       dealii::DataOutBase::write_vtu(patches, names, vectors, flags, out);
     });
-    record.add(time, name.str());
+    record.add(time, name);
   }
 
 

@@ -447,6 +447,13 @@ namespace attnflow {
                       Bool(),
                       "Write the VTU/PVD files (false: metrics.csv and "
                       "parameters.prm only).");
+    prm.declare_entry("write tokens csv",
+                      "false",
+                      Bool(),
+                      "Also write tokens_NNNN.csv at every output time: one "
+                      "token per line, all d coordinates (VTU files show "
+                      "only the first three), full double precision; the "
+                      "format of Initial condition/tokens file.");
     prm.leave_subsection();
   }
 
@@ -458,6 +465,7 @@ namespace attnflow {
     prm.enter_subsection("Output");
     directory = prm.get("directory");
     write_vtu = prm.get_bool("write vtu");
+    write_csv = prm.get_bool("write tokens csv");
     prm.leave_subsection();
     if (directory.empty())
       throw InputError("Output/directory", "must not be empty");

@@ -50,8 +50,10 @@ namespace attnflow {
     write_file_atomically(directory / "parameters.prm", [&](std::ostream &out) {
       out << parameters.used_parameter_file;
     });
-    if (parameters.output.write_vtu && tokens)
-      token_output = std::make_unique<TokenOutput>(directory);
+    if ((parameters.output.write_vtu || parameters.output.write_csv) && tokens)
+      token_output = std::make_unique<TokenOutput>(directory,
+                                                   parameters.output.write_vtu,
+                                                   parameters.output.write_csv);
 
     log << "attnflow: " << (model.geometry == Geometry::sphere ? "S^" : "R^")
         << (model.geometry == Geometry::sphere ? model.dimension - 1 :

@@ -51,15 +51,24 @@ namespace attnflow {
    * d > 3 the first three coordinates are shown (the full tokens are in no
    * VTU file: VTK points are 3-D). Point fields: id (the token's index),
    * speed |X(x_i)|, cluster (the label of cluster_labels()), velocity (the
-   * first three components of X(x_i)).
+   * first three components of X(x_i)). Optionally also tokens_NNNN.csv with
+   * every coordinate, one token per line.
    */
   class TokenOutput
   {
   public:
-    /** Output into @p directory (which must exist). */
-    explicit TokenOutput(const std::filesystem::path &directory);
+    /**
+     * Output into @p directory (which must exist): VTU/PVD if @p write_vtu,
+     * CSV if @p write_csv.
+     */
+    TokenOutput(const std::filesystem::path &directory,
+                const bool                   write_vtu,
+                const bool                   write_csv);
 
-    /** Writes tokens_NNNN.vtu (NNNN = @p index) and updates tokens.pvd. */
+    /**
+     * Writes the files of output number @p index (tokens_NNNN.*) and updates
+     * tokens.pvd.
+     */
     void
     write(const unsigned int               index,
           const double                     time,
@@ -68,7 +77,17 @@ namespace attnflow {
           const std::vector<unsigned int> &cluster);
 
   private:
+    /** tokens_NNNN.vtu and the PVD record. */
+    void
+    write_vtu(const std::string               &name,
+              const unsigned int               index,
+              const double                     time,
+              const PointSet                  &tokens,
+              const PointSet                  &velocity,
+              const std::vector<unsigned int> &cluster);
+
     std::filesystem::path directory;
+    bool                  vtu, csv;
     PvdRecord             record;
   };
 

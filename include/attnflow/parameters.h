@@ -134,6 +134,7 @@ namespace attnflow {
   {
     std::string directory = "output";
     bool        write_vtu = true;
+    bool        write_csv = false;
 
     /** Declares the entries of this section in @p prm. */
     static void
