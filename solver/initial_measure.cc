@@ -87,6 +87,37 @@ namespace attnflow {
       return cumulative;
     }
 
+    /**
+     * log of the von Mises–Fisher normalisation on S^{d-1} times e^kappa:
+     * the density is exp(this + kappa (<mu, x> - 1)), which never
+     * overflows. C_d(kappa) = kappa^{d/2-1} / ((2 pi)^{d/2} I_{d/2-1}(kappa)).
+     */
+    double
+    log_von_mises_fisher_constant(const double kappa, const unsigned int d)
+    {
+      const double nu = 0.5 * d - 1.;
+      if (kappa < 1e-8)
+        return std::lgamma(0.5 * d) - std::log(2.) - 0.5 * d * std::log(M_PI);
+      // log(I_nu(kappa) e^{-kappa}): directly, or by the asymptotic series
+      // (relative error below 1e-15 for kappa >= 500 and d <= 20).
+      double log_scaled_bessel;
+      if (kappa < 500.)
+        log_scaled_bessel = std::log(std::cyl_bessel_i(nu, kappa)) - kappa;
+      else
+        {
+          const double mu   = 4. * nu * nu;
+          double       term = 1., sum = 1.;
+          for (unsigned int k = 1; k < 8; ++k)
+            {
+              term *= -(mu - (2. * k - 1.) * (2. * k - 1.)) / (8. * k * kappa);
+              sum += term;
+            }
+          log_scaled_bessel = std::log(sum) - 0.5 * std::log(2. * M_PI * kappa);
+        }
+      return nu * std::log(kappa) - 0.5 * d * std::log(2. * M_PI) -
+             log_scaled_bessel;
+    }
+
     /** A uniform point of the unit sphere in R^d. */
     void
     draw_on_sphere(RandomGenerator &random, const unsigned int d, double *x)
@@ -381,6 +412,82 @@ namespace attnflow {
       }
     for (unsigned int k = 0; k < d; ++k)
       x[k] = u2 > 1e-30 ? y[k] - 2. * uy / u2 * u[k] : y[k];
+  }
+
+
+
+  double
+  InitialMeasure::density(const double *x) const
+  {
+    const unsigned int d = dimension;
+    switch (type)
+      {
+        case Type::uniform:
+          {
+            if (geometry == Geometry::sphere)
+              return std::tgamma(0.5 * d) / (2. * std::pow(M_PI, 0.5 * d));
+            double volume = 1.;
+            for (unsigned int k = 0; k < d; ++k)
+              {
+                if (x[k] < lower_corner[k] || x[k] > upper_corner[k])
+                  return 0.;
+                volume *= upper_corner[k] - lower_corner[k];
+              }
+            return 1. / volume;
+          }
+        case Type::gaussian:
+          {
+            double value = 0.;
+            for (unsigned int c = 0; c < means.size(); ++c)
+              {
+                // z = L^{-1} (x - m) by forward substitution.
+                const SquareMatrix &L = cholesky_factors[c];
+                std::vector<double> z(d);
+                double              quadratic = 0., log_det = 0.;
+                for (unsigned int i = 0; i < d; ++i)
+                  {
+                    double s = x[i] - means[c][i];
+                    for (unsigned int j = 0; j < i; ++j)
+                      s -= L(i, j) * z[j];
+                    z[i] = s / L(i, i);
+                    quadratic += z[i] * z[i];
+                    log_det += std::log(L(i, i));
+                  }
+                value +=
+                  component_weight(c) * std::exp(-0.5 * quadratic - log_det -
+                                                 0.5 * d * std::log(2. * M_PI));
+              }
+            return value;
+          }
+        case Type::von_mises_fisher:
+          {
+            double value = 0.;
+            for (unsigned int c = 0; c < means.size(); ++c)
+              {
+                double cosine = 0.;
+                for (unsigned int k = 0; k < d; ++k)
+                  cosine += means[c][k] * x[k];
+                value +=
+                  component_weight(c) *
+                  std::exp(log_von_mises_fisher_constant(concentrations[c], d) +
+                           concentrations[c] * (cosine - 1.));
+              }
+            return value;
+          }
+        case Type::function:
+          return density_function(x);
+        default:
+          throw std::logic_error("InitialMeasure::density: a tokens file "
+                                 "has no density");
+      }
+  }
+
+
+
+  double
+  InitialMeasure::component_weight(const unsigned int c) const
+  {
+    return cumulative_weights[c] - (c == 0 ? 0. : cumulative_weights[c - 1]);
   }
 
 

@@ -174,3 +174,89 @@ namespace attnflow {
     EXPECT_DOUBLE_EQ(x[1][1], -1.);
   }
 } // namespace attnflow
+
+namespace attnflow {
+  TEST(InitialMeasure, DensitiesIntegrateToOne)
+  {
+    // von Mises–Fisher on S^1 (trapezoidal rule: spectral for periodic
+    // integrands), for small, moderate and huge concentrations.
+    for (const double kappa : {0., 2., 60., 2000.})
+      {
+        MeasureSetup s(Geometry::sphere, 2);
+        s.initial.type           = "von mises fisher";
+        s.initial.means          = "0.6, 0.8";
+        s.initial.concentrations = std::to_string(kappa);
+        const Model          model(s.model);
+        const InitialMeasure mu(s.initial, model);
+        const unsigned int   n   = 20000;
+        double               sum = 0.;
+        for (unsigned int i = 0; i < n; ++i)
+          {
+            const double theta = 2. * M_PI * i / n;
+            const double x[2]  = {std::cos(theta), std::sin(theta)};
+            sum += mu.density(x) * 2. * M_PI / n;
+          }
+        EXPECT_NEAR(sum, 1., 1e-10) << "kappa " << kappa;
+      }
+    // von Mises–Fisher mixture on S^2, in (z, phi): Simpson's rule in z
+    // (error ~ (h kappa)^4 / 180 = 3e-12 here), the trapezoidal rule in phi.
+    {
+      MeasureSetup s(Geometry::sphere, 3);
+      s.initial.type            = "von mises fisher";
+      s.initial.means           = "0, 0, 1 | 1, 0, 0";
+      s.initial.concentrations  = "1000, 3";
+      s.initial.mixture_weights = "1, 3";
+      const Model          model(s.model);
+      const InitialMeasure mu(s.initial, model);
+      const unsigned int   nz = 400000, nphi = 32;
+      const double         h   = 2. / nz;
+      double               sum = 0.;
+      for (unsigned int i = 0; i <= nz; ++i)
+        {
+          const double z      = -1. + i * h;
+          const double r      = std::sqrt(std::max(0., 1. - z * z));
+          const double weight = (i == 0 || i == nz) ? 1. : (i % 2 ? 4. : 2.);
+          for (unsigned int j = 0; j < nphi; ++j)
+            {
+              const double phi  = 2. * M_PI * j / nphi;
+              const double x[3] = {r * std::cos(phi), r * std::sin(phi), z};
+              sum += mu.density(x) * weight * h / 3. * (2. * M_PI / nphi);
+            }
+        }
+      EXPECT_NEAR(sum, 1., 1e-10);
+    }
+    // A Gaussian mixture in R^2 and the uniform measures.
+    {
+      MeasureSetup s(Geometry::euclidean, 2);
+      s.initial.type        = "gaussian";
+      s.initial.means       = "1, 0 | -1, 2";
+      s.initial.covariances = "2, 0.5; 0.5, 1 | 0.5*identity";
+      const Model          model(s.model);
+      const InitialMeasure mu(s.initial, model);
+      const unsigned int   n   = 1000;
+      const double         h   = 24. / n;
+      double               sum = 0.;
+      for (unsigned int i = 0; i < n; ++i)
+        for (unsigned int j = 0; j < n; ++j)
+          {
+            const double x[2] = {-12. + (i + 0.5) * h, -10. + (j + 0.5) * h};
+            sum += mu.density(x) * h * h;
+          }
+      EXPECT_NEAR(sum, 1., 1e-8);
+    }
+    {
+      MeasureSetup s(Geometry::sphere, 3);
+      const Model  model(s.model);
+      const double x[3] = {0., 0., 1.};
+      EXPECT_DOUBLE_EQ(InitialMeasure(s.initial, model).density(x),
+                       1. / (4. * M_PI));
+      MeasureSetup b(Geometry::euclidean, 2);
+      b.initial.lower_corner = "0, -1";
+      b.initial.upper_corner = "2, 1";
+      const Model  box(b.model);
+      const double inside[2] = {1., 0.}, outside[2] = {3., 0.};
+      EXPECT_DOUBLE_EQ(InitialMeasure(b.initial, box).density(inside), 0.25);
+      EXPECT_EQ(InitialMeasure(b.initial, box).density(outside), 0.);
+    }
+  }
+} // namespace attnflow

@@ -43,6 +43,16 @@ namespace attnflow {
     PointSet
     sample(const std::size_t n) const;
 
+    /**
+     * The density of mu0 at @p x (d coordinates) with respect to Lebesgue
+     * measure in R^d, or to the surface measure on the sphere (arc length
+     * on S^1, area on S^2). For type = function, the expression itself: a
+     * density up to its normalisation, which the finite-element side fixes
+     * on its mesh. Not defined for type = tokens file (std::logic_error).
+     */
+    double
+    density(const double *x) const;
+
     /** Whether the tokens come from a file (their number is the file's). */
     bool
     is_tokens_file() const
@@ -75,6 +85,9 @@ namespace attnflow {
     /** n tokens by rejection sampling of the density function. */
     PointSet
     sample_function(RandomGenerator &random, const std::size_t n) const;
+    /** The weight of mixture component @p c. */
+    double
+    component_weight(const unsigned int c) const;
     /** The density function at x (checked finite and non-negative). */
     double
     density_function(const double *x) const;
