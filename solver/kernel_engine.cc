@@ -29,7 +29,7 @@ namespace attnflow {
     /** Sources per tile: the tile's keys and values stay in cache. */
     constexpr unsigned int tile_size = 256;
     /** Targets per parallel task. */
-    constexpr unsigned int task_size = 64;
+    constexpr unsigned int task_size = 256;
     /** Sources are padded to a multiple of this (two vectors). */
     constexpr unsigned int source_granularity = 2 * lanes;
 
