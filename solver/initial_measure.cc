@@ -5,29 +5,13 @@
 #include <deal.II/base/function_parser.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 namespace attnflow {
   namespace {
     const std::string section = "Initial condition/";
-
-    /** One number (for every coordinate) or @p d numbers. */
-    std::vector<double>
-    parse_vector(const std::string &text,
-                 const unsigned int d,
-                 const std::string &parameter)
-    {
-      std::vector<double> v = parse_numbers(text, parameter);
-      if (v.size() == 1)
-        v.assign(d, v[0]);
-      if (v.size() != d)
-        throw InputError(parameter,
-                         "'" + text + "' has " + std::to_string(v.size()) +
-                           " numbers; give 1 (every coordinate) or " +
-                           std::to_string(d) + " (Model/dimension)");
-      return v;
-    }
 
     /** The lower triangular L with L L^T = @p A; InputError unless SPD. */
     SquareMatrix
@@ -141,7 +125,8 @@ namespace attnflow {
 
 
   InitialMeasure::InitialMeasure(const InitialConditionParameters &parameters,
-                                 const Model                      &model)
+                                 const Model                      &model,
+                                 const double kde_bandwidth)
       : geometry(model.geometry)
       , dimension(model.dimension)
       , seed(parameters.seed)
@@ -157,10 +142,12 @@ namespace attnflow {
     if (geometry == Geometry::euclidean &&
         (type == Type::uniform || type == Type::function))
       {
-        lower_corner =
-          parse_vector(parameters.lower_corner, d, section + "lower corner");
-        upper_corner =
-          parse_vector(parameters.upper_corner, d, section + "upper corner");
+        lower_corner = parse_coordinates(parameters.lower_corner,
+                                         d,
+                                         section + "lower corner");
+        upper_corner = parse_coordinates(parameters.upper_corner,
+                                         d,
+                                         section + "upper corner");
         for (unsigned int k = 0; k < d; ++k)
           if (!(lower_corner[k] < upper_corner[k]))
             throw InputError(section + "upper corner",
@@ -182,7 +169,8 @@ namespace attnflow {
                              "the sphere)");
         for (const std::string &mean : split(parameters.means, '|'))
           {
-            std::vector<double> m = parse_vector(mean, d, section + "means");
+            std::vector<double> m =
+              parse_coordinates(mean, d, section + "means");
             if (on_sphere)
               {
                 double norm = 0.;
@@ -249,25 +237,25 @@ namespace attnflow {
             if (geometry == Geometry::sphere && d == 2)
               {
                 auto f = std::make_unique<dealii::FunctionParser<3>>();
-                f->initialize("x,y,theta", density_expression, constants);
+                f->initialize(variables(), density_expression, constants);
                 function_3d = std::move(f);
               }
             else if (d == 1)
               {
                 auto f = std::make_unique<dealii::FunctionParser<1>>();
-                f->initialize("x", density_expression, constants);
+                f->initialize(variables(), density_expression, constants);
                 function_1d = std::move(f);
               }
             else if (d == 2)
               {
                 auto f = std::make_unique<dealii::FunctionParser<2>>();
-                f->initialize("x,y", density_expression, constants);
+                f->initialize(variables(), density_expression, constants);
                 function_2d = std::move(f);
               }
             else
               {
                 auto f = std::make_unique<dealii::FunctionParser<3>>();
-                f->initialize("x,y,z", density_expression, constants);
+                f->initialize(variables(), density_expression, constants);
                 function_3d = std::move(f);
               }
             // deal.II parses the expression at its first evaluation.
@@ -284,17 +272,56 @@ namespace attnflow {
             e.print_info(info);
             throw InputError(parameter,
                              "cannot parse '" + density_expression +
-                               "': " + info.str());
+                               "' (variables: " + variables() +
+                               "; constant: pi): " + info.str());
           }
       }
 
     if (type == Type::tokens_file)
-      read_tokens_file(parameters.tokens_file);
+      {
+        read_tokens_file(parameters.tokens_file);
+        bandwidth = kde_bandwidth > 0. ? kde_bandwidth : scott_bandwidth();
+      }
+  }
+
+
+
+  double
+  InitialMeasure::scott_bandwidth() const
+  {
+    const std::size_t  n        = file_tokens.size();
+    const unsigned int d        = dimension;
+    double             variance = 0.;
+    for (unsigned int k = 0; k < d; ++k)
+      {
+        double mean = 0., square = 0.;
+        for (std::size_t i = 0; i < n; ++i)
+          {
+            mean += file_tokens[i][k] / n;
+            square += file_tokens[i][k] * file_tokens[i][k] / n;
+          }
+        variance += std::max(0., square - mean * mean) / d;
+      }
+    if (!(variance > 0.))
+      throw InputError(section + "tokens file",
+                       "all tokens coincide: Scott's rule gives no kernel "
+                       "density bandwidth; set Density/kde bandwidth");
+    return std::sqrt(variance) * std::pow(double(n), -1. / (d + 4.));
   }
 
 
 
   InitialMeasure::~InitialMeasure() = default;
+
+
+
+  std::string
+  InitialMeasure::variables() const
+  {
+    if (geometry == Geometry::sphere && dimension == 2)
+      return "x,y,theta";
+    return std::vector<std::string>{"x", "x,y", "x,y,z"}.at(dimension - 1);
+  }
 
 
 
@@ -477,9 +504,40 @@ namespace attnflow {
         case Type::function:
           return density_function(x);
         default:
-          throw std::logic_error("InitialMeasure::density: a tokens file "
-                                 "has no density");
+          return kernel_density_estimate(x);
       }
+  }
+
+
+
+  double
+  InitialMeasure::kernel_density_estimate(const double *x) const
+  {
+    const unsigned int d  = dimension;
+    const std::size_t  n  = file_tokens.size();
+    const double       h2 = bandwidth * bandwidth;
+    // Exponents <= 0: no overflow; far tokens underflow to 0, as they should.
+    double sum = 0.;
+    if (geometry == Geometry::sphere)
+      {
+        const double kappa = 1. / h2;
+        for (std::size_t i = 0; i < n; ++i)
+          {
+            double cosine = 0.;
+            for (unsigned int k = 0; k < d; ++k)
+              cosine += file_tokens[i][k] * x[k];
+            sum += std::exp(kappa * (cosine - 1.));
+          }
+        return std::exp(log_von_mises_fisher_constant(kappa, d)) * sum / n;
+      }
+    for (std::size_t i = 0; i < n; ++i)
+      {
+        double distance2 = 0.;
+        for (unsigned int k = 0; k < d; ++k)
+          distance2 += (x[k] - file_tokens[i][k]) * (x[k] - file_tokens[i][k]);
+        sum += std::exp(-0.5 * distance2 / h2);
+      }
+    return sum / n / std::pow(2. * M_PI * h2, 0.5 * d);
   }
 
 
@@ -572,8 +630,8 @@ namespace attnflow {
     if (file_name.empty())
       throw InputError(parameter, "is empty, but type = tokens file");
     std::ifstream in(file_name);
-    if (!in)
-      throw InputError(parameter, "cannot open '" + file_name + "'");
+    if (!in || !std::filesystem::is_regular_file(file_name))
+      throw InputError(parameter, "cannot open '" + file_name + "' as a file");
     file_tokens = PointSet(dimension, 0);
     std::string line;
     for (unsigned int line_number = 1; std::getline(in, line); ++line_number)

@@ -288,6 +288,13 @@ namespace attnflow {
               values[t * dv + c] *= scale;
             shift[t] = tile_max;
           }
+        if (shift[t] == minus_infinity)
+          {
+            // Only zero weights so far: nothing to add (and -inf - -inf
+            // would be NaN).
+            std::fill(e, e + w, 0.);
+            return;
+          }
         const vdouble m = broadcast(shift[t]);
         vdouble       s = broadcast(0.);
         for (std::size_t j = 0; j < w; j += lanes)

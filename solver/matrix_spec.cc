@@ -14,7 +14,7 @@ namespace attnflow {
 
   SquareMatrix::SquareMatrix(const unsigned int dimension)
       : dimension(dimension)
-      , entries(dimension * dimension, 0.)
+      , entries(std::size_t(dimension) * dimension, 0.)
   {}
 
 
@@ -71,7 +71,7 @@ namespace attnflow {
         {
           double s = 0.;
           for (unsigned int j = 0; j < d; ++j)
-            s += entries[i * d + j] * points[p][j];
+            s += entries[std::size_t(i) * d + j] * points[p][j];
           out[p][i] = factor * s;
         }
   }
@@ -113,7 +113,15 @@ namespace attnflow {
               throw InputError(parameter,
                                "cannot read '" + text + "'; " + matrix_syntax);
             factor.pop_back();
-            scale = parse_numbers(factor, parameter).at(0);
+            const std::vector<double> numbers =
+              parse_numbers(factor, parameter);
+            if (numbers.size() != 1)
+              throw InputError(parameter,
+                               "cannot read '" + text +
+                                 "': one number must "
+                                 "precede '*identity'; " +
+                                 matrix_syntax);
+            scale = numbers[0];
           }
         return SquareMatrix::scaled_identity(dimension, scale);
       }

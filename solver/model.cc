@@ -44,10 +44,10 @@ namespace attnflow {
           for (unsigned int h = 0; h < parameters.n_heads; ++h)
             {
               const unsigned int i = per_head.size() == 1 ? 0 : h;
-              // Every (layer, head, matrix) draws its own random stream.
+              // Every (layer, head, matrix) draws its own random stream, also
+              // when one 'random' entry serves several heads or layers.
               const std::uint64_t stream =
-                (std::uint64_t(per_layer.size() == 1 ? 0 : l) * 1024 + i) * 3 +
-                matrix_index;
+                (std::uint64_t(l) * 1024 + h) * 3 + matrix_index;
               matrices[l].push_back(parse_matrix(per_head[i],
                                                  parameters.dimension,
                                                  name,
@@ -71,6 +71,18 @@ namespace attnflow {
           for (unsigned int k = 0; k < d; ++k)
             velocity[i][k] -= dot * points[i][k];
         }
+    }
+
+    /**
+     * exp(@p shift) * @p value, through logarithms where exp(shift) alone
+     * would overflow though the product does not.
+     */
+    double
+    unshifted(const double shift, const double value)
+    {
+      if (shift < 700. || value == 0.)
+        return std::exp(shift) * value;
+      return std::copysign(std::exp(shift + std::log(std::abs(value))), value);
     }
 
     /** log(sum_i exp(a_i)) without overflow. */
@@ -167,18 +179,21 @@ namespace attnflow {
     KernelSums sums;
     for (const AttentionHead &head : layer.heads)
       {
+        if (model.beta == 0.)
+          {
+            add_constant_field(head, sources, weights, velocity);
+            continue;
+          }
         head.Q.apply(targets, model.beta, queries);
         head.K.apply(sources, 1., keys);
         head.V.apply(sources, 1., values);
         engine.evaluate(queries, keys, weights, values, sums);
         for (std::size_t i = 0; i < targets.size(); ++i)
           {
-            const double factor =
-              model.normalization == Normalization::softmax ?
-                1. / sums.normaliser[i] :
-                std::exp(sums.shift[i]);
             for (unsigned int k = 0; k < d; ++k)
-              velocity[i][k] += factor * sums.values[i][k];
+              velocity[i][k] += model.normalization == Normalization::softmax ?
+                                  sums.values[i][k] / sums.normaliser[i] :
+                                  unshifted(sums.shift[i], sums.values[i][k]);
           }
       }
     for (const double v : velocity.coordinates)
@@ -196,6 +211,35 @@ namespace attnflow {
         }
     if (model.geometry == Geometry::sphere)
       project_tangent(targets, velocity);
+  }
+
+
+
+  void
+  AttentionField::add_constant_field(const AttentionHead       &head,
+                                     const PointSet            &sources,
+                                     const std::vector<double> &weights,
+                                     PointSet                  &velocity) const
+  {
+    // beta = 0: k = 1, so X = V m with m = sum_j w_j y_j (divided by
+    // sum_j w_j for softmax), the same at every target: O(n), not O(n^2).
+    const unsigned int d = model.dimension;
+    PointSet           mean(d, 1);
+    double             total = 0.;
+    for (std::size_t j = 0; j < sources.size(); ++j)
+      {
+        total += weights[j];
+        for (unsigned int k = 0; k < d; ++k)
+          mean[0][k] += weights[j] * sources[j][k];
+      }
+    if (model.normalization == Normalization::softmax)
+      for (double &m : mean.coordinates)
+        m /= total;
+    PointSet value;
+    head.V.apply(mean, 1., value);
+    for (std::size_t i = 0; i < velocity.size(); ++i)
+      for (unsigned int k = 0; k < d; ++k)
+        velocity[i][k] += value[0][k];
   }
 
 
@@ -233,10 +277,6 @@ namespace attnflow {
             std::log(weights[i]) + sums.shift[i] + std::log(sums.normaliser[i]);
         total += std::exp(log_sum_exp(log_terms)) / (2. * model.beta);
       }
-    if (!std::isfinite(total))
-      throw NumericalError("the interaction energy overflows the double "
-                           "range (beta = " +
-                           std::to_string(model.beta) + ")");
     return total;
   }
 } // namespace attnflow

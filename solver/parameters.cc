@@ -50,6 +50,10 @@ namespace attnflow {
       if (equal == std::string::npos)
         throw InputError("--set \"" + assignment + "\"",
                          "expected \"Section/name=value\"");
+      if (assignment.find('#') != std::string::npos)
+        throw InputError("--set \"" + assignment + "\"",
+                         "'#' starts a comment in parameter files and cannot "
+                         "be part of a value");
       const std::vector<std::string> path =
         split(assignment.substr(0, equal), '/');
       if (path.size() < 2)
@@ -112,6 +116,24 @@ namespace attnflow {
 
 
 
+  std::vector<double>
+  parse_coordinates(const std::string &text,
+                    const unsigned int d,
+                    const std::string &parameter)
+  {
+    std::vector<double> v = parse_numbers(text, parameter);
+    if (v.size() == 1)
+      v.assign(d, v[0]);
+    if (v.size() != d)
+      throw InputError(parameter,
+                       "'" + text + "' has " + std::to_string(v.size()) +
+                         " numbers; give 1 (every coordinate) or " +
+                         std::to_string(d) + " (Model/dimension)");
+    return v;
+  }
+
+
+
   void
   ModelParameters::declare_parameters(ParameterHandler &prm)
   {
@@ -124,9 +146,9 @@ namespace attnflow {
                       "the field is projected on the tangent space).");
     prm.declare_entry("dimension",
                       "2",
-                      Integer(1),
-                      "d: tokens in R^d, or on S^{d-1} (then d >= 2). Any d; "
-                      "the finite-element density needs d <= 3.");
+                      Integer(1, 4096),
+                      "d: tokens in R^d, or on S^{d-1} (then d >= 2), up to "
+                      "4096; the finite-element density needs d <= 3.");
     prm.declare_entry("beta",
                       "4",
                       Double(0),
@@ -307,8 +329,8 @@ namespace attnflow {
                       "1000",
                       Integer(0),
                       "n, the number of tokens drawn from mu0; 0 switches the "
-                      "token solver off. With type = tokens file the file's "
-                      "tokens are used (n is then the file's count).");
+                      "token solver off. With type = tokens file, any n > 0 "
+                      "takes all the file's tokens.");
     prm.declare_entry("cluster radius",
                       "0.1",
                       Double(0),
@@ -338,17 +360,127 @@ namespace attnflow {
     prm.declare_entry("enabled",
                       "false",
                       Bool(),
-                      "Solve the continuity equation for the density with "
-                      "the finite-element solver. Not yet available in this "
-                      "version: true is refused.");
+                      "Solve the continuity equation d_t rho + div(rho X[rho]) "
+                      "= 0 for the density with the finite-element solver "
+                      "(discontinuous Galerkin). Needs d <= 3: boxes in R^1, "
+                      "R^2, R^3, the circle S^1 (d = 2) and the sphere S^2 "
+                      "(d = 3).");
     prm.declare_entry("degree",
                       "2",
                       Integer(0, 3),
-                      "The polynomial degree k of FE_DGQ(k), 0..3.");
+                      "The polynomial degree k of FE_DGQ(k), 0..3 (0: the "
+                      "first-order finite-volume scheme).");
     prm.declare_entry("refinements",
                       "6",
                       Integer(0, 12),
-                      "Global refinements of the coarse mesh.");
+                      "Global refinements of the coarse mesh (the box of "
+                      "'subdivisions' cells, or deal.II's hyper_sphere: 4 "
+                      "cells on S^1, 6 on S^2).");
+    prm.declare_entry("lower corner",
+                      "-1",
+                      Anything(),
+                      "Euclidean geometry: the lower corner of the box "
+                      "domain, one number (every coordinate) or d. Mass "
+                      "that the field carries out of the box is measured "
+                      "and reported (column mass_outflow).");
+    prm.declare_entry("upper corner",
+                      "1",
+                      Anything(),
+                      "The upper corner of the box domain, as 'lower "
+                      "corner'.");
+    prm.declare_entry("subdivisions",
+                      "1",
+                      Anything(),
+                      "Coarse cells of the box per coordinate, one number or "
+                      "d, before the global refinements.");
+    prm.declare_entry("mapping degree",
+                      "3",
+                      Integer(1, 6),
+                      "Polynomial degree of the mapping of the curved cells "
+                      "of S^1 and S^2 (MappingQ).");
+    prm.declare_entry("cfl number",
+                      "0.5",
+                      Double(0),
+                      "Explicit steps: dt = cfl number * w * h_min / (dim * "
+                      "max |X|), with w the Gauss–Lobatto end weight of "
+                      "degree k (1, 1/2, 1/6, 1/6 for k = 0..3), the bound "
+                      "under which the positivity limiter keeps rho >= 0. In "
+                      "(0, 1].");
+    prm.declare_entry("time integrator",
+                      "ssp rk3",
+                      Selection("ssp rk3|backward euler|crank nicolson"),
+                      "ssp rk3: explicit strong-stability-preserving "
+                      "Runge–Kutta of order 3 (Shu–Osher) with the CFL step "
+                      "and the positivity limiter after each stage. backward "
+                      "euler / crank nicolson: the implicit theta scheme "
+                      "with 'time step', the field frozen per step "
+                      "and Picard-iterated, the sparse system solved with "
+                      "Trilinos (GMRES and 'preconditioner'): for long, "
+                      "slow runs.");
+    prm.declare_entry("time step",
+                      "0.05",
+                      Double(0),
+                      "Implicit schemes: the step (intervals between output "
+                      "times and layer switches are cut into equal steps no "
+                      "longer than this). ssp rk3: the largest step, for "
+                      "accuracy where the field is slow (the CFL step may be "
+                      "smaller). > 0.");
+    prm.declare_entry("picard iterations",
+                      "1",
+                      Integer(1, 50),
+                      "Implicit schemes: the field X[rho] is recomputed from "
+                      "the new iterate this many times per step (1: frozen at "
+                      "the start of the step).");
+    prm.declare_entry("linear solver tolerance",
+                      "1e-12",
+                      Double(0),
+                      "Implicit schemes: the relative residual at which "
+                      "GMRES stops. > 0.");
+    prm.declare_entry("preconditioner",
+                      "ilu",
+                      Selection("ilu|amg"),
+                      "Implicit schemes: Trilinos ILU (Ifpack) or algebraic "
+                      "multigrid (ML).");
+    prm.declare_entry("positivity limiter",
+                      "true",
+                      Bool(),
+                      "Explicit scheme: the Zhang–Shu limiter scales rho "
+                      "towards its cell mean so that rho >= 0 at every "
+                      "quadrature point, keeping the mass.");
+    prm.declare_entry("adaptive refinement",
+                      "false",
+                      Bool(),
+                      "Refine where the density concentrates and coarsen "
+                      "where it vanishes, every 'adaptation interval' steps "
+                      "(indicator: the mass of each cell), the solution "
+                      "transferred with its mass kept.");
+    prm.declare_entry("max refinement level",
+                      "8",
+                      Integer(0, 14),
+                      "Adaptive refinement: the finest level allowed.");
+    prm.declare_entry("refine fraction",
+                      "0.3",
+                      Double(0, 1),
+                      "Adaptive refinement: cells holding this fraction of "
+                      "the mass (the heaviest) are refined.");
+    prm.declare_entry("coarsen fraction",
+                      "0.03",
+                      Double(0, 1),
+                      "Adaptive refinement: cells holding this fraction of "
+                      "the mass (the lightest) are coarsened.");
+    prm.declare_entry("adaptation interval",
+                      "10",
+                      Integer(1),
+                      "Adaptive refinement: time steps between adaptations.");
+    prm.declare_entry("kde bandwidth",
+                      "0",
+                      Double(0),
+                      "Initial condition type = tokens file: the density is "
+                      "the kernel density estimate of the tokens, Gaussian "
+                      "with this standard deviation h in R^d, von "
+                      "Mises–Fisher with concentration 1/h^2 on the sphere. "
+                      "0: Scott's rule h = n^(-1/(d+4)) times the tokens' "
+                      "standard deviation (per coordinate, averaged).");
     prm.leave_subsection();
   }
 
@@ -358,14 +490,36 @@ namespace attnflow {
   DensityParameters::parse_parameters(ParameterHandler &prm)
   {
     prm.enter_subsection("Density");
-    enabled     = prm.get_bool("enabled");
-    degree      = prm.get_integer("degree");
-    refinements = prm.get_integer("refinements");
+    enabled                = prm.get_bool("enabled");
+    degree                 = prm.get_integer("degree");
+    refinements            = prm.get_integer("refinements");
+    lower_corner           = prm.get("lower corner");
+    upper_corner           = prm.get("upper corner");
+    subdivisions           = prm.get("subdivisions");
+    mapping_degree         = prm.get_integer("mapping degree");
+    cfl_number             = get_positive(prm, "Density", "cfl number");
+    const std::string name = prm.get("time integrator");
+    scheme                 = name == "ssp rk3"        ? DensityScheme::ssp_rk3 :
+                             name == "backward euler" ? DensityScheme::backward_euler :
+                                                        DensityScheme::crank_nicolson;
+    time_step              = get_positive(prm, "Density", "time step");
+    picard_iterations      = prm.get_integer("picard iterations");
+    solver_tolerance = get_positive(prm, "Density", "linear solver tolerance");
+    preconditioner   = prm.get("preconditioner");
+    positivity_limiter   = prm.get_bool("positivity limiter");
+    adaptive_refinement  = prm.get_bool("adaptive refinement");
+    max_refinement_level = prm.get_integer("max refinement level");
+    refine_fraction      = prm.get_double("refine fraction");
+    coarsen_fraction     = prm.get_double("coarsen fraction");
+    adaptation_interval  = prm.get_integer("adaptation interval");
+    kde_bandwidth        = prm.get_double("kde bandwidth");
     prm.leave_subsection();
-    if (enabled)
-      throw InputError("Density/enabled",
-                       "the finite-element density solver is not part of "
-                       "this version; allowed: false");
+    if (cfl_number > 1.)
+      throw InputError("Density/cfl number",
+                       "must be in (0, 1], got " + std::to_string(cfl_number));
+    if (refine_fraction + coarsen_fraction > 1.)
+      throw InputError("Density/refine fraction",
+                       "refine fraction + coarsen fraction must be <= 1");
   }
 
 
@@ -424,6 +578,13 @@ namespace attnflow {
     relative_tolerance     = prm.get_double("relative tolerance");
     absolute_tolerance     = prm.get_double("absolute tolerance");
     prm.leave_subsection();
+    if (end_time / output_interval > 1e6)
+      throw InputError("Time/output interval",
+                       "end time / output interval gives more than 1e6 "
+                       "output times; at most 1e6 are allowed");
+    if (scheme != TimeScheme::dopri5 && end_time / time_step > 1e10)
+      throw InputError("Time/time step",
+                       "end time / time step gives more than 1e10 steps");
     if (!(relative_tolerance > 0. || absolute_tolerance > 0.))
       throw InputError("Time/relative tolerance",
                        "relative and absolute tolerance are both 0; at least "
@@ -439,9 +600,10 @@ namespace attnflow {
     prm.declare_entry("directory",
                       "output",
                       Anything(),
-                      "The run folder: tokens_NNNN.vtu, tokens.pvd, "
-                      "metrics.csv and parameters.prm go here (created if "
-                      "missing; files of an earlier run are overwritten).");
+                      "The run folder: tokens_NNNN.vtu/.csv, tokens.pvd, "
+                      "density_NNNN.vtu, density.pvd, metrics.csv and "
+                      "parameters.prm go here (created if missing; those "
+                      "files of an earlier run in it are removed first).");
     prm.declare_entry("write vtu",
                       "true",
                       Bool(),
@@ -551,7 +713,16 @@ namespace attnflow {
           throw InputError("--set \"" + assignment + "\"", message_of(e));
         }
     Parameters parameters;
-    parameters.parse_parameters(prm);
+    try
+      {
+        parameters.parse_parameters(prm);
+      }
+    catch (const dealii::ExceptionBase &e)
+      {
+        // E.g. a subnormal number that the pattern accepts but get_double()
+        // cannot convert.
+        throw InputError(file, message_of(e));
+      }
     return parameters;
   }
 } // namespace attnflow

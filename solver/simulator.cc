@@ -4,8 +4,10 @@
 
 #include <deal.II/base/timer.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 
 namespace attnflow {
   Simulator::Simulator(const Parameters &parameters)
@@ -13,17 +15,67 @@ namespace attnflow {
       , engine(parameters.parallel.n_threads)
       , model(parameters.model)
       , field(model, engine)
-      , initial_measure(parameters.initial_condition, model)
+      , initial_measure(parameters.initial_condition,
+                        model,
+                        parameters.density.kde_bandwidth)
   {
     const std::size_t n = parameters.tokens.n_tokens;
     if (n == 0 && !parameters.density.enabled)
       throw InputError("Tokens/number of tokens",
                        "is 0 and Density/enabled = false: nothing to solve");
-    if (n > 0 || initial_measure.is_tokens_file())
+    const std::filesystem::path directory = parameters.output.directory;
+    if (std::filesystem::exists(directory) &&
+        !std::filesystem::is_directory(directory))
+      throw InputError("Output/directory",
+                       "'" + directory.string() +
+                         "' exists and is not a directory");
+    if (n > 0)
       tokens = std::make_unique<TokenSolver>(model,
                                              parameters.time,
                                              engine,
                                              initial_measure.sample(n));
+    if (parameters.density.enabled)
+      density = create_density_solver(model,
+                                      parameters.density,
+                                      engine,
+                                      initial_measure);
+  }
+
+
+
+  void
+  Simulator::report_overflow(const std::string &column,
+                             const double       value,
+                             const double       t)
+  {
+    if (std::isfinite(value) || !reported_overflows.insert(column).second)
+      return;
+    std::cerr << "attnflow: warning: " << column << " = " << value
+              << " at t = " << t
+              << ": the interaction energy exceeds the double range (beta "
+                 "times |Q x||K y| above ~709); metrics.csv holds inf in "
+                 "this column from here on"
+              << std::endl;
+  }
+
+
+
+  void
+  Simulator::remove_earlier_output(const std::filesystem::path &directory)
+  {
+    // The series files of an earlier run in this folder: a shorter run
+    // would otherwise leave stale steps behind its .pvd records.
+    for (const auto &entry : std::filesystem::directory_iterator(directory))
+      {
+        const std::string name = entry.path().filename().string();
+        const bool        series =
+          (name.rfind("tokens_", 0) == 0 || name.rfind("density_", 0) == 0) &&
+          (entry.path().extension() == ".vtu" ||
+           entry.path().extension() == ".csv");
+        if (series || name == "tokens.pvd" || name == "density.pvd" ||
+            name == "metrics.csv")
+          std::filesystem::remove(entry.path());
+      }
   }
 
 
@@ -46,7 +98,17 @@ namespace attnflow {
   Simulator::run(std::ostream &log)
   {
     const std::filesystem::path directory = parameters.output.directory;
-    std::filesystem::create_directories(directory);
+    try
+      {
+        std::filesystem::create_directories(directory);
+      }
+    catch (const std::filesystem::filesystem_error &e)
+      {
+        throw InputError("Output/directory",
+                         "cannot create '" + directory.string() +
+                           "': " + e.code().message());
+      }
+    remove_earlier_output(directory);
     write_file_atomically(directory / "parameters.prm", [&](std::ostream &out) {
       out << parameters.used_parameter_file;
     });
@@ -63,8 +125,12 @@ namespace attnflow {
                                                             "uniform")
         << " attention, " << model.layers[0].heads.size() << " head(s), "
         << model.layers.size() << " layer(s); "
-        << (tokens ? tokens->tokens().size() : 0) << " tokens; output in "
-        << directory.string() << "/\n";
+        << (tokens ? tokens->tokens().size() : 0) << " tokens; ";
+    if (density)
+      log << "density: FE_DGQ(" << parameters.density.degree << "), "
+          << density->n_dofs() << " DoFs, initial mass on the mesh "
+          << density->captured_initial_mass() << " (normalised to 1); ";
+    log << "output in " << directory.string() << "/\n";
 
     dealii::TimerOutput       timer(log,
                               dealii::TimerOutput::summary,
@@ -77,6 +143,11 @@ namespace attnflow {
             dealii::TimerOutput::Scope scope(timer, "token integration");
             tokens->advance_to(times[index]);
           }
+        if (density)
+          {
+            dealii::TimerOutput::Scope scope(timer, "density integration");
+            density->advance_to(times[index]);
+          }
         dealii::TimerOutput::Scope scope(timer, "metrics and output");
         output(index, log);
       }
@@ -87,9 +158,28 @@ namespace attnflow {
   void
   Simulator::output(const unsigned int index, std::ostream &log)
   {
-    const TokenSolver    &solver = *tokens;
-    const double          t      = solver.time();
-    const Layer          &layer  = model.layers[model.layer_index(t)];
+    const double t = tokens ? tokens->time() : density->time();
+    table.set("t", t);
+    char line[160];
+    std::snprintf(line, sizeof(line), "t = %9.4f", t);
+    std::string progress = line;
+    if (tokens)
+      progress += output_tokens(index);
+    if (density)
+      progress += output_density(index);
+    table.finish_row();
+    table.write(std::filesystem::path(parameters.output.directory) /
+                "metrics.csv");
+    log << progress << std::endl;
+  }
+
+
+
+  std::string
+  Simulator::output_tokens(const unsigned int index)
+  {
+    const TokenSolver &solver = *tokens;
+    const Layer       &layer  = model.layers[model.layer_index(solver.time())];
     const PointStatistics s =
       compute_statistics(solver.tokens(),
                          solver.weights(),
@@ -97,25 +187,21 @@ namespace attnflow {
                          field,
                          layer);
     const IntegrationStatistics &work = solver.statistics();
-
-    table.set("t", t);
     table.set("energy_tokens", s.energy);
+    report_overflow("energy_tokens", s.energy, solver.time());
     table.set("order_tokens", s.order);
     table.set("covariance_trace_tokens", s.covariance_trace);
     table.set("clusters_tokens", s.n_clusters);
     for (unsigned int k = 0; k < std::min(model.dimension, 3u); ++k)
       table.set("mean_tokens_" + std::to_string(k + 1), s.mean[k]);
-    table.set("steps", work.n_steps);
-    table.set("dt", work.last_step);
+    table.set("steps_tokens", work.n_steps);
+    table.set("dt_tokens", work.last_step);
     if (model.geometry == Geometry::sphere)
       table.set("sphere_drift", work.max_projection_change);
-    table.finish_row();
-    table.write(std::filesystem::path(parameters.output.directory) /
-                "metrics.csv");
 
     if (token_output)
       token_output->write(index,
-                          t,
+                          solver.time(),
                           solver.tokens(),
                           solver.velocity(),
                           s.cluster);
@@ -123,24 +209,62 @@ namespace attnflow {
     char line[256];
     std::snprintf(line,
                   sizeof(line),
-                  "step %7lu  t = %9.4f  dt = %.2e  energy = %.8e  "
-                  "order = %.6f  cov = %.4e  clusters = %u",
+                  " | tokens: step %6lu  dt = %.2e  energy = %.8e  "
+                  "order = %.6f  clusters = %u",
                   work.n_steps,
-                  t,
                   work.last_step,
                   s.energy,
                   s.order,
-                  s.covariance_trace,
                   s.n_clusters);
-    log << line;
+    std::string progress = line;
     if (model.geometry == Geometry::sphere)
       {
         std::snprintf(line,
                       sizeof(line),
                       "  drift = %.1e",
                       work.max_projection_change);
-        log << line;
+        progress += line;
       }
-    log << std::endl;
+    return progress;
+  }
+
+
+
+  std::string
+  Simulator::output_density(const unsigned int index)
+  {
+    const DensityStatistics s = density->statistics();
+    table.set("energy_density", s.energy);
+    report_overflow("energy_density", s.energy, density->time());
+    table.set("mass_density", s.mass);
+    table.set("min_density", s.min_density);
+    table.set("order_density", s.order);
+    table.set("covariance_trace_density", s.covariance_trace);
+    for (unsigned int k = 0; k < model.dimension; ++k)
+      table.set("mean_density_" + std::to_string(k + 1), s.mean[k]);
+    if (model.geometry == Geometry::euclidean)
+      table.set("mass_outflow", s.mass_outflow);
+    table.set("steps_density", s.n_steps);
+    table.set("dt_density", s.last_step);
+    if (parameters.output.write_vtu)
+      density->write_output(parameters.output.directory, index);
+
+    char line[256];
+    std::snprintf(line,
+                  sizeof(line),
+                  " | density: step %6lu  dt = %.2e  mass = %.15f  "
+                  "min rho = %.3e  energy = %.8e",
+                  s.n_steps,
+                  s.last_step,
+                  s.mass,
+                  s.min_density,
+                  s.energy);
+    std::string progress = line;
+    if (model.geometry == Geometry::euclidean)
+      {
+        std::snprintf(line, sizeof(line), "  outflow = %.2e", s.mass_outflow);
+        progress += line;
+      }
+    return progress;
   }
 } // namespace attnflow

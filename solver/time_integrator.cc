@@ -128,13 +128,18 @@ namespace attnflow {
                              State               &y_new,
                              const RightHandSide &f)
   {
-    f(t, y, stages[0]);
+    if (!first_stage_known)
+      {
+        f(t, y, stages[0]);
+        ++stats.n_evaluations;
+        first_stage_known = true;
+      }
     for (unsigned int s = 1; s < 7; ++s)
       {
         combine(y, h, a[s], s, stages, s == 6 ? y_new : work);
         f(t + c[s] * h, s == 6 ? y_new : work, stages[s]);
       }
-    stats.n_evaluations += 7;
+    stats.n_evaluations += 6;
 
     const double rtol = parameters.relative_tolerance;
     const double atol = parameters.absolute_tolerance;
@@ -164,6 +169,8 @@ namespace attnflow {
   {
     double t = t0;
     State  y_new;
+    // A new interval may bring other weights: no first stage from before.
+    first_stage_known = false;
     while (t < t1)
       {
         const double remaining = t1 - t;
@@ -187,6 +194,10 @@ namespace attnflow {
             continue;
           }
         y.swap(y_new);
+        // First same as last: f(t + h, y_new) is the next step's first
+        // stage (on the sphere too: f is evaluated at y_i/|y_i|, which the
+        // projection does not change).
+        stages[0].swap(stages[6]);
         t               = last ? t1 : t + h;
         stats.last_step = h;
         const double factor =

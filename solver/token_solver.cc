@@ -72,6 +72,8 @@ namespace attnflow {
   {
     PointSet state(model.dimension, 0);
     state.coordinates = y;
+    if (model.geometry == Geometry::sphere)
+      project_to_sphere(state.coordinates);
     PointSet v;
     field.evaluate(layer, state, state, token_weights, v);
     dydt.swap(v.coordinates);

@@ -119,6 +119,28 @@ namespace attnflow {
     check(33, 5, 70, 1000, 50., true);
   }
 
+  TEST(KernelEngine, SkipsTilesOfZeroWeights)
+  {
+    // The first tiles (256 sources each) carry no weight at all: the
+    // density of a finite-element solution that vanishes somewhere.
+    const PointSet      x = testing::random_points(3, 900, 21, true);
+    std::vector<double> w(900, 1e-3);
+    std::fill(w.begin(), w.begin() + 600, 0.);
+    KernelSums sums;
+    KernelEngine(2).evaluate(x, x, w, x, sums);
+    for (std::size_t i = 0; i < 900; ++i)
+      {
+        const ReferenceSums r = reference(x[i], x, w, x);
+        EXPECT_NEAR(sums.shift[i] + std::log(sums.normaliser[i]),
+                    (double)r.log_sum,
+                    1e-12 * std::abs((double)r.log_sum));
+        for (unsigned int c = 0; c < 3; ++c)
+          EXPECT_NEAR(sums.values[i][c] / sums.normaliser[i],
+                      (double)r.average[c],
+                      1e-12);
+      }
+  }
+
   TEST(KernelEngine, ComputesNormaliserWithoutValues)
   {
     check(3, 0, 9, 17, 500., false);

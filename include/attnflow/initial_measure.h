@@ -29,9 +29,14 @@ namespace attnflow {
   class InitialMeasure
   {
   public:
-    /** mu0 as described by @p parameters for tokens of @p model. */
+    /**
+     * mu0 as described by @p parameters for tokens of @p model. With type =
+     * tokens file, density() is the kernel density estimate of bandwidth
+     * @p kde_bandwidth (0: Scott's rule; see kde_bandwidth()).
+     */
     InitialMeasure(const InitialConditionParameters &parameters,
-                   const Model                      &model);
+                   const Model                      &model,
+                   const double                      kde_bandwidth = 0.);
 
     ~InitialMeasure();
 
@@ -48,10 +53,23 @@ namespace attnflow {
      * measure in R^d, or to the surface measure on the sphere (arc length
      * on S^1, area on S^2). For type = function, the expression itself: a
      * density up to its normalisation, which the finite-element side fixes
-     * on its mesh. Not defined for type = tokens file (std::logic_error).
+     * on its mesh. For type = tokens file, the kernel density estimate
+     * (1/n) sum_i K_h(x, x_i): Gaussian N(x_i, h^2 I) in R^d, von
+     * Mises–Fisher with mean x_i and concentration 1/h^2 on the sphere.
      */
     double
     density(const double *x) const;
+
+    /**
+     * The bandwidth h of the kernel density estimate of a tokens file: the
+     * one given, or Scott's rule h = sigma n^(-1/(d+4)) with sigma^2 the
+     * tokens' variance averaged over the coordinates.
+     */
+    double
+    kde_bandwidth() const
+    {
+      return bandwidth;
+    }
 
     /** Whether the tokens come from a file (their number is the file's). */
     bool
@@ -85,6 +103,15 @@ namespace attnflow {
     /** n tokens by rejection sampling of the density function. */
     PointSet
     sample_function(RandomGenerator &random, const std::size_t n) const;
+    /** The variables of the density function: x, y, z (and theta on S^1). */
+    std::string
+    variables() const;
+    /** Scott's rule for the bandwidth of the file's tokens. */
+    double
+    scott_bandwidth() const;
+    /** The kernel density estimate of the file's tokens at x. */
+    double
+    kernel_density_estimate(const double *x) const;
     /** The weight of mixture component @p c. */
     double
     component_weight(const unsigned int c) const;
@@ -115,6 +142,7 @@ namespace attnflow {
     std::unique_ptr<dealii::Function<3>> function_3d;
 
     PointSet file_tokens;
+    double   bandwidth = 0.;
   };
 } // namespace attnflow
 

@@ -30,7 +30,7 @@ namespace attnflow {
     double
     operator()(const unsigned int i, const unsigned int j) const
     {
-      return entries[i * dimension + j];
+      return entries[std::size_t(i) * dimension + j];
     }
 
     /** Entry (i, j). */
@@ -38,7 +38,7 @@ namespace attnflow {
     operator()(const unsigned int i, const unsigned int j)
     {
       identity_scale_known = false;
-      return entries[i * dimension + j];
+      return entries[std::size_t(i) * dimension + j];
     }
 
     /** Whether this is c I; then @p scale is c. */

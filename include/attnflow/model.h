@@ -84,7 +84,8 @@ namespace attnflow {
      * K_h y>) dmu(x) dmu(y) of the measure (@p points, @p weights) under
      * layer @p layer; for beta = 0, its limit without the constant,
      * sum_h (1/2) int int <Q_h x, K_h y>. Non-decreasing along uniform
-     * attention with Q = K = V = I (a gradient ascent).
+     * attention with Q = K = V = I (a gradient ascent). Returns +inf where
+     * the energy exceeds the double range (the caller reports it).
      */
     double
     energy(const Layer               &layer,
@@ -92,6 +93,13 @@ namespace attnflow {
            const std::vector<double> &weights) const;
 
   private:
+    /** Adds the field of @p head for beta = 0: V m, the same everywhere. */
+    void
+    add_constant_field(const AttentionHead       &head,
+                       const PointSet            &sources,
+                       const std::vector<double> &weights,
+                       PointSet                  &velocity) const;
+
     const Model        &model;
     const KernelEngine &engine;
   };

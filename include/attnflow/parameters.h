@@ -88,12 +88,39 @@ namespace attnflow {
     parse_parameters(dealii::ParameterHandler &prm);
   };
 
-  /** Section "Density": the finite-element solver (issue 3). */
+  /** Time integration schemes of the finite-element solver. */
+  enum class DensityScheme
+  {
+    ssp_rk3,
+    backward_euler,
+    crank_nicolson
+  };
+
+  /** Section "Density": the finite-element solver of the continuity equation.
+   */
   struct DensityParameters
   {
     bool         enabled     = false;
     unsigned int degree      = 2;
     unsigned int refinements = 6;
+    /** Euclidean box: corners (1 or d numbers) and coarse cells per axis. */
+    std::string   lower_corner         = "-1";
+    std::string   upper_corner         = "1";
+    std::string   subdivisions         = "1";
+    unsigned int  mapping_degree       = 3;
+    double        cfl_number           = 0.5;
+    DensityScheme scheme               = DensityScheme::ssp_rk3;
+    double        time_step            = 0.05;
+    unsigned int  picard_iterations    = 1;
+    double        solver_tolerance     = 1e-12;
+    std::string   preconditioner       = "ilu";
+    bool          positivity_limiter   = true;
+    bool          adaptive_refinement  = false;
+    unsigned int  max_refinement_level = 8;
+    double        refine_fraction      = 0.3;
+    double        coarsen_fraction     = 0.03;
+    unsigned int  adaptation_interval  = 10;
+    double        kde_bandwidth        = 0.;
 
     /** Declares the entries of this section in @p prm. */
     static void
@@ -204,6 +231,15 @@ namespace attnflow {
    */
   std::vector<double>
   parse_numbers(const std::string &text, const std::string &parameter);
+
+  /**
+   * Parses @p text as one number (for every coordinate) or @p d
+   * comma-separated numbers; InputError naming @p parameter otherwise.
+   */
+  std::vector<double>
+  parse_coordinates(const std::string &text,
+                    const unsigned int d,
+                    const std::string &parameter);
 } // namespace attnflow
 
 #endif

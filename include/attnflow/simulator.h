@@ -6,6 +6,7 @@
 #ifndef attnflow_simulator_h
 #define attnflow_simulator_h
 
+#include <attnflow/continuity_solver.h>
 #include <attnflow/initial_measure.h>
 #include <attnflow/kernel_engine.h>
 #include <attnflow/model.h>
@@ -13,8 +14,11 @@
 #include <attnflow/parameters.h>
 #include <attnflow/token_solver.h>
 
+#include <filesystem>
 #include <memory>
 #include <ostream>
+#include <set>
+#include <string>
 
 namespace attnflow {
   /**
@@ -43,6 +47,13 @@ namespace attnflow {
       return table;
     }
 
+    /** The density solver (null when Density/enabled = false). */
+    const DensitySolver *
+    density_solver() const
+    {
+      return density.get();
+    }
+
     /** The token solver (null when Tokens/number of tokens = 0). */
     const TokenSolver *
     token_solver() const
@@ -51,6 +62,22 @@ namespace attnflow {
     }
 
   private:
+    /**
+     * Removes the series files (tokens_*, density_*, the .pvd records,
+     * metrics.csv) that an earlier run left in @p directory.
+     */
+    static void
+    remove_earlier_output(const std::filesystem::path &directory);
+
+    /**
+     * Warns once per @p column (on stderr) when its @p value at time @p t
+     * is not finite: an energy beyond the double range.
+     */
+    void
+    report_overflow(const std::string &column,
+                    const double       value,
+                    const double       t);
+
     /** The output times: 0, dt_out, 2 dt_out, ..., and the end time. */
     std::vector<double>
     output_times() const;
@@ -59,14 +86,24 @@ namespace attnflow {
     void
     output(const unsigned int index, std::ostream &log);
 
-    Parameters                   parameters;
-    KernelEngine                 engine;
-    Model                        model;
-    AttentionField               field;
-    InitialMeasure               initial_measure;
-    std::unique_ptr<TokenSolver> tokens;
-    std::unique_ptr<TokenOutput> token_output;
-    MetricsTable                 table;
+    /** The token metrics and files of output @p index; progress text. */
+    std::string
+    output_tokens(const unsigned int index);
+
+    /** The density metrics and files of output @p index; progress text. */
+    std::string
+    output_density(const unsigned int index);
+
+    Parameters                     parameters;
+    KernelEngine                   engine;
+    Model                          model;
+    AttentionField                 field;
+    InitialMeasure                 initial_measure;
+    std::unique_ptr<TokenSolver>   tokens;
+    std::unique_ptr<DensitySolver> density;
+    std::unique_ptr<TokenOutput>   token_output;
+    MetricsTable                   table;
+    std::set<std::string>          reported_overflows;
   };
 } // namespace attnflow
 

@@ -38,7 +38,8 @@ namespace attnflow {
    * dopri5 accepts a step when the error estimate, scaled component-wise by
    * atol + rtol max(|y|, |y_new|), has root-mean-square <= 1, and chooses
    * the next step by the standard controller 0.9 err^(-1/5) (factor within
-   * [0.2, 5]); it keeps the step size between calls.
+   * [0.2, 5]); it keeps the step size between calls, and reuses the last
+   * stage of a step as the first of the next (FSAL) within one call.
    */
   class TimeIntegrator
   {
@@ -48,7 +49,11 @@ namespace attnflow {
     /** f(t, y) into dydt. */
     using RightHandSide =
       std::function<void(const double t, const State &y, State &dydt)>;
-    /** Maps y back to the manifold; returns the largest change made. */
+    /**
+     * Maps y back to the manifold; returns the largest change made. f must
+     * not change under it (f(P y) = f(y)): the last stage of a step is
+     * reused as the first of the next.
+     */
     using Projection = std::function<double(State &y)>;
 
     /** An integrator with the scheme, step and tolerances of @p parameters. */
@@ -103,8 +108,10 @@ namespace attnflow {
     void
     finish_step(const double t, State &y, const Projection &projection);
 
-    TimeParameters        parameters;
-    double                next_step;
+    TimeParameters parameters;
+    double         next_step;
+    /** Whether stages[0] holds f at the current (t, y) (FSAL). */
+    bool                  first_stage_known = false;
     std::vector<State>    stages;
     State                 work;
     IntegrationStatistics stats;

@@ -21,7 +21,10 @@ namespace attnflow {
    * every token is renormalised to |x_i| = 1 after each accepted step (a
    * projection method: the change it makes is of the order of the local
    * error and is reported as the drift, max | |x_i| - 1 | before the
-   * renormalisation).
+   * renormalisation). The right-hand side is evaluated at y_i/|y_i|
+   * (extended to R^d as a function homogeneous of degree 0), so that the
+   * stages of a step, which leave the sphere by the local error, see the
+   * field of the sphere.
    */
   class TokenSolver
   {

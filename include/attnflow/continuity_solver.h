@@ -1,0 +1,269 @@
+/**
+ * @file
+ * The Eulerian solver: the continuity equation d_t rho + div(rho X[rho]) = 0
+ * of the attention dynamics on a mesh, discontinuous Galerkin in space.
+ */
+#ifndef attnflow_continuity_solver_h
+#define attnflow_continuity_solver_h
+
+#include <attnflow/initial_measure.h>
+#include <attnflow/kernel_engine.h>
+#include <attnflow/model.h>
+#include <attnflow/output.h>
+#include <attnflow/parameters.h>
+
+#include <deal.II/base/point.h>
+#include <deal.II/base/tensor.h>
+#include <deal.II/dofs/dof_handler.h>
+#include <deal.II/fe/fe_dgq.h>
+#include <deal.II/fe/mapping.h>
+#include <deal.II/grid/tria.h>
+#include <deal.II/lac/full_matrix.h>
+#include <deal.II/lac/vector.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace attnflow {
+  /** The statistics of the density at one time (metrics.csv columns). */
+  struct DensityStatistics
+  {
+    /** int rho: 1 up to round-off, less what left a box (mass_outflow). */
+    double mass = 0.;
+    /** The smallest rho at the quadrature and Gauss–Lobatto points. */
+    double min_density = 0.;
+    /** The mass carried out through the boundary of a box so far. */
+    double mass_outflow = 0.;
+    /** The interaction energy (AttentionField::energy()). */
+    double energy = 0.;
+    /** The mean int x rho dx, and its length (the order parameter). */
+    std::vector<double> mean;
+    double              order = 0.;
+    /** int |x - mean|^2 rho dx. */
+    double covariance_trace = 0.;
+    /** Time steps and current step size of the density solver. */
+    unsigned long n_steps   = 0;
+    double        last_step = 0.;
+  };
+
+  /**
+   * The interface of the finite-element solver that the Simulator sees,
+   * whatever the dimension of the mesh: ContinuitySolver<dim, spacedim>
+   * implements it for boxes in R^1..R^3 and for S^1 and S^2.
+   */
+  class DensitySolver
+  {
+  public:
+    virtual ~DensitySolver() = default;
+
+    /** Advances the density from the current time to @p t_end. */
+    virtual void
+    advance_to(const double t_end) = 0;
+
+    /** The current time. */
+    virtual double
+    time() const = 0;
+
+    /** The statistics of the density now. */
+    virtual DensityStatistics
+    statistics() const = 0;
+
+    /**
+     * Writes density_NNNN.vtu (NNNN = @p index) with the fields density
+     * and velocity into @p directory, and adds it to density.pvd.
+     */
+    virtual void
+    write_output(const std::filesystem::path &directory,
+                 const unsigned int           index) = 0;
+
+    /** The number of degrees of freedom of the density. */
+    virtual std::size_t
+    n_dofs() const = 0;
+
+    /**
+     * The mass of the projected initial density before it was normalised
+     * to 1 (less than 1 when mu0 reaches beyond a box).
+     */
+    virtual double
+    captured_initial_mass() const = 0;
+  };
+
+  /**
+   * The continuity equation d_t rho + div(rho X[rho]) = 0 on a box
+   * (dim == spacedim) or on the unit sphere S^dim in R^spacedim
+   * (dim == spacedim - 1, with the surface divergence), discretised with
+   * FE_DGQ(k) and the upwind flux:
+   *
+   *   (d_t rho, phi)_K = (rho X, grad phi)_K - <(X.n) rho^upwind, phi>_dK.
+   *
+   * The field X[rho] is evaluated at every cell and face quadrature point by
+   * the kernel engine, with the cell quadrature points as sources weighted
+   * by rho JxW (AttentionField). Explicit steps are SSP-RK3 in Shu–Osher
+   * form with the Zhang–Shu positivity limiter after each stage and the
+   * step dt = cfl * w * h_min / (dim * max|X|); implicit theta steps
+   * assemble the upwind matrix with the field frozen (Picard-iterated) and
+   * solve it with Trilinos. Nothing enters a box; what leaves it is
+   * measured. On the sphere the field is evaluated at the radial projection
+   * of the mapped quadrature points onto the unit sphere.
+   */
+  template <int dim, int spacedim>
+  class ContinuitySolver : public DensitySolver
+  {
+  public:
+    /**
+     * The solver of @p model on the domain of @p parameters, starting from
+     * the density of @p initial_measure, projected cell by cell (L2) and
+     * normalised to mass 1.
+     */
+    ContinuitySolver(const Model             &model,
+                     const DensityParameters &parameters,
+                     const KernelEngine      &engine,
+                     const InitialMeasure    &initial_measure);
+
+    ~ContinuitySolver() override;
+
+    void
+    advance_to(const double t_end) override;
+
+    double
+    time() const override
+    {
+      return current_time;
+    }
+
+    DensityStatistics
+    statistics() const override;
+
+    void
+    write_output(const std::filesystem::path &directory,
+                 const unsigned int           index) override;
+
+    std::size_t
+    n_dofs() const override
+    {
+      return dof_handler.n_dofs();
+    }
+
+    /**
+     * The L1 distance int |rho - @p exact| over the domain, with a Gauss
+     * rule of degree + 4 points per direction (for convergence studies).
+     */
+    double
+    l1_distance(const std::function<double(const dealii::Point<spacedim> &)>
+                  &exact) const;
+
+    /** int rho f over the domain (for tests and comparisons). */
+    double
+    integrate(
+      const std::function<double(const dealii::Point<spacedim> &)> &f) const;
+
+    double
+    captured_initial_mass() const override
+    {
+      return initial_mass;
+    }
+
+    /** The mesh. */
+    const dealii::Triangulation<dim, spacedim> &
+    get_triangulation() const
+    {
+      return triangulation;
+    }
+
+  private:
+    /** A face with its two sides as FEInterfaceValues::reinit() takes them. */
+    struct FaceRecord
+    {
+      typename dealii::DoFHandler<dim, spacedim>::active_cell_iterator cell,
+        neighbor;
+      unsigned int face, subface, neighbor_face, neighbor_subface;
+      /** The index of its first quadrature point among the targets. */
+      std::size_t offset;
+    };
+
+    /** Distributes DoFs and caches everything that depends on the mesh. */
+    void
+    setup();
+
+    /** Lists the interior and boundary faces, each once. */
+    void
+    collect_faces();
+
+    /** rho0 projected cell by cell, limited and normalised to mass 1. */
+    void
+    project_initial_density(const InitialMeasure &initial_measure);
+
+    /** X[rho] under @p layer at every cell and face quadrature point. */
+    void
+    evaluate_field(const dealii::Vector<double> &rho, const Layer &layer);
+
+    /**
+     * d rho/dt = M^{-1} (the upwind DG residual) for the field of the last
+     * evaluate_field(); returns the outflow rate through the boundary.
+     */
+    double
+    apply_operator(const dealii::Vector<double> &rho,
+                   dealii::Vector<double>       &rho_dot) const;
+
+    /** The Zhang–Shu limiter; NumericalError if a cell mean is negative. */
+    void
+    limit(dealii::Vector<double> &rho) const;
+
+    /** One SSP-RK3 step of at most @p max_step under @p layer; its size. */
+    double
+    explicit_step(const Layer &layer, const double max_step);
+
+    /** rho at the cell quadrature points, cell after cell. */
+    std::vector<double>
+    values_at_quadrature_points(const dealii::Vector<double> &rho) const;
+
+    const Model                                    &model;
+    const DensityParameters                         parameters;
+    AttentionField                                  field;
+    dealii::Triangulation<dim, spacedim>            triangulation;
+    std::unique_ptr<dealii::Mapping<dim, spacedim>> mapping;
+    dealii::FE_DGQ<dim, spacedim>                   fe;
+    dealii::DoFHandler<dim, spacedim>               dof_handler;
+    dealii::Vector<double>                          density;
+
+    /** Cell quadrature (Gauss, k + 2 points) and face quadrature. */
+    dealii::Quadrature<dim>     cell_quadrature;
+    dealii::Quadrature<dim - 1> face_quadrature;
+    /** Points where the limiter enforces rho >= 0 (unit cell). */
+    dealii::Quadrature<dim> positivity_points;
+
+    /** Cell quadrature points (sources) and their JxW, cell after cell. */
+    PointSet            sources;
+    std::vector<double> source_JxW;
+    /** All targets: the sources, then the face quadrature points. */
+    PointSet                targets;
+    std::vector<FaceRecord> faces;
+    /** Inverse cell mass matrices. */
+    std::vector<dealii::FullMatrix<double>> inverse_mass;
+    /** The field at the targets (last evaluate_field()). */
+    std::vector<dealii::Tensor<1, spacedim>> velocity;
+    double                                   min_cell_size;
+
+    double                     current_time;
+    double                     initial_mass;
+    double                     outflow;
+    unsigned long              n_steps;
+    double                     last_step;
+    std::unique_ptr<PvdRecord> pvd;
+  };
+
+  /**
+   * The ContinuitySolver for the geometry and dimension of @p model:
+   * <d, d> on a box in R^d (d <= 3), <1, 2> on S^1, <2, 3> on S^2;
+   * InputError for d > 3.
+   */
+  std::unique_ptr<DensitySolver>
+  create_density_solver(const Model             &model,
+                        const DensityParameters &parameters,
+                        const KernelEngine      &engine,
+                        const InitialMeasure    &initial_measure);
+} // namespace attnflow
+
+#endif

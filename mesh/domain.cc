@@ -1,0 +1,86 @@
+#include <attnflow/domain.h>
+#include <attnflow/exceptions.h>
+
+#include <deal.II/fe/mapping_q.h>
+#include <deal.II/grid/grid_generator.h>
+
+namespace attnflow {
+  template <int dim, int spacedim>
+  void
+  create_domain(dealii::Triangulation<dim, spacedim> &triangulation,
+                const DensityParameters              &parameters)
+  {
+    if constexpr (dim == spacedim)
+      {
+        const std::vector<double> lower =
+          parse_coordinates(parameters.lower_corner,
+                            dim,
+                            "Density/lower corner");
+        const std::vector<double> upper =
+          parse_coordinates(parameters.upper_corner,
+                            dim,
+                            "Density/upper corner");
+        const std::vector<double> cells =
+          parse_coordinates(parameters.subdivisions,
+                            dim,
+                            "Density/subdivisions");
+        dealii::Point<dim>        p1, p2;
+        std::vector<unsigned int> repetitions(dim);
+        for (unsigned int k = 0; k < dim; ++k)
+          {
+            if (!(lower[k] < upper[k]))
+              throw InputError("Density/upper corner",
+                               "must exceed the lower corner in every "
+                               "coordinate (coordinate " +
+                                 std::to_string(k + 1) + ")");
+            if (!(cells[k] >= 1. && cells[k] == std::floor(cells[k]) &&
+                  cells[k] <= 1e4))
+              throw InputError("Density/subdivisions",
+                               "must be whole numbers from 1 to 10000");
+            p1[k]          = lower[k];
+            p2[k]          = upper[k];
+            repetitions[k] = static_cast<unsigned int>(cells[k]);
+          }
+        dealii::GridGenerator::subdivided_hyper_rectangle(triangulation,
+                                                          repetitions,
+                                                          p1,
+                                                          p2);
+      }
+    else
+      dealii::GridGenerator::hyper_sphere(triangulation);
+    triangulation.refine_global(parameters.refinements);
+  }
+
+
+
+  template <int dim, int spacedim>
+  std::unique_ptr<dealii::Mapping<dim, spacedim>>
+  create_mapping(const DensityParameters &parameters)
+  {
+    return std::make_unique<dealii::MappingQ<dim, spacedim>>(
+      dim == spacedim ? 1 : parameters.mapping_degree);
+  }
+
+
+
+  template void
+  create_domain(dealii::Triangulation<1, 1> &, const DensityParameters &);
+  template void
+  create_domain(dealii::Triangulation<2, 2> &, const DensityParameters &);
+  template void
+  create_domain(dealii::Triangulation<3, 3> &, const DensityParameters &);
+  template void
+  create_domain(dealii::Triangulation<1, 2> &, const DensityParameters &);
+  template void
+  create_domain(dealii::Triangulation<2, 3> &, const DensityParameters &);
+  template std::unique_ptr<dealii::Mapping<1, 1>>
+  create_mapping(const DensityParameters &);
+  template std::unique_ptr<dealii::Mapping<2, 2>>
+  create_mapping(const DensityParameters &);
+  template std::unique_ptr<dealii::Mapping<3, 3>>
+  create_mapping(const DensityParameters &);
+  template std::unique_ptr<dealii::Mapping<1, 2>>
+  create_mapping(const DensityParameters &);
+  template std::unique_ptr<dealii::Mapping<2, 3>>
+  create_mapping(const DensityParameters &);
+} // namespace attnflow

@@ -1,0 +1,233 @@
+/**
+ * @file
+ * The finite-element solver against the exact cases of DESIGN.md section 3:
+ * E1 (translation, L1 convergence rates in 1-D and 2-D), E3 (growth rates
+ * of the modes of the uniform density on S^1), E4 (on S^2), and the
+ * invariants of a clustering run (mass, positivity, the USA energy).
+ */
+#include <attnflow/continuity_solver.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "test_helpers.h"
+
+namespace attnflow {
+  namespace {
+    /** The solver of the parameter file @p text. */
+    template <int dim, int spacedim>
+    struct DensityRun
+    {
+      explicit DensityRun(const std::string              &text,
+                          const std::vector<std::string> &overrides = {})
+          : parameters(testing::parameters_from(text, "density", overrides))
+          , model(parameters.model)
+          , measure(parameters.initial_condition, model)
+          , solver(model, parameters.density, engine, measure)
+      {}
+
+      Parameters                      parameters;
+      Model                           model;
+      KernelEngine                    engine;
+      InitialMeasure                  measure;
+      ContinuitySolver<dim, spacedim> solver;
+    };
+
+    /** The growth rate of the mode @p mode between t = 0 and @p T. */
+    template <int dim, int spacedim, typename Mode>
+    double
+    growth_rate(DensityRun<dim, spacedim> &run,
+                const Mode                &mode,
+                const double               T)
+    {
+      const double a0 = run.solver.integrate(mode);
+      run.solver.advance_to(T);
+      return std::log(run.solver.integrate(mode) / a0) / T;
+    }
+
+    std::string
+    model_section(const std::string &geometry,
+                  const unsigned int d,
+                  const double       beta,
+                  const std::string &normalization)
+    {
+      return "subsection Model\n set geometry = " + geometry +
+             "\n set dimension = " + std::to_string(d) +
+             "\n set beta = " + std::to_string(beta) +
+             "\n set normalization = " + normalization + "\nend\n";
+    }
+  } // namespace
+
+  TEST(ContinuitySolver, CircleModesGrowAtTheBesselRate)
+  {
+    // E3: rho = 1/(2 pi) + eps cos(k theta) grows like exp(lambda_k t),
+    // USA: lambda_k = k^2 I_k(beta)/beta, SA: divided by I_0(beta).
+    for (const std::string normalization : {"uniform", "softmax"})
+      for (const double beta : {1., 4., 9.})
+        for (const unsigned int k : {1u, 2u, 3u, 4u})
+          {
+            double lambda = k * k * std::cyl_bessel_i(double(k), beta) / beta;
+            if (normalization == "softmax")
+              lambda /= std::cyl_bessel_i(0., beta);
+            const double     T = 1. / lambda;
+            DensityRun<1, 2> run(
+              model_section("sphere", 2, beta, normalization) +
+              "subsection Initial condition\n set type = "
+              "function\n set density function = 1 + "
+              "0.001*cos(" +
+              std::to_string(k) +
+              "*theta)\nend\n"
+              "subsection Density\n set refinements = 4\n"
+              " set time step = " +
+              std::to_string(T / 50) + "\nend\n");
+            const double measured = growth_rate(
+              run,
+              [k](const dealii::Point<2> &x) {
+                return std::cos(k * std::atan2(x[1], x[0]));
+              },
+              T);
+            EXPECT_NEAR(measured, lambda, 0.01 * lambda)
+              << normalization << " beta " << beta << " k " << k;
+          }
+  }
+
+  TEST(ContinuitySolver, SphereModesGrowAtTheSphericalBesselRate)
+  {
+    // E4: rho = 1/(4 pi) + eps P_l(z) grows like exp(lambda_l t),
+    // USA: lambda_l = l (l+1) i_l(beta)/beta, SA: divided by i_0(beta).
+    const auto i = [](const unsigned int l, const double beta) {
+      return std::sqrt(M_PI / (2. * beta)) * std::cyl_bessel_i(l + 0.5, beta);
+    };
+    const std::function<double(double)> legendre[] = {
+      [](const double z) { return 3. * z * z - 1.; },
+      [](const double z) { return 5. * z * z * z - 3. * z; }};
+    const char *expressions[] = {"3*z^2 - 1", "5*z^3 - 3*z"};
+    for (const std::string normalization : {"uniform", "softmax"})
+      for (const double beta : {1., 4.})
+        for (const unsigned int l : {2u, 3u})
+          {
+            double lambda = l * (l + 1) * i(l, beta) / beta;
+            if (normalization == "softmax")
+              lambda /= i(0, beta);
+            const double     T = 1. / lambda;
+            DensityRun<2, 3> run(
+              model_section("sphere", 3, beta, normalization) +
+              "subsection Initial condition\n set type = "
+              "function\n set density function = 1 + 0.001*(" +
+              expressions[l - 2] +
+              ")\nend\n"
+              "subsection Density\n set refinements = 3\n"
+              " set time step = " +
+              std::to_string(T / 20) + "\nend\n");
+            const auto  &P        = legendre[l - 2];
+            const double measured = growth_rate(
+              run,
+              [&P](const dealii::Point<3> &x) { return P(x[2]); },
+              T);
+            EXPECT_NEAR(measured, lambda, 0.02 * lambda)
+              << normalization << " beta " << beta << " l " << l;
+          }
+  }
+
+  TEST(ContinuitySolver, TranslationConvergesAtOrderKPlusOneIn1D)
+  {
+    // E1 with beta = 0, V = -1: X = -m(t), m(t) = m0 e^{-t}; the Gaussian
+    // N(-0.3, 0.15^2) is translated by m(T) - m0.
+    const double T = 1., m0 = -0.3, s = 0.15;
+    const auto   exact = [&](const dealii::Point<1> &x) {
+      const double m = m0 * std::exp(-T);
+      return std::exp(-0.5 * (x[0] - m) * (x[0] - m) / (s * s)) /
+             std::sqrt(2. * M_PI * s * s);
+    };
+    for (const unsigned int degree : {1u, 2u})
+      {
+        std::vector<double> errors;
+        for (const unsigned int refinements : {1u, 2u, 3u})
+          {
+            DensityRun<1, 1> run(
+              model_section("euclidean", 1, 0., "softmax") +
+                "subsection Initial condition\n set type = gaussian\n"
+                " set means = -0.3\n set covariances = 0.0225\nend\n"
+                "subsection Density\n set lower corner = -2\n"
+                " set upper corner = 2\n set subdivisions = 10\nend\n",
+              {"Model/V=-identity",
+               "Density/degree=" + std::to_string(degree),
+               "Density/refinements=" + std::to_string(refinements)});
+            run.solver.advance_to(T);
+            errors.push_back(run.solver.l1_distance(exact));
+            // Mass is kept, up to what the flow carries out of the box.
+            const DensityStatistics s = run.solver.statistics();
+            EXPECT_NEAR(s.mass + s.mass_outflow, 1., 1e-12);
+          }
+        EXPECT_GE(std::log2(errors[1] / errors[2]), degree + 0.5)
+          << "k = " << degree << " errors " << errors[0] << " " << errors[1]
+          << " " << errors[2];
+      }
+  }
+
+  TEST(ContinuitySolver, TranslationConvergesAtOrderKPlusOneIn2D)
+  {
+    // E1 with beta = 0, V a rotation: m(t) = R(t) m0, the Gaussian
+    // N(m0, 0.3^2 I) is translated by m(T) - m0.
+    const double T = 1., s = 0.3;
+    const auto   exact = [&](const dealii::Point<2> &x) {
+      const double mx = 0.5 * std::cos(T), my = 0.5 * std::sin(T);
+      const double r2 = (x[0] - mx) * (x[0] - mx) + (x[1] - my) * (x[1] - my);
+      return std::exp(-0.5 * r2 / (s * s)) / (2. * M_PI * s * s);
+    };
+    for (const unsigned int degree : {1u, 2u})
+      {
+        std::vector<double> errors;
+        for (const unsigned int refinements : {1u, 2u, 3u})
+          {
+            DensityRun<2, 2> run(
+              model_section("euclidean", 2, 0., "softmax") +
+                "subsection Initial condition\n set type = gaussian\n"
+                " set means = 0.5, 0\n set covariances = 0.09*identity\nend\n"
+                "subsection Density\n set lower corner = -2\n"
+                " set upper corner = 2\n set subdivisions = 5\nend\n",
+              {"Model/V=0, -1; 1, 0",
+               "Density/degree=" + std::to_string(degree),
+               "Density/refinements=" + std::to_string(refinements)});
+            run.solver.advance_to(T);
+            errors.push_back(run.solver.l1_distance(exact));
+          }
+        EXPECT_GE(std::log2(errors[1] / errors[2]), degree + 0.5)
+          << "k = " << degree << " errors " << errors[0] << " " << errors[1]
+          << " " << errors[2];
+      }
+  }
+
+  TEST(ContinuitySolver, ClusteringKeepsMassPositivityAndEnergyAscent)
+  {
+    // USA with Q = K = V = I sharpens a perturbed density into clusters.
+    const auto check = [](DensitySolver &solver, const double T) {
+      double previous = solver.statistics().energy;
+      for (unsigned int k = 1; k <= 20; ++k)
+        {
+          solver.advance_to(k * T / 20);
+          const DensityStatistics s = solver.statistics();
+          EXPECT_NEAR(s.mass, 1., 1e-12);
+          EXPECT_GE(s.min_density, 0.);
+          EXPECT_GE(s.energy, previous * (1. - 1e-12));
+          previous = s.energy;
+        }
+    };
+    DensityRun<1, 2> circle(
+      model_section("sphere", 2, 4., "uniform") +
+      "subsection Initial condition\n set type = function\n"
+      " set density function = 1 + 0.5*cos(3*theta) + "
+      "0.3*sin(5*theta)\nend\n"
+      "subsection Density\n set degree = 1\n"
+      " set refinements = 5\nend\n");
+    check(circle.solver, 3.);
+    DensityRun<2, 3> sphere(
+      model_section("sphere", 3, 4., "uniform") +
+      "subsection Initial condition\n set type = function\n"
+      " set density function = 1 + 0.5*x*y + 0.4*z\nend\n"
+      "subsection Density\n set degree = 1\n"
+      " set refinements = 3\nend\n");
+    check(sphere.solver, 2.);
+  }
+} // namespace attnflow
