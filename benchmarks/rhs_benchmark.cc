@@ -13,9 +13,9 @@
  *
  *   --write_check=DIR   writes, for d = 2, 3, 16, 128, the tokens and the
  *                       velocity attnflow computes for them
- *                       (DIR/check_tokens_d<d>.csv, DIR/check_velocity_d<d>.csv,
- *                       n = 512) and exits, so that numpy_rhs.py --check DIR
- *                       confirms that both compute the same right-hand side.
+ *                       (DIR/check_tokens_d<d>.csv,
+ * DIR/check_velocity_d<d>.csv, n = 512) and exits, so that numpy_rhs.py --check
+ * DIR confirms that both compute the same right-hand side.
  */
 #include <attnflow/kernel_engine.h>
 #include <attnflow/model.h>
@@ -72,8 +72,7 @@ namespace
                 tokens[i][k] = generator.normal();
                 norm2 += tokens[i][k] * tokens[i][k];
               }
-          }
-        while (norm2 == 0.);
+        } while (norm2 == 0.);
         const double inverse_norm = 1. / std::sqrt(norm2);
         for (unsigned int k = 0; k < d; ++k)
           tokens[i][k] *= inverse_norm;
@@ -147,7 +146,7 @@ namespace
         attnflow::PointSet             velocity;
         field.evaluate(model.layers[0], tokens, tokens, weights, velocity);
 
-        const auto write = [&](const std::string &       name,
+        const auto write = [&](const std::string        &name,
                                const attnflow::PointSet &points) {
           const std::string path =
             directory + "/" + name + "_d" + std::to_string(d) + ".csv";

@@ -4,7 +4,8 @@
 #include <deal.II/fe/mapping_q.h>
 #include <deal.II/grid/grid_generator.h>
 
-namespace attnflow {
+namespace attnflow
+{
   template <int dim, int spacedim>
   void
   create_domain(dealii::Triangulation<dim, spacedim> &triangulation,

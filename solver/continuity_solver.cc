@@ -3,20 +3,28 @@
 #include <attnflow/exceptions.h>
 
 #include <deal.II/base/quadrature_lib.h>
+#include <deal.II/dofs/dof_tools.h>
 #include <deal.II/fe/fe_interface_values.h>
 #include <deal.II/fe/fe_system.h>
 #include <deal.II/fe/fe_values.h>
+#include <deal.II/grid/grid_refinement.h>
+#include <deal.II/lac/solver_control.h>
+#include <deal.II/lac/trilinos_precondition.h>
+#include <deal.II/lac/trilinos_solver.h>
 #include <deal.II/numerics/data_out.h>
+#include <deal.II/numerics/solution_transfer.h>
 
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <sstream>
 
-namespace attnflow {
+namespace attnflow
+{
   using namespace dealii;
 
-  namespace {
+  namespace
+  {
     /**
      * The Gauss–Lobatto end weight w of degree k: with N = max(2,
      * ceil((k + 3)/2)) points, the weight under which Zhang–Shu's limiter
@@ -161,6 +169,11 @@ namespace attnflow {
           std::min(min_cell_size, cell->minimum_vertex_distance());
       }
     collect_faces();
+    if (parameters.scheme != DensityScheme::ssp_rk3)
+      {
+        flux_sparsity.reinit(dof_handler.n_dofs(), dof_handler.n_dofs());
+        DoFTools::make_flux_sparsity_pattern(dof_handler, flux_sparsity);
+      }
   }
 
 
@@ -327,6 +340,9 @@ namespace attnflow {
   ContinuitySolver<dim, spacedim>::evaluate_field(const Vector<double> &rho,
                                                   const Layer          &layer)
   {
+    std::unique_ptr<TimerOutput::Scope> scope;
+    if (timer)
+      scope = std::make_unique<TimerOutput::Scope>(*timer, "density field");
     const std::vector<double> values = values_at_quadrature_points(rho);
     std::vector<double>       weights(values.size());
     for (std::size_t q = 0; q < values.size(); ++q)
@@ -345,6 +361,9 @@ namespace attnflow {
   ContinuitySolver<dim, spacedim>::apply_operator(const Vector<double> &rho,
                                                   Vector<double> &rho_dot) const
   {
+    std::unique_ptr<TimerOutput::Scope> scope;
+    if (timer)
+      scope = std::make_unique<TimerOutput::Scope>(*timer, "density transport");
     const unsigned int n_q    = cell_quadrature.size();
     const unsigned int n_qf   = face_quadrature.size();
     const unsigned int n_dofs = fe.n_dofs_per_cell();
@@ -451,6 +470,9 @@ namespace attnflow {
   void
   ContinuitySolver<dim, spacedim>::limit(Vector<double> &rho) const
   {
+    std::unique_ptr<TimerOutput::Scope> scope;
+    if (timer)
+      scope = std::make_unique<TimerOutput::Scope>(*timer, "density transport");
     const unsigned int                   n_q    = cell_quadrature.size();
     const unsigned int                   n_p    = positivity_points.size();
     const unsigned int                   n_dofs = fe.n_dofs_per_cell();
@@ -560,6 +582,284 @@ namespace attnflow {
 
   template <int dim, int spacedim>
   void
+  ContinuitySolver<dim, spacedim>::assemble_matrices(
+    TrilinosWrappers::SparseMatrix &mass,
+    TrilinosWrappers::SparseMatrix &transport) const
+  {
+    const unsigned int n_q    = cell_quadrature.size();
+    const unsigned int n_qf   = face_quadrature.size();
+    const unsigned int n_dofs = fe.n_dofs_per_cell();
+    mass.reinit(flux_sparsity);
+    transport.reinit(flux_sparsity);
+
+    // Cells: M_ij = (phi_j, phi_i), A_ij = (phi_j X, grad phi_i).
+    FEValues<dim, spacedim> fe_values(*mapping,
+                                      fe,
+                                      cell_quadrature,
+                                      update_values | update_gradients |
+                                        update_JxW_values);
+    FullMatrix<double>      cell_mass(n_dofs, n_dofs),
+      cell_transport(n_dofs, n_dofs);
+    std::vector<types::global_dof_index> dofs(n_dofs);
+    for (const auto &cell : dof_handler.active_cell_iterators())
+      {
+        fe_values.reinit(cell);
+        cell_mass                = 0.;
+        cell_transport           = 0.;
+        const std::size_t offset = cell->active_cell_index() * n_q;
+        for (unsigned int q = 0; q < n_q; ++q)
+          for (unsigned int i = 0; i < n_dofs; ++i)
+            {
+              const double advection = velocity[offset + q] *
+                                       fe_values.shape_grad(i, q) *
+                                       fe_values.JxW(q);
+              for (unsigned int j = 0; j < n_dofs; ++j)
+                {
+                  cell_mass(i, j) += fe_values.shape_value(i, q) *
+                                     fe_values.shape_value(j, q) *
+                                     fe_values.JxW(q);
+                  cell_transport(i, j) +=
+                    advection * fe_values.shape_value(j, q);
+                }
+            }
+        cell->get_dof_indices(dofs);
+        mass.add(dofs, cell_mass);
+        transport.add(dofs, cell_transport);
+      }
+
+    // Faces: -(X.n) phi_j^upwind [phi_i]; outflow only on a box's boundary.
+    FEInterfaceValues<dim, spacedim> fe_interface(*mapping,
+                                                  fe,
+                                                  face_quadrature,
+                                                  update_values |
+                                                    update_JxW_values |
+                                                    update_normal_vectors);
+    FEFaceValues<dim, spacedim>      fe_face(*mapping,
+                                        fe,
+                                        face_quadrature,
+                                        update_values | update_JxW_values |
+                                          update_normal_vectors);
+    for (const FaceRecord &face : faces)
+      {
+        if (face.neighbor_face == numbers::invalid_unsigned_int)
+          {
+            fe_face.reinit(face.cell, face.face);
+            face.cell->get_dof_indices(dofs);
+            FullMatrix<double> face_matrix(n_dofs, n_dofs);
+            for (unsigned int q = 0; q < n_qf; ++q)
+              {
+                const double normal_velocity =
+                  velocity[face.offset + q] * fe_face.normal_vector(q);
+                if (normal_velocity <= 0.)
+                  continue;
+                for (unsigned int i = 0; i < n_dofs; ++i)
+                  for (unsigned int j = 0; j < n_dofs; ++j)
+                    face_matrix(i, j) -=
+                      normal_velocity * fe_face.shape_value(j, q) *
+                      fe_face.shape_value(i, q) * fe_face.JxW(q);
+              }
+            transport.add(dofs, face_matrix);
+            continue;
+          }
+        fe_interface.reinit(face.cell,
+                            face.face,
+                            face.subface,
+                            face.neighbor,
+                            face.neighbor_face,
+                            face.neighbor_subface);
+        const std::vector<types::global_dof_index> interface_dofs =
+          fe_interface.get_interface_dof_indices();
+        const unsigned int n = interface_dofs.size();
+        FullMatrix<double> face_matrix(n, n);
+        for (unsigned int q = 0; q < n_qf; ++q)
+          {
+            const double normal_velocity =
+              velocity[face.offset + q] * fe_interface.normal(q);
+            for (unsigned int i = 0; i < n; ++i)
+              for (unsigned int j = 0; j < n; ++j)
+                face_matrix(i, j) -=
+                  normal_velocity *
+                  fe_interface.shape_value(normal_velocity > 0., j, q) *
+                  fe_interface.jump_in_shape_values(i, q) * fe_interface.JxW(q);
+          }
+        transport.add(interface_dofs, face_matrix);
+      }
+    mass.compress(VectorOperation::add);
+    transport.compress(VectorOperation::add);
+  }
+
+
+
+  template <int dim, int spacedim>
+  double
+  ContinuitySolver<dim, spacedim>::mass_of(const Vector<double> &rho) const
+  {
+    const std::vector<double> values = values_at_quadrature_points(rho);
+    double                    mass   = 0.;
+    for (std::size_t q = 0; q < values.size(); ++q)
+      mass += values[q] * source_JxW[q];
+    return mass;
+  }
+
+
+
+  template <int dim, int spacedim>
+  void
+  ContinuitySolver<dim, spacedim>::adapt_if_due()
+  {
+    if (parameters.adaptive_refinement &&
+        n_steps % parameters.adaptation_interval == 0)
+      adapt_mesh();
+  }
+
+
+
+  template <int dim, int spacedim>
+  void
+  ContinuitySolver<dim, spacedim>::adapt_mesh()
+  {
+    // The mean density of each cell, relative to the average mass/|domain|.
+    const unsigned int        n_q    = cell_quadrature.size();
+    const std::vector<double> values = values_at_quadrature_points(density);
+    Vector<float>             cell_mass(triangulation.n_active_cells()),
+      volume(triangulation.n_active_cells());
+    for (std::size_t q = 0; q < values.size(); ++q)
+      {
+        cell_mass(q / n_q) += std::max(0., values[q]) * source_JxW[q];
+        volume(q / n_q) += source_JxW[q];
+      }
+    const double  average = cell_mass.l1_norm() / volume.l1_norm();
+    Vector<float> ratio(triangulation.n_active_cells());
+    for (unsigned int c = 0; c < ratio.size(); ++c)
+      ratio(c) = cell_mass(c) / volume(c) / average;
+    GridRefinement::refine(triangulation, ratio, parameters.refine_ratio);
+    GridRefinement::coarsen(triangulation, ratio, parameters.coarsen_ratio);
+    const int coarsest = std::max(0, int(parameters.refinements) - 2);
+    for (const auto &cell : triangulation.active_cell_iterators())
+      {
+        if (cell->level() >= int(parameters.max_refinement_level))
+          cell->clear_refine_flag();
+        if (cell->level() <= coarsest)
+          cell->clear_coarsen_flag();
+      }
+
+    const double                                    mass = mass_of(density);
+    const Vector<double>                            old  = density;
+    SolutionTransfer<dim, Vector<double>, spacedim> transfer(dof_handler);
+    triangulation.prepare_coarsening_and_refinement();
+    transfer.prepare_for_coarsening_and_refinement(old);
+    triangulation.execute_coarsening_and_refinement();
+    setup();
+    Vector<double> transferred(dof_handler.n_dofs());
+    transfer.interpolate(old, transferred);
+    density = transferred;
+    // Curved cells: children and parents differ in shape, so the transfer
+    // changes the mass by the geometry error; restore it exactly.
+    density *= mass / mass_of(density);
+    if (parameters.positivity_limiter)
+      limit(density);
+    ++adaptations;
+  }
+
+
+
+  template <int dim, int spacedim>
+  double
+  ContinuitySolver<dim, spacedim>::outflow_rate(const Vector<double> &rho) const
+  {
+    const unsigned int          n_qf = face_quadrature.size();
+    FEFaceValues<dim, spacedim> fe_face(*mapping,
+                                        fe,
+                                        face_quadrature,
+                                        update_values | update_JxW_values |
+                                          update_normal_vectors);
+    std::vector<double>         values(n_qf);
+    double                      rate = 0.;
+    for (const FaceRecord &face : faces)
+      if (face.neighbor_face == numbers::invalid_unsigned_int)
+        {
+          fe_face.reinit(face.cell, face.face);
+          fe_face.get_function_values(rho, values);
+          for (unsigned int q = 0; q < n_qf; ++q)
+            rate +=
+              std::max(0.,
+                       velocity[face.offset + q] * fe_face.normal_vector(q)) *
+              values[q] * fe_face.JxW(q);
+        }
+    return rate;
+  }
+
+
+
+  template <int dim, int spacedim>
+  void
+  ContinuitySolver<dim, spacedim>::implicit_step(const Layer &layer,
+                                                 const double dt)
+  {
+    const double theta =
+      parameters.scheme == DensityScheme::backward_euler ? 1. : 0.5;
+    Vector<double> next = density, rhs(density.size()), work(density.size());
+    TrilinosWrappers::SparseMatrix mass, transport;
+    for (unsigned int k = 0; k < parameters.picard_iterations; ++k)
+      {
+        // The field of theta rho_new + (1 - theta) rho (frozen when k = 0).
+        work.equ(theta, next);
+        work.add(1. - theta, density);
+        evaluate_field(work, layer);
+        std::unique_ptr<TimerOutput::Scope> scope;
+        if (timer)
+          scope =
+            std::make_unique<TimerOutput::Scope>(*timer, "density transport");
+        assemble_matrices(mass, transport);
+        mass.vmult(rhs, density);
+        transport.vmult(work, density);
+        rhs.add((1. - theta) * dt, work);
+        transport *= -theta * dt;
+        transport.add(1., mass);
+
+        SolverControl                 control(1000,
+                              parameters.solver_tolerance * rhs.l2_norm());
+        TrilinosWrappers::SolverGMRES solver(control);
+        if (parameters.preconditioner == "amg")
+          {
+            TrilinosWrappers::PreconditionAMG::AdditionalData data;
+            data.elliptic              = false;
+            data.higher_order_elements = parameters.degree > 0;
+            TrilinosWrappers::PreconditionAMG amg;
+            amg.initialize(transport, data);
+            solver.solve(transport, next, rhs, amg);
+          }
+        else
+          {
+            TrilinosWrappers::PreconditionILU ilu;
+            ilu.initialize(transport);
+            solver.solve(transport, next, rhs, ilu);
+          }
+        n_linear_iterations += control.last_step();
+      }
+    // The mass balance of the theta scheme: what left through the boundary.
+    // The exact solution of the system keeps it; restore what the Krylov
+    // solver's tolerance lost.
+    const double leaving =
+      dt * (theta * outflow_rate(next) + (1. - theta) * outflow_rate(density));
+    const double kept = mass_of(density) - leaving;
+    outflow += leaving;
+    next *= kept / mass_of(next);
+    density = next;
+    if (parameters.positivity_limiter)
+      limit(density);
+    for (const double v : density)
+      if (!std::isfinite(v))
+        throw NumericalError("the density is not finite at t = " +
+                             std::to_string(current_time));
+    ++n_steps;
+    last_step = dt;
+  }
+
+
+
+  template <int dim, int spacedim>
+  void
   ContinuitySolver<dim, spacedim>::advance_to(const double t_end)
   {
     std::vector<double> stops = model.switch_times(t_end);
@@ -570,11 +870,27 @@ namespace attnflow {
           continue;
         const Layer &layer =
           model.layers[model.layer_index(0.5 * (current_time + stop))];
-        while (current_time < stop)
+        if (parameters.scheme == DensityScheme::ssp_rk3)
+          while (current_time < stop)
+            {
+              const double remaining = stop - current_time;
+              const double dt        = explicit_step(layer, remaining);
+              current_time = dt >= remaining ? stop : current_time + dt;
+              adapt_if_due();
+            }
+        else
           {
-            const double remaining = stop - current_time;
-            const double dt        = explicit_step(layer, remaining);
-            current_time           = dt >= remaining ? stop : current_time + dt;
+            // Equal implicit steps no longer than Density/time step.
+            const double        start = current_time;
+            const unsigned long n =
+              std::ceil((stop - start) / parameters.time_step * (1. - 1e-12));
+            for (unsigned long step = 1; step <= n; ++step)
+              {
+                implicit_step(layer, (stop - start) / n);
+                current_time =
+                  step == n ? stop : start + step * (stop - start) / n;
+                adapt_if_due();
+              }
           }
       }
   }
@@ -596,6 +912,22 @@ namespace attnflow {
         sum += values[q] * source_JxW[q] * f(x);
       }
     return sum;
+  }
+
+
+
+  template <int dim, int spacedim>
+  double
+  ContinuitySolver<dim, spacedim>::l1_distance(
+    const Vector<double> &other) const
+  {
+    Vector<double> difference = density;
+    difference -= other;
+    const std::vector<double> values = values_at_quadrature_points(difference);
+    double                    distance = 0.;
+    for (std::size_t q = 0; q < values.size(); ++q)
+      distance += std::abs(values[q]) * source_JxW[q];
+    return distance;
   }
 
 

@@ -9,8 +9,10 @@
 #include <fstream>
 #include <sstream>
 
-namespace attnflow {
-  namespace {
+namespace attnflow
+{
+  namespace
+  {
     const std::string section = "Initial condition/";
 
     /** The lower triangular L with L L^T = @p A; InputError unless SPD. */

@@ -17,8 +17,10 @@
 #include <stdexcept>
 #include <string>
 
-namespace attnflow {
-  namespace {
+namespace attnflow
+{
+  namespace
+  {
     constexpr unsigned int lanes = 8;
     using vdouble = double __attribute__((vector_size(lanes * sizeof(double))));
     using vint64 =

@@ -8,13 +8,15 @@
 #include <attnflow/parameters.h>
 #include <attnflow/simulator.h>
 
+#include <deal.II/base/mpi.h>
 #include <deal.II/base/parameter_handler.h>
 
 #include <iostream>
 #include <string>
 #include <vector>
 
-namespace {
+namespace
+{
   const char *const usage =
     "usage: attnflow RUN.prm [--set \"Section/name=value\" ...]\n"
     "       attnflow --print-parameters   every parameter, its documentation "
@@ -25,6 +27,8 @@ int
 main(int argc, char **argv)
 {
   using namespace attnflow;
+  // MPI for Trilinos' linear algebra (the implicit density schemes).
+  dealii::Utilities::MPI::MPI_InitFinalize mpi(argc, argv);
   try
     {
       std::string              file;

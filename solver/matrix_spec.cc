@@ -5,7 +5,8 @@
 
 #include <cmath>
 
-namespace attnflow {
+namespace attnflow
+{
   const char *const matrix_syntax =
     "allowed: identity | c*identity | zero | random | diagonal a1, ..., ad | "
     "rows 'a11, a12; a21, a22' (',' between entries, ';' between rows)";

@@ -4,8 +4,10 @@
 #include <cmath>
 #include <sstream>
 
-namespace attnflow {
-  namespace {
+namespace attnflow
+{
+  namespace
+  {
     /**
      * The matrices of parameter @p name ("Model/Q") for every layer and
      * head: '/' separates layers, '|' heads; one entry serves all.

@@ -9,7 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace attnflow {
+namespace attnflow
+{
   void
   write_file_atomically(const std::filesystem::path               &path,
                         const std::function<void(std::ostream &)> &write)

@@ -5,7 +5,8 @@
 #include <cstdlib>
 #include <sstream>
 
-namespace attnflow {
+namespace attnflow
+{
   using dealii::ParameterHandler;
   using dealii::Patterns::Anything;
   using dealii::Patterns::Bool;
@@ -13,7 +14,8 @@ namespace attnflow {
   using dealii::Patterns::Integer;
   using dealii::Patterns::Selection;
 
-  namespace {
+  namespace
+  {
     /** The entry @p name of the current subsection, as a positive number. */
     double
     get_positive(ParameterHandler  &prm,
@@ -430,7 +432,8 @@ namespace attnflow {
                       Integer(1, 50),
                       "Implicit schemes: the field X[rho] is recomputed from "
                       "the new iterate this many times per step (1: frozen at "
-                      "the start of the step).");
+                      "the start of the step, first order in time; "
+                      "Crank–Nicolson needs 2 or more for second order).");
     prm.declare_entry("linear solver tolerance",
                       "1e-12",
                       Double(0),
@@ -452,22 +455,24 @@ namespace attnflow {
                       Bool(),
                       "Refine where the density concentrates and coarsen "
                       "where it vanishes, every 'adaptation interval' steps "
-                      "(indicator: the mass of each cell), the solution "
+                      "(indicator: the mean density of each cell against "
+                      "the average density mass/|domain|), the solution "
                       "transferred with its mass kept.");
     prm.declare_entry("max refinement level",
                       "8",
                       Integer(0, 14),
                       "Adaptive refinement: the finest level allowed.");
-    prm.declare_entry("refine fraction",
-                      "0.3",
-                      Double(0, 1),
-                      "Adaptive refinement: cells holding this fraction of "
-                      "the mass (the heaviest) are refined.");
-    prm.declare_entry("coarsen fraction",
-                      "0.03",
-                      Double(0, 1),
-                      "Adaptive refinement: cells holding this fraction of "
-                      "the mass (the lightest) are coarsened.");
+    prm.declare_entry("refine density ratio",
+                      "2",
+                      Double(0),
+                      "Adaptive refinement: cells whose mean density exceeds "
+                      "this multiple of the average density are refined.");
+    prm.declare_entry("coarsen density ratio",
+                      "0.1",
+                      Double(0),
+                      "Adaptive refinement: cells whose mean density is below "
+                      "this multiple of the average density are coarsened "
+                      "(not below two levels under 'refinements').");
     prm.declare_entry("adaptation interval",
                       "10",
                       Integer(1),
@@ -509,17 +514,17 @@ namespace attnflow {
     positivity_limiter   = prm.get_bool("positivity limiter");
     adaptive_refinement  = prm.get_bool("adaptive refinement");
     max_refinement_level = prm.get_integer("max refinement level");
-    refine_fraction      = prm.get_double("refine fraction");
-    coarsen_fraction     = prm.get_double("coarsen fraction");
+    refine_ratio         = prm.get_double("refine density ratio");
+    coarsen_ratio        = prm.get_double("coarsen density ratio");
     adaptation_interval  = prm.get_integer("adaptation interval");
     kde_bandwidth        = prm.get_double("kde bandwidth");
     prm.leave_subsection();
     if (cfl_number > 1.)
       throw InputError("Density/cfl number",
                        "must be in (0, 1], got " + std::to_string(cfl_number));
-    if (refine_fraction + coarsen_fraction > 1.)
-      throw InputError("Density/refine fraction",
-                       "refine fraction + coarsen fraction must be <= 1");
+    if (!(coarsen_ratio < refine_ratio))
+      throw InputError("Density/coarsen density ratio",
+                       "must be smaller than the refine density ratio");
   }
 
 

@@ -2,8 +2,10 @@
 
 #include <cmath>
 
-namespace attnflow {
-  namespace {
+namespace attnflow
+{
+  namespace
+  {
     /** SplitMix64 finaliser: decorrelates seeds of neighbouring streams. */
     std::uint64_t
     mix(std::uint64_t z)

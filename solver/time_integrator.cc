@@ -5,8 +5,10 @@
 #include <cmath>
 #include <sstream>
 
-namespace attnflow {
-  namespace {
+namespace attnflow
+{
+  namespace
+  {
     // Dormand–Prince 5(4): nodes, stage matrix, 5th-order weights (the last
     // row of the matrix) and the difference to the embedded 4th-order ones.
     constexpr double c[7]    = {0., 1. / 5, 3. / 10, 4. / 5, 8. / 9, 1., 1.};

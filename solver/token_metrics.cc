@@ -3,8 +3,10 @@
 #include <cmath>
 #include <numeric>
 
-namespace attnflow {
-  namespace {
+namespace attnflow
+{
+  namespace
+  {
     /** The root of @p i in a union–find forest, with path halving. */
     std::size_t
     find_root(std::vector<std::size_t> &parent, std::size_t i)

@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-namespace attnflow {
+namespace attnflow
+{
   TokenSolver::TokenSolver(const Model          &model,
                            const TimeParameters &time_parameters,
                            const KernelEngine   &engine,

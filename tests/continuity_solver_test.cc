@@ -11,10 +11,13 @@
 
 #include <cmath>
 
+#include "gaussian_moments.h"
 #include "test_helpers.h"
 
-namespace attnflow {
-  namespace {
+namespace attnflow
+{
+  namespace
+  {
     /** The solver of the parameter file @p text. */
     template <int dim, int spacedim>
     struct DensityRun
@@ -23,7 +26,9 @@ namespace attnflow {
                           const std::vector<std::string> &overrides = {})
           : parameters(testing::parameters_from(text, "density", overrides))
           , model(parameters.model)
-          , measure(parameters.initial_condition, model)
+          , measure(parameters.initial_condition,
+                    model,
+                    parameters.density.kde_bandwidth)
           , solver(model, parameters.density, engine, measure)
       {}
 
@@ -229,5 +234,152 @@ namespace attnflow {
       "subsection Density\n set degree = 1\n"
       " set refinements = 3\nend\n");
     check(sphere.solver, 2.);
+  }
+
+  TEST(ContinuitySolver, GaussianMomentsConvergeUnderRefinement)
+  {
+    // E2 with non-trivial Q and V: the mean and covariance of rho(T)
+    // against the (m, S) ODE; their errors shrink at least like h^(k+1).
+    const double           beta = 1., T = 0.5;
+    const testing::Matrix2 Q = testing::matrix(1., 0.5, 0., 1.),
+                           K = testing::matrix(1., 0., 0., 1.),
+                           V = testing::matrix(-1., 0.3, 0., -0.5);
+    const testing::GaussianMoments exact =
+      testing::integrate_moments({{{0.5, -0.2}},
+                                  testing::matrix(0.5, 0.1, 0.1, 0.3)},
+                                 T,
+                                 beta,
+                                 Q,
+                                 K,
+                                 V);
+    const unsigned int  degree = 1;
+    std::vector<double> errors;
+    for (const unsigned int refinements : {2u, 3u})
+      {
+        DensityRun<2, 2> run(
+          model_section("euclidean", 2, beta, "softmax") +
+            "subsection Initial condition\n set type = gaussian\n"
+            " set means = 0.5, -0.2\n set covariances = 0.5, 0.1; 0.1, "
+            "0.3\nend\n"
+            "subsection Density\n set lower corner = -4\n"
+            " set upper corner = 4\n set subdivisions = 4\nend\n",
+          {"Model/Q=1, 0.5; 0, 1",
+           "Model/V=-1, 0.3; 0, -0.5",
+           "Density/degree=" + std::to_string(degree),
+           "Density/refinements=" + std::to_string(refinements)});
+        run.solver.advance_to(T);
+        const DensityStatistics s     = run.solver.statistics();
+        double                  error = 0.;
+        for (unsigned int k = 0; k < 2; ++k)
+          {
+            error = std::max(error, std::abs(s.mean[k] - exact.m[k]));
+            for (unsigned int l = 0; l < 2; ++l)
+              error = std::max(
+                error,
+                std::abs(run.solver.integrate([&](const dealii::Point<2> &x) {
+                  return (x[k] - s.mean[k]) * (x[l] - s.mean[l]);
+                }) - exact.S[k][l]));
+          }
+        errors.push_back(error);
+      }
+    EXPECT_LT(errors[1], 0.5 * errors[0]) << errors[0] << " " << errors[1];
+    EXPECT_LT(errors[1], 1e-3);
+  }
+
+  TEST(ContinuitySolver, ImplicitSchemesApproachTheExplicitOneAsDtShrinks)
+  {
+    // Backward Euler (order 1) and Crank–Nicolson (order 2: the field is
+    // Picard-iterated to the midpoint) against SSP-RK3 with a small step,
+    // on a clustering run on S^1.
+    const std::string text =
+      model_section("sphere", 2, 4., "uniform") +
+      "subsection Initial condition\n set type = function\n"
+      " set density function = 1 + 0.2*cos(3*theta)\nend\n"
+      "subsection Density\n set degree = 1\n set refinements = 4\nend\n";
+    // Short enough that the mode stays smooth (growth e^0.75): the limiter
+    // does not act, and only the time discretisations differ.
+    const double     T = 0.1;
+    DensityRun<1, 2> reference(text, {"Density/time step=0.001"});
+    reference.solver.advance_to(T);
+    for (const std::string scheme : {"backward euler", "crank nicolson"})
+      {
+        std::vector<double> distances;
+        for (const double dt : {0.01, 0.005})
+          {
+            DensityRun<1, 2> run(text,
+                                 {"Density/time integrator=" + scheme,
+                                  "Density/time step=" + std::to_string(dt),
+                                  "Density/picard iterations=3"});
+            run.solver.advance_to(T);
+            distances.push_back(
+              run.solver.l1_distance(reference.solver.get_density()));
+            EXPECT_NEAR(run.solver.statistics().mass, 1., 1e-12);
+          }
+        const double order = std::log2(distances[0] / distances[1]);
+        EXPECT_GT(order, scheme == "backward euler" ? 0.8 : 1.6)
+          << scheme << ": " << distances[0] << " " << distances[1];
+      }
+  }
+
+  TEST(ContinuitySolver, AdaptiveRefinementFollowsTheClustersAndKeepsMass)
+  {
+    DensityRun<1, 2> run(model_section("sphere", 2, 4., "uniform") +
+                         "subsection Initial condition\n set type = function\n"
+                         " set density function = 1 + 0.5*cos(3*theta)\nend\n"
+                         "subsection Density\n set degree = 1\n"
+                         " set refinements = 4\n set adaptive refinement = "
+                         "true\n set max refinement level = 6\nend\n");
+    run.solver.advance_to(1.5);
+    EXPECT_GT(run.solver.n_adaptations(), 0u);
+    const DensityStatistics s = run.solver.statistics();
+    EXPECT_NEAR(s.mass, 1., 1e-12);
+    EXPECT_GE(s.min_density, 0.);
+    // The clusters sit at theta = 0, +-2 pi/3 (the maxima of cos(3 theta)):
+    // the cells there are finer than those between them.
+    const auto level_at = [&](const double theta) {
+      // The level of the cell whose centre is closest to angle theta.
+      int    level    = -1;
+      double distance = 10.;
+      for (const auto &cell :
+           run.solver.get_triangulation().active_cell_iterators())
+        {
+          const dealii::Point<2> c = cell->center();
+          const double           d =
+            std::abs(std::remainder(std::atan2(c[1], c[0]) - theta, 2 * M_PI));
+          if (d < distance)
+            {
+              distance = d;
+              level    = cell->level();
+            }
+        }
+      return level;
+    };
+    for (const double cluster : {0., 2. * M_PI / 3, -2. * M_PI / 3})
+      EXPECT_GT(level_at(cluster), level_at(cluster + M_PI / 3))
+        << "cluster at " << cluster;
+  }
+
+  TEST(ContinuitySolver, TokensFileGivesAKernelDensityEstimate)
+  {
+    // Two tokens in R^1 with bandwidth 0.2: rho0 = (N(-0.5, 0.04) +
+    // N(0.5, 0.04)) / 2, so int x^2 rho0 = 0.25 + 0.04.
+    const auto dir = testing::scratch_directory("kde");
+    testing::write_text(dir / "tokens.csv", "-0.5\n0.5\n");
+    DensityRun<1, 1> run(model_section("euclidean", 1, 1., "softmax") +
+                         "subsection Initial condition\n set type = tokens "
+                         "file\n set tokens file = " +
+                         (dir / "tokens.csv").string() +
+                         "\nend\n"
+                         "subsection Density\n set lower corner = -3\n"
+                         " set upper corner = 3\n set refinements = 7\n"
+                         " set kde bandwidth = 0.2\nend\n");
+    EXPECT_NEAR(run.solver.integrate(
+                  [](const dealii::Point<1> &x) { return x[0] * x[0]; }),
+                0.29,
+                1e-8);
+    EXPECT_NEAR(run.solver.integrate(
+                  [](const dealii::Point<1> &x) { return x[0] > 0 ? 1. : 0.; }),
+                0.5,
+                1e-12);
   }
 } // namespace attnflow

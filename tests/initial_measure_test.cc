@@ -12,8 +12,10 @@
 
 #include "test_helpers.h"
 
-namespace attnflow {
-  namespace {
+namespace attnflow
+{
+  namespace
+  {
     /** Model and initial condition of one test. */
     struct MeasureSetup
     {
@@ -175,7 +177,8 @@ namespace attnflow {
   }
 } // namespace attnflow
 
-namespace attnflow {
+namespace attnflow
+{
   TEST(InitialMeasure, DensitiesIntegrateToOne)
   {
     // von Mises–Fisher on S^1 (trapezoidal rule: spectral for periodic

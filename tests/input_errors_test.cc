@@ -15,8 +15,10 @@
 
 #include "test_helpers.h"
 
-namespace attnflow {
-  namespace {
+namespace attnflow
+{
+  namespace
+  {
     /**
      * Reads @p text (with @p overrides) and builds the run; expects an
      * InputError mentioning every string of @p expected, and no output

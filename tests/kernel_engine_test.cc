@@ -13,8 +13,10 @@
 
 #include "test_helpers.h"
 
-namespace attnflow {
-  namespace {
+namespace attnflow
+{
+  namespace
+  {
     /** The sums of KernelEngine::evaluate in long double, one target. */
     struct ReferenceSums
     {

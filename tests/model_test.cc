@@ -10,8 +10,10 @@
 
 #include "test_helpers.h"
 
-namespace attnflow {
-  namespace {
+namespace attnflow
+{
+  namespace
+  {
     ModelParameters
     euclidean(const unsigned int d, const double beta)
     {

@@ -13,8 +13,10 @@
 
 #include "test_helpers.h"
 
-namespace attnflow {
-  namespace {
+namespace attnflow
+{
+  namespace
+  {
     std::string
     read(const std::filesystem::path &path)
     {

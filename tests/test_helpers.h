@@ -16,7 +16,8 @@
 #include <string>
 #include <vector>
 
-namespace attnflow::testing {
+namespace attnflow::testing
+{
   /** A fresh, empty scratch folder named @p name. */
   inline std::filesystem::path
   scratch_directory(const std::string &name)

@@ -10,8 +10,10 @@
 
 #include <cmath>
 
-namespace attnflow {
-  namespace {
+namespace attnflow
+{
+  namespace
+  {
     /** y1' = -y1^2, (y2, y3)' = rotation: y1 = 1/(1+t), (cos t, sin t). */
     void
     f(const double, const TimeIntegrator::State &y, TimeIntegrator::State &dydt)

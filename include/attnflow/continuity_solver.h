@@ -14,11 +14,14 @@
 
 #include <deal.II/base/point.h>
 #include <deal.II/base/tensor.h>
+#include <deal.II/base/timer.h>
 #include <deal.II/dofs/dof_handler.h>
 #include <deal.II/fe/fe_dgq.h>
 #include <deal.II/fe/mapping.h>
 #include <deal.II/grid/tria.h>
+#include <deal.II/lac/dynamic_sparsity_pattern.h>
 #include <deal.II/lac/full_matrix.h>
+#include <deal.II/lac/trilinos_sparse_matrix.h>
 #include <deal.II/lac/vector.h>
 
 #include <filesystem>
@@ -26,7 +29,8 @@
 #include <memory>
 #include <vector>
 
-namespace attnflow {
+namespace attnflow
+{
   /** The statistics of the density at one time (metrics.csv columns). */
   struct DensityStatistics
   {
@@ -83,11 +87,26 @@ namespace attnflow {
     n_dofs() const = 0;
 
     /**
+     * Times the two parts of every step from now on in @p timer: "density
+     * field" (X[rho] at the quadrature points, the kernel engine) and
+     * "density transport" (the DG operator, limiter and linear algebra).
+     */
+    void
+    set_timer(dealii::TimerOutput &timer)
+    {
+      this->timer = &timer;
+    }
+
+    /**
      * The mass of the projected initial density before it was normalised
      * to 1 (less than 1 when mu0 reaches beyond a box).
      */
     virtual double
     captured_initial_mass() const = 0;
+
+  protected:
+    /** The timer of set_timer(), or null. */
+    dealii::TimerOutput *timer = nullptr;
   };
 
   /**
@@ -154,6 +173,27 @@ namespace attnflow {
     l1_distance(const std::function<double(const dealii::Point<spacedim> &)>
                   &exact) const;
 
+    /**
+     * The L1 distance int |rho - @p other| to another density on the same
+     * mesh (for comparisons of schemes).
+     */
+    double
+    l1_distance(const dealii::Vector<double> &other) const;
+
+    /** The coefficients of rho (FE_DGQ(k) on the current mesh). */
+    const dealii::Vector<double> &
+    get_density() const
+    {
+      return density;
+    }
+
+    /** The number of mesh adaptations so far. */
+    unsigned int
+    n_adaptations() const
+    {
+      return adaptations;
+    }
+
     /** int rho f over the domain (for tests and comparisons). */
     double
     integrate(
@@ -215,6 +255,45 @@ namespace attnflow {
     double
     explicit_step(const Layer &layer, const double max_step);
 
+    /**
+     * One theta step of size @p dt under @p layer (theta = 1: backward
+     * Euler, 1/2: Crank–Nicolson): (M - theta dt A) rho_new = (M + (1 -
+     * theta) dt A) rho, with A the upwind DG matrix of the field of
+     * theta rho_new + (1 - theta) rho, Picard-iterated from rho_new = rho.
+     */
+    void
+    implicit_step(const Layer &layer, const double dt);
+
+    /**
+     * The mass matrix and the upwind DG transport matrix A of the field of
+     * the last evaluate_field(), into @p mass and @p transport.
+     */
+    void
+    assemble_matrices(dealii::TrilinosWrappers::SparseMatrix &mass,
+                      dealii::TrilinosWrappers::SparseMatrix &transport) const;
+
+    /**
+     * Refines the cells whose mean density exceeds Density/refine density
+     * ratio times the average (up to Density/max refinement level),
+     * coarsens those below Density/coarsen density ratio times it (not
+     * below two levels under Density/refinements), and transfers rho
+     * (SolutionTransfer), rescaled so that the mass is kept exactly.
+     */
+    void
+    adapt_mesh();
+
+    /** adapt_mesh() every Density/adaptation interval steps, if enabled. */
+    void
+    adapt_if_due();
+
+    /** int rho over the domain. */
+    double
+    mass_of(const dealii::Vector<double> &rho) const;
+
+    /** The rate int (X.n)^+ rho ds at which rho leaves a box. */
+    double
+    outflow_rate(const dealii::Vector<double> &rho) const;
+
     /** rho at the cell quadrature points, cell after cell. */
     std::vector<double>
     values_at_quadrature_points(const dealii::Vector<double> &rho) const;
@@ -240,6 +319,12 @@ namespace attnflow {
     /** All targets: the sources, then the face quadrature points. */
     PointSet                targets;
     std::vector<FaceRecord> faces;
+    /** The sparsity of the implicit schemes (DG flux coupling). */
+    dealii::DynamicSparsityPattern flux_sparsity;
+    /** Mesh adaptations so far. */
+    unsigned int adaptations = 0;
+    /** Linear solver iterations of the implicit schemes, in total. */
+    unsigned long n_linear_iterations = 0;
     /** Inverse cell mass matrices. */
     std::vector<dealii::FullMatrix<double>> inverse_mass;
     /** The field at the targets (last evaluate_field()). */

@@ -13,7 +13,8 @@
 
 #include <memory>
 
-namespace attnflow {
+namespace attnflow
+{
   /**
    * Fills @p triangulation with the domain of the density: for dim ==
    * spacedim the box [lower corner, upper corner] of Density/subdivisions

@@ -9,7 +9,8 @@
 #include <stdexcept>
 #include <string>
 
-namespace attnflow {
+namespace attnflow
+{
   /**
    * Bad input: a parameter value, a matrix, a file. The message names the
    * parameter ("Section/name") or the file and line, and the allowed values.

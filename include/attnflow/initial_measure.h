@@ -18,7 +18,8 @@
 #include <string>
 #include <vector>
 
-namespace attnflow {
+namespace attnflow
+{
   class RandomGenerator;
 
   /**

@@ -8,7 +8,8 @@
 #include <cstddef>
 #include <vector>
 
-namespace attnflow {
+namespace attnflow
+{
   /**
    * A set of n points in R^d stored row-major and contiguously: tokens,
    * quadrature points, or their images under a matrix. The token store of

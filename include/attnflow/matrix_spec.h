@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-namespace attnflow {
+namespace attnflow
+{
   /**
    * A dense d x d matrix (row-major) that knows whether it is a multiple of
    * the identity, so that the common case Q = K = V = I costs nothing.

@@ -12,7 +12,8 @@
 
 #include <vector>
 
-namespace attnflow {
+namespace attnflow
+{
   /** One attention head: k(x, y) = exp(beta <Q x, K y>), values V y. */
   struct AttentionHead
   {

@@ -16,7 +16,8 @@
 #include <utility>
 #include <vector>
 
-namespace attnflow {
+namespace attnflow
+{
   /**
    * Writes @p path through @p write into "path.tmp", then renames it to
    * @p path (atomic on POSIX file systems). Throws std::runtime_error, and

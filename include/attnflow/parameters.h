@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-namespace attnflow {
+namespace attnflow
+{
   /** Whether tokens live in R^d or on the unit sphere S^{d-1}. */
   enum class Geometry
   {
@@ -117,8 +118,8 @@ namespace attnflow {
     bool          positivity_limiter   = true;
     bool          adaptive_refinement  = false;
     unsigned int  max_refinement_level = 8;
-    double        refine_fraction      = 0.3;
-    double        coarsen_fraction     = 0.03;
+    double        refine_ratio         = 2.;
+    double        coarsen_ratio        = 0.1;
     unsigned int  adaptation_interval  = 10;
     double        kde_bandwidth        = 0.;
 

@@ -9,7 +9,8 @@
 #include <cstdint>
 #include <random>
 
-namespace attnflow {
+namespace attnflow
+{
   /**
    * Random numbers for initial measures and random weights. The engine is
    * std::mt19937_64, whose sequence the C++ standard fixes; the

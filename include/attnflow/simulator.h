@@ -20,7 +20,8 @@
 #include <set>
 #include <string>
 
-namespace attnflow {
+namespace attnflow
+{
   /**
    * A run: builds everything from the parameters (all input is checked
    * there, before anything is written), then steps the solvers on one time

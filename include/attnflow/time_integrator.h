@@ -12,7 +12,8 @@
 #include <functional>
 #include <vector>
 
-namespace attnflow {
+namespace attnflow
+{
   /** Counters of the work done by a TimeIntegrator. */
   struct IntegrationStatistics
   {

@@ -11,7 +11,8 @@
 
 #include <vector>
 
-namespace attnflow {
+namespace attnflow
+{
   /** The statistics of a measure sum_i w_i delta_{x_i} at one time. */
   struct PointStatistics
   {

@@ -10,7 +10,8 @@
 #include <attnflow/model.h>
 #include <attnflow/time_integrator.h>
 
-namespace attnflow {
+namespace attnflow
+{
   /**
    * n tokens x_i in R^d or on S^{d-1} with the empirical measure
    * mu_n = (1/n) sum_i delta_{x_i}, advanced by dx_i/dt = X[mu_n](x_i).
