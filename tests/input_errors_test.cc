@@ -140,6 +140,28 @@ namespace attnflow
                        {"Initial condition/density function"});
   }
 
+  TEST(InputErrors, DensityDomainAndSteps)
+  {
+    const std::string on = "subsection Density\n set enabled = true\n";
+    expect_input_error(on + " set refinements = 1\nend\n",
+                       {"Density/enabled", "dimension <= 3"},
+                       {"Model/dimension=4"});
+    expect_input_error(on + " set lower corner = 0, 1, 2\nend\n",
+                       {"Density/lower corner"},
+                       {"Model/geometry=euclidean"});
+    expect_input_error(on + " set upper corner = -2\nend\n",
+                       {"Density/upper corner"},
+                       {"Model/geometry=euclidean"});
+    expect_input_error(on + " set subdivisions = 0\nend\n",
+                       {"Density/subdivisions"},
+                       {"Model/geometry=euclidean"});
+    expect_input_error(on + " set cfl number = 2\nend\n",
+                       {"Density/cfl number", "(0, 1]"});
+    expect_input_error(on + " set time integrator = leapfrog\nend\n",
+                       {"time integrator",
+                        "ssp rk3|backward euler|crank nicolson"});
+  }
+
   TEST(InputErrors, TheProgramExitsNonZeroWithTheMessage)
   {
     const std::filesystem::path dir = testing::scratch_directory("cli");

@@ -103,4 +103,60 @@ namespace attnflow
               second.token_solver()->tokens().coordinates);
     EXPECT_EQ(first.metrics().rows(), second.metrics().rows());
   }
+
+  TEST(Output, DensityAndTokensShareOneTimeAxis)
+  {
+    const Parameters p = testing::parameters_from(
+      "subsection Model\n set dimension = 2\n set beta = 4\nend\n"
+      "subsection Tokens\n set number of tokens = 50\nend\n"
+      "subsection Density\n set enabled = true\n set refinements = 3\nend\n"
+      "subsection Time\n set end time = 0.6\n set output interval = "
+      "0.25\nend\n",
+      "output_density");
+    std::ostringstream log;
+    Simulator(p).run(log);
+    const std::filesystem::path dir = p.output.directory;
+    EXPECT_EQ(read(dir / "tokens.pvd")
+                .substr(read(dir / "tokens.pvd").find("<DataSet")),
+              [&] {
+                // The same records with the other series' file names.
+                std::string density = read(dir / "density.pvd");
+                density             = density.substr(density.find("<DataSet"));
+                std::size_t at;
+                while ((at = density.find("density_")) != std::string::npos)
+                  density.replace(at, 8, "tokens_");
+                return density;
+              }());
+    for (const char *name : {"density_0000.vtu",
+                             "density_0001.vtu",
+                             "density_0002.vtu",
+                             "density_0003.vtu"})
+      {
+        const std::string vtu = read(dir / name);
+        EXPECT_NE(vtu.find("Name=\"density\""), std::string::npos) << name;
+        EXPECT_NE(vtu.find("Name=\"velocity\""), std::string::npos) << name;
+      }
+    std::string header = read(dir / "metrics.csv");
+    header             = header.substr(0, header.find('\n'));
+    for (const char *column : {"mass_density",
+                               "min_density",
+                               "energy_density",
+                               "order_density",
+                               "covariance_trace_density",
+                               "energy_tokens"})
+      EXPECT_NE(header.find(column), std::string::npos) << column;
+    // One progress line per output time, with both sides.
+    std::istringstream lines(log.str());
+    std::string        line;
+    unsigned int       n_progress = 0;
+    while (std::getline(lines, line))
+      if (line.rfind("t = ", 0) == 0)
+        {
+          ++n_progress;
+          EXPECT_NE(line.find("tokens:"), std::string::npos) << line;
+          EXPECT_NE(line.find("mass = "), std::string::npos) << line;
+          EXPECT_NE(line.find("min rho = "), std::string::npos) << line;
+        }
+    EXPECT_EQ(n_progress, 4u);
+  }
 } // namespace attnflow
