@@ -862,14 +862,10 @@ namespace attnflow
   void
   ContinuitySolver<dim, spacedim>::advance_to(const double t_end)
   {
-    std::vector<double> stops = model.switch_times(t_end);
-    stops.push_back(t_end);
-    for (const double stop : stops)
+    for (const Model::Interval &interval : model.intervals(current_time, t_end))
       {
-        if (stop <= current_time)
-          continue;
-        const Layer &layer =
-          model.layers[model.layer_index(0.5 * (current_time + stop))];
+        const Layer &layer = *interval.layer;
+        const double stop  = interval.end;
         if (parameters.scheme == DensityScheme::ssp_rk3)
           while (current_time < stop)
             {
@@ -972,17 +968,7 @@ namespace attnflow
         weights[q] = values[q] * source_JxW[q];
         s.mass += weights[q];
       }
-    s.mean.assign(spacedim, 0.);
-    for (std::size_t q = 0; q < values.size(); ++q)
-      for (unsigned int k = 0; k < spacedim; ++k)
-        s.mean[k] += weights[q] * sources[q][k];
-    for (const double m : s.mean)
-      s.order += m * m;
-    s.order = std::sqrt(s.order);
-    for (std::size_t q = 0; q < values.size(); ++q)
-      for (unsigned int k = 0; k < spacedim; ++k)
-        s.covariance_trace += weights[q] * (sources[q][k] - s.mean[k]) *
-                              (sources[q][k] - s.mean[k]);
+    static_cast<Moments &>(s) = weighted_moments(sources, weights);
 
     FEValues<dim, spacedim> fe_points(*mapping,
                                       fe,

@@ -161,6 +161,25 @@ namespace attnflow
 
 
 
+  std::vector<Model::Interval>
+  Model::intervals(const double from, const double to) const
+  {
+    std::vector<double> stops = switch_times(to);
+    stops.push_back(to);
+    std::vector<Interval> pieces;
+    double                start = from;
+    for (const double stop : stops)
+      if (stop > start)
+        {
+          pieces.push_back(
+            {start, stop, &layers[layer_index(0.5 * (start + stop))]});
+          start = stop;
+        }
+    return pieces;
+  }
+
+
+
   AttentionField::AttentionField(const Model &model, const KernelEngine &engine)
       : model(model)
       , engine(engine)

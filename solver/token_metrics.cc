@@ -56,15 +56,11 @@ namespace attnflow
 
 
 
-  PointStatistics
-  compute_statistics(const PointSet            &points,
-                     const std::vector<double> &weights,
-                     const double               cluster_radius,
-                     const AttentionField      &field,
-                     const Layer               &layer)
+  Moments
+  weighted_moments(const PointSet &points, const std::vector<double> &weights)
   {
     const unsigned int d = points.dimension;
-    PointStatistics    s;
+    Moments            s;
     s.mean.assign(d, 0.);
     for (std::size_t i = 0; i < points.size(); ++i)
       for (unsigned int k = 0; k < d; ++k)
@@ -76,7 +72,21 @@ namespace attnflow
       for (unsigned int k = 0; k < d; ++k)
         s.covariance_trace +=
           weights[i] * (points[i][k] - s.mean[k]) * (points[i][k] - s.mean[k]);
-    s.energy  = field.energy(layer, points, weights);
+    return s;
+  }
+
+
+
+  PointStatistics
+  compute_statistics(const PointSet            &points,
+                     const std::vector<double> &weights,
+                     const double               cluster_radius,
+                     const AttentionField      &field,
+                     const Layer               &layer)
+  {
+    PointStatistics s;
+    static_cast<Moments &>(s) = weighted_moments(points, weights);
+    s.energy                  = field.energy(layer, points, weights);
     s.cluster = cluster_labels(points, cluster_radius, s.n_clusters);
     return s;
   }

@@ -22,16 +22,10 @@ namespace attnflow
   void
   TokenSolver::advance_to(const double t_end)
   {
-    std::vector<double> stops = model.switch_times(t_end);
-    stops.push_back(t_end);
-    for (const double stop : stops)
+    for (const Model::Interval &interval : model.intervals(current_time, t_end))
       {
-        if (stop <= current_time)
-          continue;
-        // The layer acting on (current_time, stop), fixed for every stage.
-        const Layer &layer =
-          model.layers[model.layer_index(0.5 * (current_time + stop))];
-        const auto f = [&](const double,
+        const Layer &layer = *interval.layer;
+        const auto   f     = [&](const double,
                            const TimeIntegrator::State &y,
                            TimeIntegrator::State       &dydt) {
           right_hand_side(layer, y, dydt);
@@ -41,12 +35,12 @@ namespace attnflow
           projection = [this](TimeIntegrator::State &y) {
             return project_to_sphere(y);
           };
-        integrator.advance(current_time,
-                           stop,
+        integrator.advance(interval.start,
+                           interval.end,
                            points.coordinates,
                            f,
                            projection);
-        current_time = stop;
+        current_time = interval.end;
       }
   }
 

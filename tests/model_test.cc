@@ -94,6 +94,14 @@ namespace attnflow
     EXPECT_EQ(model.layer_index(7.), 1u);
     EXPECT_EQ(model.switch_times(3.), std::vector<double>{0.5});
     EXPECT_TRUE(model.switch_times(0.4).empty());
+    const std::vector<Model::Interval> pieces = model.intervals(0.2, 3.);
+    ASSERT_EQ(pieces.size(), 2u);
+    EXPECT_EQ(pieces[0].start, 0.2);
+    EXPECT_EQ(pieces[0].end, 0.5);
+    EXPECT_EQ(pieces[0].layer, &model.layers[0]);
+    EXPECT_EQ(pieces[1].end, 3.);
+    EXPECT_EQ(pieces[1].layer, &model.layers[1]);
+    EXPECT_TRUE(model.intervals(0.7, 0.7).empty());
 
     p.V = "identity | identity | identity";
     EXPECT_THROW(Model{p}, InputError);

@@ -16,14 +16,20 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 namespace attnflow::testing
 {
-  /** A fresh, empty scratch folder named @p name. */
+  /**
+   * A fresh, empty scratch folder named @p name, private to this process
+   * (ctest -j runs tests in parallel processes).
+   */
   inline std::filesystem::path
   scratch_directory(const std::string &name)
   {
     const std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("attnflow_test_" + name);
+      std::filesystem::temp_directory_path() /
+      ("attnflow_test_" + std::to_string(getpid()) + "_" + name);
     std::filesystem::remove_all(path);
     std::filesystem::create_directories(path);
     return path;

@@ -11,6 +11,7 @@
 #include <attnflow/model.h>
 #include <attnflow/output.h>
 #include <attnflow/parameters.h>
+#include <attnflow/token_metrics.h>
 
 #include <deal.II/base/point.h>
 #include <deal.II/base/tensor.h>
@@ -32,7 +33,7 @@
 namespace attnflow
 {
   /** The statistics of the density at one time (metrics.csv columns). */
-  struct DensityStatistics
+  struct DensityStatistics : Moments
   {
     /** int rho: 1 up to round-off, less what left a box (mass_outflow). */
     double mass = 0.;
@@ -42,11 +43,6 @@ namespace attnflow
     double mass_outflow = 0.;
     /** The interaction energy (AttentionField::energy()). */
     double energy = 0.;
-    /** The mean int x rho dx, and its length (the order parameter). */
-    std::vector<double> mean;
-    double              order = 0.;
-    /** int |x - mean|^2 rho dx. */
-    double covariance_trace = 0.;
     /** Time steps and current step size of the density solver. */
     unsigned long n_steps   = 0;
     double        last_step = 0.;

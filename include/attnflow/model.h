@@ -47,6 +47,21 @@ namespace attnflow
     std::vector<double>
     switch_times(const double end_time) const;
 
+    /** A stretch of time on which one layer acts. */
+    struct Interval
+    {
+      double       start, end;
+      const Layer *layer;
+    };
+
+    /**
+     * [@p from, @p to] cut at the layer switches, each piece with its
+     * layer: solvers step each piece with fixed weights, so that their
+     * stages never straddle a discontinuity of the field in time.
+     */
+    std::vector<Interval>
+    intervals(const double from, const double to) const;
+
     Geometry           geometry;
     unsigned int       dimension;
     double             beta;

@@ -13,17 +13,29 @@
 
 namespace attnflow
 {
-  /** The statistics of a measure sum_i w_i delta_{x_i} at one time. */
-  struct PointStatistics
+  /** The first two moments of a measure sum_i w_i delta_{x_i}. */
+  struct Moments
   {
-    /** The interaction energy (AttentionField::energy()). */
-    double energy = 0.;
     /** The mean m = sum_i w_i x_i. */
     std::vector<double> mean;
     /** |m|: the order parameter on the sphere. */
     double order = 0.;
     /** trace of the covariance, sum_i w_i |x_i - m|^2. */
     double covariance_trace = 0.;
+  };
+
+  /**
+   * The moments of sum_i w_i delta_{x_i} (tokens, or the quadrature points
+   * of a density weighted by rho JxW).
+   */
+  Moments
+  weighted_moments(const PointSet &points, const std::vector<double> &weights);
+
+  /** The statistics of a measure sum_i w_i delta_{x_i} at one time. */
+  struct PointStatistics : Moments
+  {
+    /** The interaction energy (AttentionField::energy()). */
+    double energy = 0.;
     /** The number of clusters (single linkage, see cluster_labels()). */
     unsigned int n_clusters = 0;
     /** The cluster of each point, 0 .. n_clusters - 1. */
