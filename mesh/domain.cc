@@ -2,6 +2,7 @@
 #include <attnflow/exceptions.h>
 
 #include <deal.II/fe/mapping_q.h>
+#include <deal.II/fe/mapping_q_cache.h>
 #include <deal.II/grid/grid_generator.h>
 
 namespace attnflow
@@ -56,10 +57,13 @@ namespace attnflow
 
   template <int dim, int spacedim>
   std::unique_ptr<dealii::Mapping<dim, spacedim>>
-  create_mapping(const DensityParameters &parameters)
+  create_mapping(const DensityParameters                    &parameters,
+                 const dealii::Triangulation<dim, spacedim> &triangulation)
   {
-    return std::make_unique<dealii::MappingQ<dim, spacedim>>(
-      dim == spacedim ? 1 : parameters.mapping_degree);
+    const unsigned int degree = dim == spacedim ? 1 : parameters.mapping_degree;
+    auto cache = std::make_unique<dealii::MappingQCache<dim, spacedim>>(degree);
+    cache->initialize(dealii::MappingQ<dim, spacedim>(degree), triangulation);
+    return cache;
   }
 
 
@@ -75,13 +79,18 @@ namespace attnflow
   template void
   create_domain(dealii::Triangulation<2, 3> &, const DensityParameters &);
   template std::unique_ptr<dealii::Mapping<1, 1>>
-  create_mapping(const DensityParameters &);
+  create_mapping(const DensityParameters &,
+                 const dealii::Triangulation<1, 1> &);
   template std::unique_ptr<dealii::Mapping<2, 2>>
-  create_mapping(const DensityParameters &);
+  create_mapping(const DensityParameters &,
+                 const dealii::Triangulation<2, 2> &);
   template std::unique_ptr<dealii::Mapping<3, 3>>
-  create_mapping(const DensityParameters &);
+  create_mapping(const DensityParameters &,
+                 const dealii::Triangulation<3, 3> &);
   template std::unique_ptr<dealii::Mapping<1, 2>>
-  create_mapping(const DensityParameters &);
+  create_mapping(const DensityParameters &,
+                 const dealii::Triangulation<1, 2> &);
   template std::unique_ptr<dealii::Mapping<2, 3>>
-  create_mapping(const DensityParameters &);
+  create_mapping(const DensityParameters &,
+                 const dealii::Triangulation<2, 3> &);
 } // namespace attnflow

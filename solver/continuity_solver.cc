@@ -98,7 +98,7 @@ namespace attnflow
       : model(model)
       , parameters(parameters)
       , field(model, engine)
-      , mapping(create_mapping<dim, spacedim>(parameters))
+
       , fe(parameters.degree)
       , dof_handler(triangulation)
       , cell_quadrature(QGauss<dim>(parameters.degree + 2))
@@ -130,6 +130,7 @@ namespace attnflow
   void
   ContinuitySolver<dim, spacedim>::setup()
   {
+    mapping = create_mapping(parameters, triangulation);
     dof_handler.distribute_dofs(fe);
     density.reinit(dof_handler.n_dofs());
 

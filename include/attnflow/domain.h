@@ -29,12 +29,16 @@ namespace attnflow
                 const DensityParameters              &parameters);
 
   /**
-   * The mapping of the cells: MappingQ of degree 1 on boxes, of
-   * Density/mapping degree on the sphere (curved cells).
+   * The mapping of the cells of @p triangulation: MappingQ of degree 1 on
+   * boxes, of Density/mapping degree on the sphere (curved cells), with the
+   * support points of every cell computed once (MappingQCache), so that
+   * FEValues::reinit() does not ask the SphericalManifold again. Create it
+   * anew whenever the mesh changes.
    */
   template <int dim, int spacedim>
   std::unique_ptr<dealii::Mapping<dim, spacedim>>
-  create_mapping(const DensityParameters &parameters);
+  create_mapping(const DensityParameters                    &parameters,
+                 const dealii::Triangulation<dim, spacedim> &triangulation);
 } // namespace attnflow
 
 #endif
