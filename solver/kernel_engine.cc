@@ -123,7 +123,7 @@ namespace attnflow
     struct TiledSources
     {
       TiledSources(const PointSet            &keys,
-                   const std::vector<double> &weights,
+                   const std::vector<double> &log_w,
                    const PointSet            &values)
           : key_dimension(keys.dimension)
           , value_dimension(values.dimension)
@@ -143,7 +143,7 @@ namespace attnflow
               this->keys[tile * key_dimension + k * w + jj] = keys[j][k];
             for (unsigned int c = 0; c < value_dimension; ++c)
               this->values[tile * value_dimension + c * w + jj] = values[j][c];
-            log_weights[j] = std::log(weights[j]);
+            log_weights[j] = log_w[j];
           }
       }
 
@@ -381,25 +381,46 @@ namespace attnflow
                          const PointSet            &values,
                          KernelSums                &sums) const
   {
+    if (std::any_of(weights.begin(), weights.end(), [](const double w) {
+          return !(w >= 0.);
+        }))
+      throw std::invalid_argument("KernelEngine: weights must be non-negative");
+    std::vector<double> log_weights(weights.size());
+    for (std::size_t j = 0; j < weights.size(); ++j)
+      log_weights[j] = std::log(weights[j]);
+    evaluate_log_weights(queries, keys, log_weights, values, sums);
+  }
+
+
+
+  void
+  KernelEngine::evaluate_log_weights(const PointSet            &queries,
+                                     const PointSet            &keys,
+                                     const std::vector<double> &log_weights,
+                                     const PointSet            &values,
+                                     KernelSums                &sums) const
+  {
     if (queries.dimension != keys.dimension)
       throw std::invalid_argument("KernelEngine: queries of dimension " +
                                   std::to_string(queries.dimension) +
                                   " but keys of dimension " +
                                   std::to_string(keys.dimension));
-    if (weights.size() != keys.size() ||
+    if (log_weights.size() != keys.size() ||
         (values.dimension > 0 && values.size() != keys.size()))
       throw std::invalid_argument(
         "KernelEngine: keys, weights and values differ in number");
-    if (std::any_of(weights.begin(),
-                    weights.end(),
-                    [](const double w) { return !(w >= 0.); }) ||
-        std::none_of(weights.begin(), weights.end(), [](const double w) {
-          return w > 0.;
-        }))
+    if (std::any_of(log_weights.begin(),
+                    log_weights.end(),
+                    [](const double l) {
+                      return std::isnan(l) || l == HUGE_VAL;
+                    }) ||
+        std::none_of(log_weights.begin(),
+                     log_weights.end(),
+                     [](const double l) { return l > minus_infinity; }))
       throw std::invalid_argument(
-        "KernelEngine: weights must be non-negative and not all zero");
+        "KernelEngine: weights must be non-negative, finite and not all zero");
 
-    const TiledSources sources(keys, weights, values);
+    const TiledSources sources(keys, log_weights, values);
     const std::size_t  n_targets = queries.size();
     sums.shift.resize(n_targets);
     sums.normaliser.resize(n_targets);

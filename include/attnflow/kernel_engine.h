@@ -113,6 +113,18 @@ namespace attnflow
              const PointSet            &values,
              KernelSums                &sums) const;
 
+    /**
+     * The same sums with the weights given by their logarithms, log w_j
+     * (-inf for w_j = 0): for weights such as exp(-|y|^2/(2 sigma^2)) of a
+     * Gaussian kernel, which would underflow as numbers.
+     */
+    void
+    evaluate_log_weights(const PointSet            &queries,
+                         const PointSet            &keys,
+                         const std::vector<double> &log_weights,
+                         const PointSet            &values,
+                         KernelSums                &sums) const;
+
     /** The number of threads this engine uses (0: all cores). */
     unsigned int
     n_threads() const

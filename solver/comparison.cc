@@ -1,0 +1,250 @@
+#include <attnflow/comparison.h>
+#include <attnflow/random.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+
+namespace attnflow
+{
+  namespace
+  {
+    /** Atoms (position, weight) sorted by position, weights summing to 1. */
+    std::vector<std::pair<double, double>>
+    sorted_atoms(const std::vector<double> &x, const std::vector<double> &w)
+    {
+      if (x.size() != w.size() || x.empty())
+        throw std::invalid_argument("a measure needs as many weights as "
+                                    "atoms, and at least one atom");
+      const double total = std::accumulate(w.begin(), w.end(), 0.);
+      if (!(total > 0.))
+        throw std::invalid_argument("a measure needs positive mass");
+      std::vector<std::pair<double, double>> atoms(x.size());
+      for (std::size_t i = 0; i < x.size(); ++i)
+        atoms[i] = {x[i], w[i] / total};
+      std::sort(atoms.begin(), atoms.end());
+      return atoms;
+    }
+
+    /** log sum_j exp(l_j) over the finite l_j. */
+    double
+    log_sum_exp(const std::vector<double> &l)
+    {
+      const double m = *std::max_element(l.begin(), l.end());
+      double       s = 0.;
+      for (const double v : l)
+        s += std::exp(v - m);
+      return m + std::log(s);
+    }
+
+    /**
+     * log of sum_i sum_j a_i b_j exp(-|x_i - y_j|^2 / (2 sigma^2)), a and b
+     * normalised to mass 1.
+     */
+    double
+    log_kernel_sum(const WeightedPoints &mu,
+                   const WeightedPoints &nu,
+                   const double          sigma,
+                   const KernelEngine   &engine)
+    {
+      const unsigned int d       = mu.points.dimension;
+      const double       inverse = 1. / (sigma * sigma);
+      const double       log_a =
+        -std::log(std::accumulate(mu.weights.begin(), mu.weights.end(), 0.));
+      const double log_b =
+        -std::log(std::accumulate(nu.weights.begin(), nu.weights.end(), 0.));
+      PointSet            queries = mu.points;
+      std::vector<double> log_weights(nu.points.size());
+      for (double &c : queries.coordinates)
+        c *= inverse;
+      for (std::size_t j = 0; j < nu.points.size(); ++j)
+        {
+          double norm2 = 0.;
+          for (unsigned int k = 0; k < d; ++k)
+            norm2 += nu.points[j][k] * nu.points[j][k];
+          log_weights[j] =
+            std::log(nu.weights[j]) + log_b - 0.5 * inverse * norm2;
+        }
+      KernelSums sums;
+      engine.evaluate_log_weights(queries,
+                                  nu.points,
+                                  log_weights,
+                                  PointSet(0, nu.points.size()),
+                                  sums);
+      std::vector<double> terms;
+      for (std::size_t i = 0; i < mu.points.size(); ++i)
+        {
+          if (!(mu.weights[i] > 0.))
+            continue;
+          double norm2 = 0.;
+          for (unsigned int k = 0; k < d; ++k)
+            norm2 += mu.points[i][k] * mu.points[i][k];
+          terms.push_back(std::log(mu.weights[i]) + log_a -
+                          0.5 * inverse * norm2 + sums.shift[i] +
+                          std::log(sums.normaliser[i]));
+        }
+      return log_sum_exp(terms);
+    }
+  } // namespace
+
+
+
+  double
+  wasserstein_1d(const std::vector<double> &x,
+                 const std::vector<double> &a,
+                 const std::vector<double> &y,
+                 const std::vector<double> &b,
+                 const double               p)
+  {
+    const auto  mu = sorted_atoms(x, a), nu = sorted_atoms(y, b);
+    std::size_t i = 0, j = 0;
+    double      left_mu = mu[0].second, left_nu = nu[0].second, cost = 0.;
+    while (i < mu.size() && j < nu.size())
+      {
+        // Transport the smaller remainder between the current quantiles,
+        // then move on past the atom that is used up.
+        const double m = std::min(left_mu, left_nu);
+        cost += m * std::pow(std::abs(mu[i].first - nu[j].first), p);
+        left_mu -= m;
+        left_nu -= m;
+        if (left_mu <= left_nu)
+          {
+            if (++i < mu.size())
+              left_mu = mu[i].second;
+          }
+        else if (++j < nu.size())
+          left_nu = nu[j].second;
+      }
+    return std::pow(cost, 1. / p);
+  }
+
+
+
+  double
+  wasserstein1_circle(const std::vector<double> &x,
+                      const std::vector<double> &a,
+                      const std::vector<double> &y,
+                      const std::vector<double> &b)
+  {
+    const double        two_pi = 2. * M_PI;
+    std::vector<double> x_wrapped(x.size()), y_wrapped(y.size());
+    for (std::size_t i = 0; i < x.size(); ++i)
+      x_wrapped[i] = x[i] - two_pi * std::floor(x[i] / two_pi);
+    for (std::size_t j = 0; j < y.size(); ++j)
+      y_wrapped[j] = y[j] - two_pi * std::floor(y[j] / two_pi);
+    // Events along [0, 2 pi): +a at the atoms of mu, -b at those of nu.
+    std::vector<std::pair<double, double>> events;
+    for (const auto &atom : sorted_atoms(x_wrapped, a))
+      events.push_back(atom);
+    for (const auto &atom : sorted_atoms(y_wrapped, b))
+      events.emplace_back(atom.first, -atom.second);
+    std::sort(events.begin(), events.end());
+    // D = F - G is constant between events, 0 before the first and after
+    // the last; W1 = min_c sum_k L_k |D_k - c|, c the weighted median.
+    std::vector<std::pair<double, double>> pieces; // (D_k, L_k)
+    double                                 difference = 0.;
+    for (std::size_t k = 0; k < events.size(); ++k)
+      {
+        difference += events[k].second;
+        const double end = k + 1 < events.size() ? events[k + 1].first : two_pi;
+        pieces.emplace_back(difference, end - events[k].first);
+      }
+    pieces.emplace_back(0., events.front().first);
+    std::vector<std::pair<double, double>> sorted = pieces;
+    std::sort(sorted.begin(), sorted.end());
+    double median = sorted.front().first, covered = 0.;
+    for (const auto &[value, length] : sorted)
+      {
+        covered += length;
+        median = value;
+        if (covered >= M_PI)
+          break;
+      }
+    double distance = 0.;
+    for (const auto &[value, length] : pieces)
+      distance += length * std::abs(value - median);
+    return distance;
+  }
+
+
+
+  PointSet
+  sliced_directions(const unsigned int  d,
+                    const unsigned int  n,
+                    const std::uint64_t seed)
+  {
+    RandomGenerator random(seed, 0x51ced);
+    PointSet        directions(d, n);
+    for (unsigned int i = 0; i < n; ++i)
+      {
+        double norm2 = 0.;
+        for (unsigned int k = 0; k < d; ++k)
+          {
+            directions[i][k] = random.normal();
+            norm2 += directions[i][k] * directions[i][k];
+          }
+        for (unsigned int k = 0; k < d; ++k)
+          directions[i][k] /= std::sqrt(norm2);
+      }
+    return directions;
+  }
+
+
+
+  double
+  sliced_wasserstein2(const WeightedPoints &mu,
+                      const WeightedPoints &nu,
+                      const PointSet       &directions)
+  {
+    const unsigned int  d = directions.dimension;
+    std::vector<double> x(mu.points.size()), y(nu.points.size());
+    double              sum = 0.;
+    for (std::size_t l = 0; l < directions.size(); ++l)
+      {
+        for (std::size_t i = 0; i < x.size(); ++i)
+          {
+            x[i] = 0.;
+            for (unsigned int k = 0; k < d; ++k)
+              x[i] += directions[l][k] * mu.points[i][k];
+          }
+        for (std::size_t j = 0; j < y.size(); ++j)
+          {
+            y[j] = 0.;
+            for (unsigned int k = 0; k < d; ++k)
+              y[j] += directions[l][k] * nu.points[j][k];
+          }
+        const double w2 = wasserstein_1d(x, mu.weights, y, nu.weights, 2.);
+        sum += w2 * w2;
+      }
+    return std::sqrt(sum / directions.size());
+  }
+
+
+
+  double
+  maximum_mean_discrepancy(const WeightedPoints &mu,
+                           const WeightedPoints &nu,
+                           const double          sigma,
+                           const KernelEngine   &engine)
+  {
+    // The kernel is translation invariant: centre both measures at the mean
+    // of mu, so that the exponents (|x|^2 / sigma^2) stay small.
+    const unsigned int d = mu.points.dimension;
+    const double       total =
+      std::accumulate(mu.weights.begin(), mu.weights.end(), 0.);
+    std::vector<double> centre(d, 0.);
+    for (std::size_t i = 0; i < mu.points.size(); ++i)
+      for (unsigned int k = 0; k < d; ++k)
+        centre[k] += mu.weights[i] * mu.points[i][k] / total;
+    WeightedPoints a = mu, b = nu;
+    for (WeightedPoints *measure : {&a, &b})
+      for (std::size_t i = 0; i < measure->points.size(); ++i)
+        for (unsigned int k = 0; k < d; ++k)
+          measure->points[i][k] -= centre[k];
+    const double mm = std::exp(log_kernel_sum(a, a, sigma, engine));
+    const double nn = std::exp(log_kernel_sum(b, b, sigma, engine));
+    const double mn = std::exp(log_kernel_sum(a, b, sigma, engine));
+    return std::sqrt(std::max(0., mm + nn - 2. * mn));
+  }
+} // namespace attnflow

@@ -1,0 +1,202 @@
+/**
+ * @file
+ * The distances between measures against closed forms and brute force:
+ * W1/W2 on R (sorted pairs, shifted uniforms), W1 on the circle (cyclic
+ * shifts), sliced W2 of a translation, MMD against a long double double
+ * sum and against the closed form between two Gaussians.
+ */
+#include <attnflow/comparison.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "test_helpers.h"
+
+namespace attnflow
+{
+  namespace
+  {
+    std::vector<double>
+    uniform_numbers(const std::size_t n, const std::uint64_t seed)
+    {
+      RandomGenerator     random(seed);
+      std::vector<double> x(n);
+      for (double &v : x)
+        v = random.uniform();
+      return x;
+    }
+  } // namespace
+
+  TEST(Comparison, WassersteinOnTheLineMatchesSortedPairs)
+  {
+    // Equal weights and sizes: W_p^p = (1/n) sum |x_(i) - y_(i)|^p.
+    std::vector<double> x = uniform_numbers(50, 1), y = uniform_numbers(50, 2);
+    for (double &v : y)
+      v = 3. * v * v - 0.5;
+    const std::vector<double> w(50, 0.02);
+    std::vector<double>       xs = x, ys = y;
+    std::sort(xs.begin(), xs.end());
+    std::sort(ys.begin(), ys.end());
+    for (const double p : {1., 2.})
+      {
+        double sum = 0.;
+        for (std::size_t i = 0; i < 50; ++i)
+          sum += std::pow(std::abs(xs[i] - ys[i]), p) / 50.;
+        EXPECT_NEAR(wasserstein_1d(x, w, y, w, p),
+                    std::pow(sum, 1. / p),
+                    1e-14);
+      }
+  }
+
+  TEST(Comparison, WassersteinOnTheLineWithUnequalWeights)
+  {
+    // Against the quantile functions integrated on a fine grid of u.
+    const std::vector<double> x = {0., 1., 3.}, a = {0.2, 0.5, 0.3};
+    const std::vector<double> y = {-1., 2.}, b = {0.7, 0.3};
+    const auto                quantile = [](const std::vector<double> &z,
+                             const std::vector<double> &w,
+                             const double               u) {
+      double c = 0.;
+      for (std::size_t i = 0; i < z.size(); ++i)
+        if (u < (c += w[i]))
+          return z[i];
+      return z.back();
+    };
+    const unsigned int n  = 1000000;
+    double             w1 = 0., w2 = 0.;
+    for (unsigned int k = 0; k < n; ++k)
+      {
+        const double u = (k + 0.5) / n;
+        const double d = quantile(x, a, u) - quantile(y, b, u);
+        w1 += std::abs(d) / n;
+        w2 += d * d / n;
+      }
+    EXPECT_NEAR(wasserstein_1d(x, a, y, b, 1.), w1, 1e-9);
+    EXPECT_NEAR(wasserstein_1d(x, a, y, b, 2.), std::sqrt(w2), 1e-9);
+    // Two shifted uniform densities (midpoint atoms): W1 = W2 = the shift.
+    std::vector<double> u(1000), v(1000), w(1000, 1e-3);
+    for (unsigned int i = 0; i < 1000; ++i)
+      {
+        u[i] = (i + 0.5) / 1000;
+        v[i] = u[i] + 0.3;
+      }
+    EXPECT_NEAR(wasserstein_1d(u, w, v, w, 1.), 0.3, 1e-12);
+    EXPECT_NEAR(wasserstein_1d(u, w, v, w, 2.), 0.3, 1e-12);
+  }
+
+  TEST(Comparison, WassersteinOnTheCircle)
+  {
+    const std::vector<double> one = {1.};
+    EXPECT_NEAR(wasserstein1_circle({0.1}, one, {2. * M_PI - 0.1}, one),
+                0.2,
+                1e-12);
+    EXPECT_NEAR(wasserstein1_circle({0.}, one, {M_PI / 2}, one),
+                M_PI / 2,
+                1e-12);
+    // Equal weights: the optimal plan is a cyclic shift of the sorted atoms.
+    std::vector<double> x = uniform_numbers(40, 3), y = uniform_numbers(40, 4);
+    for (double &v : x)
+      v *= 2. * M_PI;
+    for (double &v : y)
+      v = 2. * M_PI * v * v;
+    std::sort(x.begin(), x.end());
+    std::sort(y.begin(), y.end());
+    double best = 1e300;
+    for (unsigned int shift = 0; shift < 40; ++shift)
+      {
+        double cost = 0.;
+        for (unsigned int i = 0; i < 40; ++i)
+          {
+            const double d = std::abs(x[i] - y[(i + shift) % 40]);
+            cost += std::min(d, 2. * M_PI - d) / 40.;
+          }
+        best = std::min(best, cost);
+      }
+    const std::vector<double> w(40, 1. / 40);
+    EXPECT_NEAR(wasserstein1_circle(x, w, y, w), best, 1e-12);
+  }
+
+  TEST(Comparison, SlicedWassersteinOfATranslation)
+  {
+    // Translating by v shifts every projection by <theta, v>.
+    WeightedPoints mu{testing::random_points(3, 200, 5),
+                      std::vector<double>(200, 0.005)};
+    WeightedPoints nu   = mu;
+    const double   v[3] = {0.3, -0.2, 0.5};
+    for (std::size_t i = 0; i < 200; ++i)
+      for (unsigned int k = 0; k < 3; ++k)
+        nu.points[i][k] += v[k];
+    const PointSet directions = sliced_directions(3, 64, 7);
+    double         sum        = 0.;
+    for (std::size_t l = 0; l < 64; ++l)
+      {
+        const double s = directions[l][0] * v[0] + directions[l][1] * v[1] +
+                         directions[l][2] * v[2];
+        sum += s * s / 64.;
+      }
+    EXPECT_NEAR(sliced_wasserstein2(mu, nu, directions), std::sqrt(sum), 1e-12);
+  }
+
+  TEST(Comparison, MaximumMeanDiscrepancyMatchesTheDoubleSum)
+  {
+    WeightedPoints mu{testing::random_points(2, 300, 8), {}},
+      nu{testing::random_points(2, 200, 9), {}};
+    RandomGenerator random(10);
+    for (std::size_t i = 0; i < 300; ++i)
+      mu.weights.push_back(random.uniform());
+    for (std::size_t j = 0; j < 200; ++j)
+      {
+        nu.weights.push_back(j % 7 == 0 ? 0. : random.uniform());
+        nu.points[j][0] += 8.; // far away: e^(-|x-y|^2/(2 sigma^2)) underflows
+      }
+    const double sigma = 0.3;
+    const auto   sum   = [&](const WeightedPoints &p, const WeightedPoints &q) {
+      long double s = 0., wp = 0., wq = 0.;
+      for (std::size_t i = 0; i < p.points.size(); ++i)
+        wp += p.weights[i];
+      for (std::size_t j = 0; j < q.points.size(); ++j)
+        wq += q.weights[j];
+      for (std::size_t i = 0; i < p.points.size(); ++i)
+        for (std::size_t j = 0; j < q.points.size(); ++j)
+          {
+            const long double dx = p.points[i][0] - q.points[j][0],
+                              dy = p.points[i][1] - q.points[j][1];
+            s += p.weights[i] * q.weights[j] *
+                 std::exp(-(dx * dx + dy * dy) / (2 * sigma * sigma));
+          }
+      return s / (wp * wq);
+    };
+    const long double mmd2 = sum(mu, mu) + sum(nu, nu) - 2 * sum(mu, nu);
+    EXPECT_NEAR(maximum_mean_discrepancy(mu, nu, sigma, KernelEngine()),
+                std::sqrt((double)mmd2),
+                1e-12);
+  }
+
+  TEST(Comparison, MaximumMeanDiscrepancyBetweenTwoGaussians)
+  {
+    // Densities of N(m_a, s^2 I) and N(m_b, s^2 I) on a fine grid; with
+    // E k(X, Y) = (sigma^2 / (sigma^2 + 2 s^2)) exp(-|m_a - m_b|^2 /
+    // (2 (sigma^2 + 2 s^2))) in 2-D, MMD^2 = 2 E k(X, X') - 2 E k(X, Y).
+    const double   s = 0.3, sigma = 0.5, shift = 0.4;
+    const unsigned n = 120;
+    const double   h = 5. / n;
+    WeightedPoints a{PointSet(2, n * n), {}}, b{PointSet(2, n * n), {}};
+    for (unsigned int i = 0; i < n; ++i)
+      for (unsigned int j = 0; j < n; ++j)
+        {
+          const double x = -2.5 + (i + 0.5) * h, y = -2.5 + (j + 0.5) * h;
+          a.points[i * n + j][0] = b.points[i * n + j][0] = x;
+          a.points[i * n + j][1] = b.points[i * n + j][1] = y;
+          a.weights.push_back(std::exp(-(x * x + y * y) / (2 * s * s)));
+          b.weights.push_back(
+            std::exp(-((x - shift) * (x - shift) + y * y) / (2 * s * s)));
+        }
+    const double c     = sigma * sigma + 2 * s * s;
+    const double exact = std::sqrt(2. * sigma * sigma / c *
+                                   (1. - std::exp(-shift * shift / (2 * c))));
+    EXPECT_NEAR(maximum_mean_discrepancy(a, b, sigma, KernelEngine()),
+                exact,
+                1e-6);
+  }
+} // namespace attnflow
