@@ -692,6 +692,19 @@ namespace attnflow
 
 
   template <int dim, int spacedim>
+  WeightedPoints
+  ContinuitySolver<dim, spacedim>::quadrature_measure() const
+  {
+    const std::vector<double> values = values_at_quadrature_points(density);
+    WeightedPoints measure{sources, std::vector<double>(values.size())};
+    for (std::size_t q = 0; q < values.size(); ++q)
+      measure.weights[q] = std::max(0., values[q]) * source_JxW[q];
+    return measure;
+  }
+
+
+
+  template <int dim, int spacedim>
   double
   ContinuitySolver<dim, spacedim>::mass_of(const Vector<double> &rho) const
   {

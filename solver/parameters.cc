@@ -641,6 +641,43 @@ namespace attnflow
 
 
   void
+  ComparisonParameters::declare_parameters(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Comparison");
+    prm.declare_entry("mmd bandwidth",
+                      "0.1",
+                      Double(0),
+                      "With tokens and density: the bandwidth sigma of the "
+                      "Gaussian kernel exp(-|x - y|^2 / (2 sigma^2)) of the "
+                      "maximum mean discrepancy (column mmd). > 0.");
+    prm.declare_entry("sliced directions",
+                      "64",
+                      Integer(1, 100000),
+                      "The number of random directions of the sliced "
+                      "Wasserstein distance (column sliced_w2; R^2, R^3, "
+                      "S^2).");
+    prm.declare_entry("seed",
+                      "1",
+                      Integer(0),
+                      "Seed of the sliced Wasserstein directions.");
+    prm.leave_subsection();
+  }
+
+
+
+  void
+  ComparisonParameters::parse_parameters(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Comparison");
+    mmd_bandwidth     = get_positive(prm, "Comparison", "mmd bandwidth");
+    sliced_directions = prm.get_integer("sliced directions");
+    seed              = prm.get_integer("seed");
+    prm.leave_subsection();
+  }
+
+
+
+  void
   ParallelParameters::declare_parameters(ParameterHandler &prm)
   {
     prm.enter_subsection("Parallel");
@@ -673,6 +710,7 @@ namespace attnflow
     TimeParameters::declare_parameters(prm);
     OutputParameters::declare_parameters(prm);
     ParallelParameters::declare_parameters(prm);
+    ComparisonParameters::declare_parameters(prm);
   }
 
 
@@ -687,6 +725,7 @@ namespace attnflow
     time.parse_parameters(prm);
     output.parse_parameters(prm);
     parallel.parse_parameters(prm);
+    comparison.parse_parameters(prm);
     std::ostringstream out;
     prm.print_parameters(out, ParameterHandler::PRM);
     used_parameter_file = out.str();

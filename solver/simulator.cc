@@ -44,6 +44,68 @@ namespace attnflow
 
 
 
+  std::string
+  Simulator::output_comparison()
+  {
+    const WeightedPoints density_measure = density->quadrature_measure();
+    const WeightedPoints token_measure{tokens->tokens(), tokens->weights()};
+    const ComparisonParameters &p        = parameters.comparison;
+    std::string                 progress = " | compare:";
+    char                        line[64];
+    const auto record = [&](const char *column, const double value) {
+      table.set(column, value);
+      std::snprintf(line, sizeof(line), "  %s = %.3e", column, value);
+      progress += line;
+    };
+
+    const unsigned int d = model.dimension;
+    if (model.geometry == Geometry::euclidean && d == 1)
+      {
+        const std::vector<double> &x = density_measure.points.coordinates;
+        const std::vector<double> &y = token_measure.points.coordinates;
+        record("w1",
+               wasserstein_1d(x,
+                              density_measure.weights,
+                              y,
+                              token_measure.weights,
+                              1.));
+        record("w2",
+               wasserstein_1d(x,
+                              density_measure.weights,
+                              y,
+                              token_measure.weights,
+                              2.));
+      }
+    else if (model.geometry == Geometry::sphere && d == 2)
+      {
+        const auto angles = [](const PointSet &points) {
+          std::vector<double> theta(points.size());
+          for (std::size_t i = 0; i < points.size(); ++i)
+            theta[i] = std::atan2(points[i][1], points[i][0]);
+          return theta;
+        };
+        record("w1",
+               wasserstein1_circle(angles(density_measure.points),
+                                   density_measure.weights,
+                                   angles(token_measure.points),
+                                   token_measure.weights));
+      }
+    else
+      record(
+        "sliced_w2",
+        sliced_wasserstein2(density_measure,
+                            token_measure,
+                            sliced_directions(d, p.sliced_directions, p.seed)));
+    record("mmd",
+           maximum_mean_discrepancy(density_measure,
+                                    token_measure,
+                                    p.mmd_bandwidth,
+                                    engine));
+    return progress;
+  }
+
+
+
   void
   Simulator::report_overflow(const std::string &column,
                              const double       value,
@@ -169,6 +231,8 @@ namespace attnflow
       progress += output_tokens(index);
     if (density)
       progress += output_density(index);
+    if (tokens && density)
+      progress += output_comparison();
     table.finish_row();
     table.write(std::filesystem::path(parameters.output.directory) /
                 "metrics.csv");

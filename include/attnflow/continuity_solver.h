@@ -6,6 +6,7 @@
 #ifndef attnflow_continuity_solver_h
 #define attnflow_continuity_solver_h
 
+#include <attnflow/comparison.h>
 #include <attnflow/initial_measure.h>
 #include <attnflow/kernel_engine.h>
 #include <attnflow/model.h>
@@ -81,6 +82,14 @@ namespace attnflow
     /** The number of degrees of freedom of the density. */
     virtual std::size_t
     n_dofs() const = 0;
+
+    /**
+     * The density as a weighted point measure: the cell quadrature points
+     * (on the sphere projected onto it) with weights max(rho, 0) JxW. The
+     * comparisons with the tokens use it (DESIGN.md section 4).
+     */
+    virtual WeightedPoints
+    quadrature_measure() const = 0;
 
     /**
      * Times the two parts of every step from now on in @p timer: "density
@@ -160,6 +169,9 @@ namespace attnflow
     {
       return dof_handler.n_dofs();
     }
+
+    WeightedPoints
+    quadrature_measure() const override;
 
     /**
      * The L1 distance int |rho - @p exact| over the domain, with a Gauss

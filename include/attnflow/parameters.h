@@ -172,6 +172,21 @@ namespace attnflow
     parse_parameters(dealii::ParameterHandler &prm);
   };
 
+  /** Section "Comparison": the distances between density and tokens. */
+  struct ComparisonParameters
+  {
+    double       mmd_bandwidth     = 0.1;
+    unsigned int sliced_directions = 64;
+    unsigned int seed              = 1;
+
+    /** Declares the entries of this section in @p prm. */
+    static void
+    declare_parameters(dealii::ParameterHandler &prm);
+    /** Reads the entries of this section from @p prm. */
+    void
+    parse_parameters(dealii::ParameterHandler &prm);
+  };
+
   /** Section "Parallel": threads (and later MPI) of the run. */
   struct ParallelParameters
   {
@@ -198,6 +213,7 @@ namespace attnflow
     TimeParameters             time;
     OutputParameters           output;
     ParallelParameters         parallel;
+    ComparisonParameters       comparison;
     /** The complete parameter file of this run (PRM format). */
     std::string used_parameter_file;
 

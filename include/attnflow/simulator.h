@@ -95,6 +95,14 @@ namespace attnflow
     std::string
     output_density(const unsigned int index);
 
+    /**
+     * The distances between density and tokens (DESIGN.md section 4): exact
+     * W1 and W2 in 1-D, exact W1 on S^1, sliced W2 otherwise, and the MMD;
+     * progress text.
+     */
+    std::string
+    output_comparison();
+
     Parameters                     parameters;
     KernelEngine                   engine;
     Model                          model;
