@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
+#include <numeric>
 #include <sstream>
 
 namespace attnflow
@@ -692,6 +693,50 @@ namespace attnflow
 
 
   template <int dim, int spacedim>
+  unsigned int
+  ContinuitySolver<dim, spacedim>::count_clusters(
+    const std::vector<double> &values) const
+  {
+    // Cells denser than twice the average, joined through shared faces
+    // (union-find over the face records).
+    const unsigned int  n_q     = cell_quadrature.size();
+    const unsigned int  n_cells = triangulation.n_active_cells();
+    std::vector<double> mass(n_cells, 0.), volume(n_cells, 0.);
+    for (std::size_t q = 0; q < values.size(); ++q)
+      {
+        mass[q / n_q] += values[q] * source_JxW[q];
+        volume[q / n_q] += source_JxW[q];
+      }
+    const double average = std::accumulate(mass.begin(), mass.end(), 0.) /
+                           std::accumulate(volume.begin(), volume.end(), 0.);
+    std::vector<bool> dense(n_cells);
+    for (unsigned int c = 0; c < n_cells; ++c)
+      dense[c] = mass[c] > 2. * average * volume[c];
+    std::vector<unsigned int> parent(n_cells);
+    std::iota(parent.begin(), parent.end(), 0u);
+    const auto root = [&parent](unsigned int c) {
+      while (parent[c] != c)
+        c = parent[c] = parent[parent[c]];
+      return c;
+    };
+    for (const FaceRecord &face : faces)
+      if (face.neighbor_face != numbers::invalid_unsigned_int)
+        {
+          const unsigned int a = face.cell->active_cell_index(),
+                             b = face.neighbor->active_cell_index();
+          if (dense[a] && dense[b])
+            parent[root(a)] = root(b);
+        }
+    unsigned int n_clusters = 0;
+    for (unsigned int c = 0; c < n_cells; ++c)
+      if (dense[c] && root(c) == c)
+        ++n_clusters;
+    return n_clusters;
+  }
+
+
+
+  template <int dim, int spacedim>
   WeightedPoints
   ContinuitySolver<dim, spacedim>::quadrature_measure() const
   {
@@ -1003,6 +1048,7 @@ namespace attnflow
     s.energy       = field.energy(model.layers[model.layer_index(current_time)],
                             sources,
                             weights);
+    s.n_clusters   = count_clusters(values);
     s.mass_outflow = outflow;
     s.n_steps      = n_steps;
     s.last_step    = last_step;

@@ -306,6 +306,7 @@ namespace attnflow
     table.set("min_density", s.min_density);
     table.set("order_density", s.order);
     table.set("covariance_trace_density", s.covariance_trace);
+    table.set("clusters_density", s.n_clusters);
     for (unsigned int k = 0; k < model.dimension; ++k)
       table.set("mean_density_" + std::to_string(k + 1), s.mean[k]);
     if (model.geometry == Geometry::euclidean)
@@ -319,12 +320,13 @@ namespace attnflow
     std::snprintf(line,
                   sizeof(line),
                   " | density: step %6lu  dt = %.2e  mass = %.15f  "
-                  "min rho = %.3e  energy = %.8e",
+                  "min rho = %.3e  energy = %.8e  clusters = %u",
                   s.n_steps,
                   s.last_step,
                   s.mass,
                   s.min_density,
-                  s.energy);
+                  s.energy,
+                  s.n_clusters);
     std::string progress = line;
     if (model.geometry == Geometry::euclidean)
       {

@@ -356,6 +356,7 @@ namespace attnflow
     const DensityStatistics s = run.solver.statistics();
     EXPECT_NEAR(s.mass, 1., 1e-12);
     EXPECT_GE(s.min_density, 0.);
+    EXPECT_EQ(s.n_clusters, 3u);
     // The clusters sit at theta = 0, +-2 pi/3 (the maxima of cos(3 theta)):
     // the cells there are finer than those between them.
     const auto level_at = [&](const double theta) {

@@ -44,6 +44,11 @@ namespace attnflow
     double mass_outflow = 0.;
     /** The interaction energy (AttentionField::energy()). */
     double energy = 0.;
+    /**
+     * The number of clusters: connected components (through faces) of the
+     * cells whose mean density exceeds twice the average mass/|domain|.
+     */
+    unsigned int n_clusters = 0;
     /** Time steps and current step size of the density solver. */
     unsigned long n_steps   = 0;
     double        last_step = 0.;
@@ -293,6 +298,10 @@ namespace attnflow
     /** adapt_mesh() every Density/adaptation interval steps, if enabled. */
     void
     adapt_if_due();
+
+    /** The clusters of DensityStatistics::n_clusters for @p rho. */
+    unsigned int
+    count_clusters(const std::vector<double> &values) const;
 
     /** int rho over the domain. */
     double
