@@ -29,13 +29,15 @@ namespace attnflow
     /**
      * The Gauss–Lobatto end weight w of degree k: with N = max(2,
      * ceil((k + 3)/2)) points, the weight under which Zhang–Shu's limiter
-     * keeps the cell means of an SSP scheme non-negative (k = 0: w = 1).
+     * keeps the cell means of an SSP scheme non-negative (k = 0: w = 1/2,
+     * the upwind finite-volume bound when a cell empties through two
+     * faces).
      */
     double
     lobatto_weight(const unsigned int degree)
     {
       if (degree == 0)
-        return 1.;
+        return 0.5; // a cell may lose mass through both of its faces
       const unsigned int n = std::max(2u, (degree + 4) / 2);
       return 2. / (n * (n - 1.)) / 2.;
     }
@@ -115,6 +117,17 @@ namespace attnflow
     create_domain(triangulation, parameters);
     setup();
     project_initial_density(initial_measure);
+    // An adaptive mesh starts adapted to rho0: flag, refine, project anew.
+    if (parameters.adaptive_refinement)
+      for (unsigned int cycle = parameters.refinements;
+           cycle < parameters.max_refinement_level;
+           ++cycle)
+        {
+          mark_cells();
+          triangulation.execute_coarsening_and_refinement();
+          setup();
+          project_initial_density(initial_measure);
+        }
   }
 
 
@@ -142,7 +155,8 @@ namespace attnflow
     source_JxW.resize(sources.size());
     inverse_mass.assign(triangulation.n_active_cells(),
                         FullMatrix<double>(n_dofs, n_dofs));
-    min_cell_size = std::numeric_limits<double>::max();
+    min_cell_size  = std::numeric_limits<double>::max();
+    domain_measure = 0.;
 
     FEValues<dim, spacedim> fe_values(*mapping,
                                       fe,
@@ -161,6 +175,7 @@ namespace attnflow
             for (unsigned int k = 0; k < spacedim; ++k)
               sources[c * n_q + q][k] = x[k];
             source_JxW[c * n_q + q] = fe_values.JxW(q);
+            domain_measure += fe_values.JxW(q);
             for (unsigned int i = 0; i < n_dofs; ++i)
               for (unsigned int j = 0; j < n_dofs; ++j)
                 mass(i, j) += fe_values.shape_value(i, q) *
@@ -470,7 +485,8 @@ namespace attnflow
 
   template <int dim, int spacedim>
   void
-  ContinuitySolver<dim, spacedim>::limit(Vector<double> &rho) const
+  ContinuitySolver<dim, spacedim>::limit(Vector<double> &rho,
+                                         const bool clip_negative_means) const
   {
     std::unique_ptr<TimerOutput::Scope> scope;
     if (timer)
@@ -499,12 +515,13 @@ namespace attnflow
             volume += fe_values.JxW(q);
           }
         const double mean = mass / volume;
-        if (mean < -1e-12)
+        // Round-off relative to the average density (mass ~1).
+        if (mean < -1e-10 / domain_measure && !clip_negative_means)
           {
             std::ostringstream message;
             message << "the density has a negative cell mean (" << mean
                     << ") at t = " << current_time
-                    << ": the positivity of the scheme is lost (CFL "
+                    << ": the positivity of the explicit scheme is lost (CFL "
                        "condition violated?); reduce Density/cfl number";
             throw NumericalError(message.str());
           }
@@ -777,6 +794,30 @@ namespace attnflow
   void
   ContinuitySolver<dim, spacedim>::adapt_mesh()
   {
+    mark_cells();
+    const double                                    mass = mass_of(density);
+    const Vector<double>                            old  = density;
+    SolutionTransfer<dim, Vector<double>, spacedim> transfer(dof_handler);
+    transfer.prepare_for_coarsening_and_refinement(old);
+    triangulation.execute_coarsening_and_refinement();
+    setup();
+    Vector<double> transferred(dof_handler.n_dofs());
+    transfer.interpolate(old, transferred);
+    density = transferred;
+    // Curved cells: children and parents differ in shape, so the transfer
+    // changes the mass by the geometry error; restore it exactly.
+    density *= mass / mass_of(density);
+    if (parameters.positivity_limiter)
+      limit(density);
+    ++adaptations;
+  }
+
+
+
+  template <int dim, int spacedim>
+  void
+  ContinuitySolver<dim, spacedim>::mark_cells()
+  {
     // The mean density of each cell, relative to the average mass/|domain|.
     const unsigned int        n_q    = cell_quadrature.size();
     const std::vector<double> values = values_at_quadrature_points(density);
@@ -801,23 +842,7 @@ namespace attnflow
         if (cell->level() <= coarsest)
           cell->clear_coarsen_flag();
       }
-
-    const double                                    mass = mass_of(density);
-    const Vector<double>                            old  = density;
-    SolutionTransfer<dim, Vector<double>, spacedim> transfer(dof_handler);
     triangulation.prepare_coarsening_and_refinement();
-    transfer.prepare_for_coarsening_and_refinement(old);
-    triangulation.execute_coarsening_and_refinement();
-    setup();
-    Vector<double> transferred(dof_handler.n_dofs());
-    transfer.interpolate(old, transferred);
-    density = transferred;
-    // Curved cells: children and parents differ in shape, so the transfer
-    // changes the mass by the geometry error; restore it exactly.
-    density *= mass / mass_of(density);
-    if (parameters.positivity_limiter)
-      limit(density);
-    ++adaptations;
   }
 
 
@@ -879,20 +904,35 @@ namespace attnflow
         SolverControl                 control(1000,
                               parameters.solver_tolerance * rhs.l2_norm());
         TrilinosWrappers::SolverGMRES solver(control);
-        if (parameters.preconditioner == "amg")
+        try
           {
-            TrilinosWrappers::PreconditionAMG::AdditionalData data;
-            data.elliptic              = false;
-            data.higher_order_elements = parameters.degree > 0;
-            TrilinosWrappers::PreconditionAMG amg;
-            amg.initialize(transport, data);
-            solver.solve(transport, next, rhs, amg);
+            if (parameters.preconditioner == "amg")
+              {
+                TrilinosWrappers::PreconditionAMG::AdditionalData data;
+                data.elliptic              = false;
+                data.higher_order_elements = parameters.degree > 0;
+                TrilinosWrappers::PreconditionAMG amg;
+                amg.initialize(transport, data);
+                solver.solve(transport, next, rhs, amg);
+              }
+            else
+              {
+                TrilinosWrappers::PreconditionILU ilu;
+                ilu.initialize(transport);
+                solver.solve(transport, next, rhs, ilu);
+              }
           }
-        else
+        catch (const ExceptionBase &e)
           {
-            TrilinosWrappers::PreconditionILU ilu;
-            ilu.initialize(transport);
-            solver.solve(transport, next, rhs, ilu);
+            std::ostringstream message;
+            message << "the linear solver (GMRES with "
+                    << parameters.preconditioner
+                    << ") failed at t = " << current_time
+                    << ": try Density/preconditioner = "
+                    << (parameters.preconditioner == "amg" ? "ilu" : "amg")
+                    << ", a smaller Density/time step or a larger "
+                       "Density/linear solver tolerance";
+            throw NumericalError(message.str());
           }
         n_linear_iterations += control.last_step();
       }
@@ -905,8 +945,13 @@ namespace attnflow
     outflow += leaving;
     next *= kept / mass_of(next);
     density = next;
+    // The implicit schemes do not preserve positivity for k >= 1: slightly
+    // negative cell means are set to zero, and the mass is restored.
     if (parameters.positivity_limiter)
-      limit(density);
+      {
+        limit(density, true);
+        density *= kept / mass_of(density);
+      }
     for (const double v : density)
       if (!std::isfinite(v))
         throw NumericalError("the density is not finite at t = " +
@@ -1115,11 +1160,13 @@ namespace attnflow
       std::vector<DataComponentInterpretation::DataComponentInterpretation>(
         spacedim,
         DataComponentInterpretation::component_is_part_of_vector));
-    data_out.build_patches(*mapping,
-                           std::max(1u, parameters.degree),
-                           dim < spacedim ?
-                             DataOut<dim, spacedim>::curved_inner_cells :
-                             DataOut<dim, spacedim>::no_curved_cells);
+    // Subdivide curved cells as finely as their mapping bends them.
+    data_out.build_patches(
+      *mapping,
+      dim < spacedim ? std::max(parameters.degree, parameters.mapping_degree) :
+                       std::max(1u, parameters.degree),
+      dim < spacedim ? DataOut<dim, spacedim>::curved_inner_cells :
+                       DataOut<dim, spacedim>::no_curved_cells);
     DataOutBase::VtkFlags flags(current_time, index);
     flags.write_higher_order_cells = true;
     data_out.set_flags(flags);

@@ -447,9 +447,12 @@ namespace attnflow
     prm.declare_entry("positivity limiter",
                       "true",
                       Bool(),
-                      "Explicit scheme: the Zhang–Shu limiter scales rho "
-                      "towards its cell mean so that rho >= 0 at every "
-                      "quadrature point, keeping the mass.");
+                      "The Zhang–Shu limiter scales rho towards its cell "
+                      "mean so that rho >= 0 at every quadrature point, "
+                      "keeping the mass (after every stage of ssp rk3; after "
+                      "every implicit step, where slightly negative cell "
+                      "means, which the implicit schemes allow for k >= 1, "
+                      "are set to zero and the mass restored).");
     prm.declare_entry("adaptive refinement",
                       "false",
                       Bool(),
@@ -510,7 +513,11 @@ namespace attnflow
     time_step              = get_positive(prm, "Density", "time step");
     picard_iterations      = prm.get_integer("picard iterations");
     solver_tolerance = get_positive(prm, "Density", "linear solver tolerance");
-    preconditioner   = prm.get("preconditioner");
+    if (solver_tolerance < 1e-15)
+      throw InputError("Density/linear solver tolerance",
+                       "must be >= 1e-15 (round-off), got " +
+                         prm.get("linear solver tolerance"));
+    preconditioner       = prm.get("preconditioner");
     positivity_limiter   = prm.get_bool("positivity limiter");
     adaptive_refinement  = prm.get_bool("adaptive refinement");
     max_refinement_level = prm.get_integer("max refinement level");
@@ -522,6 +529,11 @@ namespace attnflow
     if (cfl_number > 1.)
       throw InputError("Density/cfl number",
                        "must be in (0, 1], got " + std::to_string(cfl_number));
+    if (adaptive_refinement && max_refinement_level < refinements)
+      throw InputError("Density/max refinement level",
+                       "is below Density/refinements (" +
+                         std::to_string(refinements) +
+                         "): adaptivity could only coarsen");
     if (!(coarsen_ratio < refine_ratio))
       throw InputError("Density/coarsen density ratio",
                        "must be smaller than the refine density ratio");

@@ -190,9 +190,15 @@ namespace attnflow
         << model.layers.size() << " layer(s); "
         << (tokens ? tokens->tokens().size() : 0) << " tokens; ";
     if (density)
-      log << "density: FE_DGQ(" << parameters.density.degree << "), "
-          << density->n_dofs() << " DoFs, initial mass on the mesh "
-          << density->captured_initial_mass() << " (normalised to 1); ";
+      {
+        log << "density: FE_DGQ(" << parameters.density.degree << "), "
+            << density->n_dofs() << " DoFs";
+        // A density function is normalised on the mesh: no mass to report.
+        if (parameters.initial_condition.type != "function")
+          log << ", mass of mu0 on the mesh "
+              << density->captured_initial_mass() << " (normalised to 1)";
+        log << "; ";
+      }
     log << "output in " << directory.string() << "/\n";
 
     dealii::TimerOutput       timer(log,

@@ -260,9 +260,15 @@ namespace attnflow
     apply_operator(const dealii::Vector<double> &rho,
                    dealii::Vector<double>       &rho_dot) const;
 
-    /** The Zhang–Shu limiter; NumericalError if a cell mean is negative. */
+    /**
+     * The Zhang–Shu limiter. A negative cell mean beyond round-off raises
+     * NumericalError (the explicit scheme's CFL bound was broken), or, if
+     * @p clip_negative_means (implicit schemes, which are not
+     * positivity-preserving), is set to zero.
+     */
     void
-    limit(dealii::Vector<double> &rho) const;
+    limit(dealii::Vector<double> &rho,
+          const bool              clip_negative_means = false) const;
 
     /** One SSP-RK3 step of at most @p max_step under @p layer; its size. */
     double
@@ -294,6 +300,13 @@ namespace attnflow
      */
     void
     adapt_mesh();
+
+    /**
+     * Sets the refinement and coarsening flags of adapt_mesh() from the
+     * current density, and prepares the triangulation for them.
+     */
+    void
+    mark_cells();
 
     /** adapt_mesh() every Density/adaptation interval steps, if enabled. */
     void
@@ -347,6 +360,8 @@ namespace attnflow
     /** The field at the targets (last evaluate_field()). */
     std::vector<dealii::Tensor<1, spacedim>> velocity;
     double                                   min_cell_size;
+    /** The area (length, volume) of the domain: sum of JxW. */
+    double domain_measure = 0.;
 
     double                     current_time;
     double                     initial_mass;
