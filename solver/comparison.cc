@@ -27,17 +27,6 @@ namespace attnflow
       return atoms;
     }
 
-    /** log sum_j exp(l_j) over the finite l_j. */
-    double
-    log_sum_exp(const std::vector<double> &l)
-    {
-      const double m = *std::max_element(l.begin(), l.end());
-      double       s = 0.;
-      for (const double v : l)
-        s += std::exp(v - m);
-      return m + std::log(s);
-    }
-
     /**
      * log of sum_i sum_j a_i b_j exp(-|x_i - y_j|^2 / (2 sigma^2)), a and b
      * normalised to mass 1.

@@ -368,6 +368,22 @@ namespace attnflow
 
 
 
+  double
+  log_sum_exp(const std::vector<double> &a)
+  {
+    double m = minus_infinity;
+    for (const double x : a)
+      m = std::max(m, x);
+    if (m == minus_infinity)
+      return m;
+    double s = 0.;
+    for (const double x : a)
+      s += std::exp(x - m);
+    return m + std::log(s);
+  }
+
+
+
   KernelEngine::KernelEngine(const unsigned int n_threads)
       : thread_limit(n_threads)
   {}

@@ -86,19 +86,6 @@ namespace attnflow
         return std::exp(shift) * value;
       return std::copysign(std::exp(shift + std::log(std::abs(value))), value);
     }
-
-    /** log(sum_i exp(a_i)) without overflow. */
-    double
-    log_sum_exp(const std::vector<double> &a)
-    {
-      double m = -std::numeric_limits<double>::infinity();
-      for (const double x : a)
-        m = std::max(m, x);
-      double s = 0.;
-      for (const double x : a)
-        s += std::exp(x - m);
-      return m + std::log(s);
-    }
   } // namespace
 
 

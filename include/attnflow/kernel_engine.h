@@ -74,6 +74,13 @@ namespace attnflow
   };
 
   /**
+   * log(sum_i exp(a_i)) without overflow (shifted by the largest a_i);
+   * -inf entries contribute nothing.
+   */
+  double
+  log_sum_exp(const std::vector<double> &a);
+
+  /**
    * The tiled, vectorised and multi-threaded all-pairs engine for
    *
    *   sum_j w_j exp(<a_i, b_j>) (1, v_j),
