@@ -2,6 +2,7 @@
 #include <attnflow/simulator.h>
 #include <attnflow/token_metrics.h>
 
+#include <deal.II/base/table_handler.h>
 #include <deal.II/base/timer.h>
 
 #include <cmath>
@@ -221,6 +222,39 @@ namespace attnflow
         dealii::TimerOutput::Scope scope(timer, "metrics and output");
         output(index, log);
       }
+    if (tokens && density)
+      print_final_comparison(log);
+  }
+
+
+
+  void
+  Simulator::print_final_comparison(std::ostream &log) const
+  {
+    // The last row of metrics.csv, side by side (deal.II's TableHandler).
+    const std::vector<std::string> &columns = table.columns();
+    const std::vector<double>      &last    = table.rows().back();
+    const auto                      value   = [&](const std::string &column) {
+      const auto at = std::find(columns.begin(), columns.end(), column);
+      return at == columns.end() ? std::nan("") : last[at - columns.begin()];
+    };
+    dealii::TableHandler summary;
+    for (const std::string quantity :
+         {"energy", "order", "covariance_trace", "clusters"})
+      {
+        summary.add_value("quantity", quantity);
+        summary.add_value("tokens", value(quantity + "_tokens"));
+        summary.add_value("density", value(quantity + "_density"));
+      }
+    summary.set_precision("tokens", 6);
+    summary.set_precision("density", 6);
+    log << "\nAt t = " << value("t") << ", tokens against density:\n";
+    summary.write_text(log, dealii::TableHandler::org_mode_table);
+    log << "distances:";
+    for (const char *distance : {"w1", "w2", "sliced_w2", "mmd"})
+      if (std::find(columns.begin(), columns.end(), distance) != columns.end())
+        log << "  " << distance << " = " << value(distance);
+    log << "\n";
   }
 
 

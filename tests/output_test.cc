@@ -158,5 +158,9 @@ namespace attnflow
           EXPECT_NE(line.find("min rho = "), std::string::npos) << line;
         }
     EXPECT_EQ(n_progress, 4u);
+    // The final table of a run with both solvers.
+    EXPECT_NE(log.str().find("tokens against density"), std::string::npos);
+    EXPECT_NE(log.str().find("| energy "), std::string::npos);
+    EXPECT_NE(log.str().find("distances:  w1 = "), std::string::npos);
   }
 } // namespace attnflow

@@ -71,6 +71,14 @@ namespace attnflow
     remove_earlier_output(const std::filesystem::path &directory);
 
     /**
+     * The final comparison of a run with both solvers: the last output's
+     * energy, order parameter, covariance trace and clusters of tokens and
+     * density side by side, and their distances.
+     */
+    void
+    print_final_comparison(std::ostream &log) const;
+
+    /**
      * Warns once per @p column (on stderr) when its @p value at time @p t
      * is not finite: an energy beyond the double range.
      */
