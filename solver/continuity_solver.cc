@@ -1095,8 +1095,9 @@ namespace attnflow
                             weights);
     s.n_clusters   = count_clusters(values);
     s.mass_outflow = outflow;
-    s.n_steps      = n_steps;
-    s.last_step    = last_step;
+    s.n_linear_iterations = n_linear_iterations;
+    s.n_steps             = n_steps;
+    s.last_step           = last_step;
     return s;
   }
 

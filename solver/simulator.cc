@@ -352,6 +352,8 @@ namespace attnflow
     if (model.geometry == Geometry::euclidean)
       table.set("mass_outflow", s.mass_outflow);
     table.set("steps_density", s.n_steps);
+    if (parameters.density.scheme != DensityScheme::ssp_rk3)
+      table.set("linear_iterations_density", s.n_linear_iterations);
     table.set("dt_density", s.last_step);
     if (parameters.output.write_vtu)
       density->write_output(parameters.output.directory, index);

@@ -49,6 +49,8 @@ namespace attnflow
      * cells whose mean density exceeds twice the average mass/|domain|.
      */
     unsigned int n_clusters = 0;
+    /** GMRES iterations of the implicit schemes so far. */
+    unsigned long n_linear_iterations = 0;
     /** Time steps and current step size of the density solver. */
     unsigned long n_steps   = 0;
     double        last_step = 0.;

@@ -72,13 +72,6 @@ namespace attnflow
       return bandwidth;
     }
 
-    /** Whether the tokens come from a file (their number is the file's). */
-    bool
-    is_tokens_file() const
-    {
-      return type == Type::tokens_file;
-    }
-
   private:
     enum class Type
     {
