@@ -92,6 +92,49 @@ namespace attnflow
 
 
 
+  /**
+   * FEFaceValues for the boundary faces and FEInterfaceValues for the
+   * interior ones, both with one update flag set, reinitialised from a
+   * FaceRecord.
+   */
+  template <int dim, int spacedim>
+  struct ContinuitySolver<dim, spacedim>::FaceValues
+  {
+    FaceValues(const Mapping<dim, spacedim> &mapping,
+               const FE_DGQ<dim, spacedim>  &fe,
+               const Quadrature<dim - 1>    &quadrature,
+               const UpdateFlags             flags)
+        : interface(mapping, fe, quadrature, flags)
+        , boundary(mapping, fe, quadrature, flags)
+    {}
+
+    /**
+     * Reinitialises for @p face: returns true for a boundary face (then
+     * @p boundary describes it), false for an interior one (@p interface).
+     */
+    bool
+    reinit(const FaceRecord &face)
+    {
+      if (face.neighbor_face == numbers::invalid_unsigned_int)
+        {
+          boundary.reinit(face.cell, face.face);
+          return true;
+        }
+      interface.reinit(face.cell,
+                       face.face,
+                       face.subface,
+                       face.neighbor,
+                       face.neighbor_face,
+                       face.neighbor_subface);
+      return false;
+    }
+
+    FEInterfaceValues<dim, spacedim> interface;
+    FEFaceValues<dim, spacedim>      boundary;
+  };
+
+
+
   template <int dim, int spacedim>
   ContinuitySolver<dim, spacedim>::ContinuitySolver(
     const Model             &model,
@@ -243,37 +286,21 @@ namespace attnflow
     targets                      = sources;
     targets.coordinates.resize((sources.size() + faces.size() * n_q) *
                                spacedim);
-    FEInterfaceValues<dim, spacedim> fe_interface(*mapping,
-                                                  fe,
-                                                  face_quadrature,
-                                                  update_quadrature_points);
-    FEFaceValues<dim, spacedim>      fe_face(*mapping,
-                                        fe,
-                                        face_quadrature,
-                                        update_quadrature_points);
+    FaceValues face_values(*mapping,
+                           fe,
+                           face_quadrature,
+                           update_quadrature_points);
     for (std::size_t r = 0; r < faces.size(); ++r)
       {
         FaceRecord &face = faces[r];
         face.offset      = sources.size() + r * n_q;
-        const std::vector<Point<spacedim>> *points;
-        if (face.neighbor_face == invalid)
-          {
-            fe_face.reinit(face.cell, face.face);
-            points = &fe_face.get_quadrature_points();
-          }
-        else
-          {
-            fe_interface.reinit(face.cell,
-                                face.face,
-                                face.subface,
-                                face.neighbor,
-                                face.neighbor_face,
-                                face.neighbor_subface);
-            points = &fe_interface.get_quadrature_points();
-          }
+        const std::vector<Point<spacedim>> &points =
+          face_values.reinit(face) ?
+            face_values.boundary.get_quadrature_points() :
+            face_values.interface.get_quadrature_points();
         for (unsigned int q = 0; q < n_q; ++q)
           {
-            const Point<spacedim> x = on_domain((*points)[q], on_sphere);
+            const Point<spacedim> x = on_domain(points[q], on_sphere);
             for (unsigned int k = 0; k < spacedim; ++k)
               targets[face.offset + q][k] = x[k];
           }
@@ -410,24 +437,20 @@ namespace attnflow
       }
 
     // Faces: the upwind flux (X.n) rho^upwind; nothing enters a box.
-    FEInterfaceValues<dim, spacedim> fe_interface(*mapping,
-                                                  fe,
-                                                  face_quadrature,
-                                                  update_values |
-                                                    update_JxW_values |
-                                                    update_normal_vectors);
-    FEFaceValues<dim, spacedim>      fe_face(*mapping,
-                                        fe,
-                                        face_quadrature,
-                                        update_values | update_JxW_values |
-                                          update_normal_vectors);
-    std::vector<double>              here(n_qf), there(n_qf);
-    double                           outflow_rate = 0.;
+    FaceValues                              face_values(*mapping,
+                           fe,
+                           face_quadrature,
+                           update_values | update_JxW_values |
+                             update_normal_vectors);
+    const FEFaceValues<dim, spacedim>      &fe_face = face_values.boundary;
+    const FEInterfaceValues<dim, spacedim> &fe_interface =
+      face_values.interface;
+    std::vector<double> here(n_qf), there(n_qf);
+    double              outflow_rate = 0.;
     for (const FaceRecord &face : faces)
       {
-        if (face.neighbor_face == numbers::invalid_unsigned_int)
+        if (face_values.reinit(face))
           {
-            fe_face.reinit(face.cell, face.face);
             fe_face.get_function_values(rho, here);
             face.cell->get_dof_indices(dofs);
             for (unsigned int q = 0; q < n_qf; ++q)
@@ -443,12 +466,6 @@ namespace attnflow
               }
             continue;
           }
-        fe_interface.reinit(face.cell,
-                            face.face,
-                            face.subface,
-                            face.neighbor,
-                            face.neighbor_face,
-                            face.neighbor_subface);
         fe_interface.get_fe_face_values(0).get_function_values(rho, here);
         fe_interface.get_fe_face_values(1).get_function_values(rho, there);
         const std::vector<types::global_dof_index> interface_dofs =
@@ -647,22 +664,18 @@ namespace attnflow
       }
 
     // Faces: -(X.n) phi_j^upwind [phi_i]; outflow only on a box's boundary.
-    FEInterfaceValues<dim, spacedim> fe_interface(*mapping,
-                                                  fe,
-                                                  face_quadrature,
-                                                  update_values |
-                                                    update_JxW_values |
-                                                    update_normal_vectors);
-    FEFaceValues<dim, spacedim>      fe_face(*mapping,
-                                        fe,
-                                        face_quadrature,
-                                        update_values | update_JxW_values |
-                                          update_normal_vectors);
+    FaceValues                              face_values(*mapping,
+                           fe,
+                           face_quadrature,
+                           update_values | update_JxW_values |
+                             update_normal_vectors);
+    const FEFaceValues<dim, spacedim>      &fe_face = face_values.boundary;
+    const FEInterfaceValues<dim, spacedim> &fe_interface =
+      face_values.interface;
     for (const FaceRecord &face : faces)
       {
-        if (face.neighbor_face == numbers::invalid_unsigned_int)
+        if (face_values.reinit(face))
           {
-            fe_face.reinit(face.cell, face.face);
             face.cell->get_dof_indices(dofs);
             FullMatrix<double> face_matrix(n_dofs, n_dofs);
             for (unsigned int q = 0; q < n_qf; ++q)
@@ -680,12 +693,6 @@ namespace attnflow
             transport.add(dofs, face_matrix);
             continue;
           }
-        fe_interface.reinit(face.cell,
-                            face.face,
-                            face.subface,
-                            face.neighbor,
-                            face.neighbor_face,
-                            face.neighbor_subface);
         const std::vector<types::global_dof_index> interface_dofs =
           fe_interface.get_interface_dof_indices();
         const unsigned int n = interface_dofs.size();

@@ -238,6 +238,9 @@ namespace attnflow
       std::size_t offset;
     };
 
+    /** Face values of either kind for a FaceRecord (in the .cc file). */
+    struct FaceValues;
+
     /** Distributes DoFs and caches everything that depends on the mesh. */
     void
     setup();
