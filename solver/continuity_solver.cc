@@ -8,11 +8,13 @@
 #include <deal.II/fe/fe_system.h>
 #include <deal.II/fe/fe_values.h>
 #include <deal.II/grid/grid_refinement.h>
+#include <deal.II/grid/grid_tools.h>
 #include <deal.II/lac/solver_control.h>
 #include <deal.II/lac/trilinos_precondition.h>
 #include <deal.II/lac/trilinos_solver.h>
 #include <deal.II/numerics/data_out.h>
 #include <deal.II/numerics/solution_transfer.h>
+#include <deal.II/numerics/vector_tools_interpolate.h>
 
 #include <algorithm>
 #include <cmath>
@@ -1063,6 +1065,72 @@ namespace attnflow
             fe_values.JxW(q);
       }
     return distance;
+  }
+
+
+
+  template <int dim, int spacedim>
+  double
+  ContinuitySolver<dim, spacedim>::l1_error(
+    const std::function<double(const double *)> &exact) const
+  {
+    return l1_distance(
+      [&exact](const Point<spacedim> &x) { return exact(&x[0]); });
+  }
+
+
+
+  template <int dim, int spacedim>
+  double
+  ContinuitySolver<dim, spacedim>::l1_distance_to(
+    const DensitySolver &other_solver) const
+  {
+    const auto *other =
+      dynamic_cast<const ContinuitySolver<dim, spacedim> *>(&other_solver);
+    if (other == nullptr ||
+        other->triangulation.n_cells(0) != triangulation.n_cells(0))
+      throw InputError("Convergence/reference",
+                       "the runs compared do not share one coarse mesh");
+    DoFHandler<dim, spacedim> on_other_mesh(other->triangulation);
+    on_other_mesh.distribute_dofs(fe);
+    Vector<double> interpolated(on_other_mesh.n_dofs());
+    VectorTools::interpolate_to_different_mesh(dof_handler,
+                                               density,
+                                               on_other_mesh,
+                                               interpolated);
+
+    const QGauss<dim> quadrature(std::max(fe.degree, other->fe.degree) + 4);
+    FEValues<dim, spacedim> mine(*other->mapping,
+                                 fe,
+                                 quadrature,
+                                 update_values);
+    FEValues<dim, spacedim> theirs(*other->mapping,
+                                   other->fe,
+                                   quadrature,
+                                   update_values | update_JxW_values);
+    std::vector<double>     a(quadrature.size()), b(quadrature.size());
+    double                  distance = 0.;
+    auto                    cell     = on_other_mesh.begin_active();
+    for (const auto &other_cell : other->dof_handler.active_cell_iterators())
+      {
+        mine.reinit(cell);
+        theirs.reinit(other_cell);
+        mine.get_function_values(interpolated, a);
+        theirs.get_function_values(other->density, b);
+        for (unsigned int q = 0; q < quadrature.size(); ++q)
+          distance += std::abs(a[q] - b[q]) * theirs.JxW(q);
+        ++cell;
+      }
+    return distance;
+  }
+
+
+
+  template <int dim, int spacedim>
+  double
+  ContinuitySolver<dim, spacedim>::mesh_size() const
+  {
+    return GridTools::maximal_cell_diameter(triangulation, *mapping);
   }
 
 

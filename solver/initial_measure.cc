@@ -15,35 +15,6 @@ namespace attnflow
   {
     const std::string section = "Initial condition/";
 
-    /** The lower triangular L with L L^T = @p A; InputError unless SPD. */
-    SquareMatrix
-    cholesky(const SquareMatrix &A, const std::string &parameter)
-    {
-      const unsigned int d = A.dimension;
-      SquareMatrix       L(d);
-      for (unsigned int i = 0; i < d; ++i)
-        for (unsigned int j = 0; j < d; ++j)
-          {
-            if (A(i, j) != A(j, i))
-              throw InputError(parameter, "the covariance is not symmetric");
-            if (j > i)
-              continue;
-            double s = A(i, j);
-            for (unsigned int k = 0; k < j; ++k)
-              s -= L(i, k) * L(j, k);
-            if (i == j)
-              {
-                if (!(s > 0.))
-                  throw InputError(parameter,
-                                   "the covariance is not positive definite");
-                L(i, i) = std::sqrt(s);
-              }
-            else
-              L(i, j) = s / L(j, j);
-          }
-      return L;
-    }
-
     /** Cumulative normalised weights for @p n_components components. */
     std::vector<double>
     parse_mixture_weights(const std::string &text,
@@ -446,6 +417,91 @@ namespace attnflow
 
 
   double
+  gaussian_density(const double              *x,
+                   const std::vector<double> &mean,
+                   const SquareMatrix        &cholesky_factor)
+  {
+    // z = L^{-1} (x - m) by forward substitution.
+    const unsigned int  d = mean.size();
+    const SquareMatrix &L = cholesky_factor;
+    std::vector<double> z(d);
+    double              quadratic = 0., log_det = 0.;
+    for (unsigned int i = 0; i < d; ++i)
+      {
+        double s = x[i] - mean[i];
+        for (unsigned int j = 0; j < i; ++j)
+          s -= L(i, j) * z[j];
+        z[i] = s / L(i, i);
+        quadratic += z[i] * z[i];
+        log_det += std::log(L(i, i));
+      }
+    return std::exp(-0.5 * quadratic - log_det - 0.5 * d * std::log(2. * M_PI));
+  }
+
+
+
+  bool
+  InitialMeasure::moments(std::vector<double> &mean,
+                          SquareMatrix        &covariance) const
+  {
+    const unsigned int d = dimension;
+    mean.assign(d, 0.);
+    covariance = SquareMatrix(d);
+    if (geometry != Geometry::euclidean || type == Type::function)
+      return false;
+    // Second moments E[x x^T] first, then the covariance.
+    const auto add = [&](const double               weight,
+                         const std::vector<double> &m,
+                         const SquareMatrix        &c) {
+      for (unsigned int i = 0; i < d; ++i)
+        {
+          mean[i] += weight * m[i];
+          for (unsigned int j = 0; j < d; ++j)
+            covariance(i, j) += weight * (c(i, j) + m[i] * m[j]);
+        }
+    };
+    if (type == Type::uniform)
+      {
+        std::vector<double> center(d);
+        SquareMatrix        c(d);
+        for (unsigned int k = 0; k < d; ++k)
+          {
+            const double width = upper_corner[k] - lower_corner[k];
+            center[k]          = 0.5 * (lower_corner[k] + upper_corner[k]);
+            c(k, k)            = width * width / 12.;
+          }
+        add(1., center, c);
+      }
+    else if (type == Type::gaussian)
+      for (unsigned int c = 0; c < means.size(); ++c)
+        {
+          const SquareMatrix &L = cholesky_factors[c];
+          SquareMatrix        S(d);
+          for (unsigned int i = 0; i < d; ++i)
+            for (unsigned int j = 0; j < d; ++j)
+              for (unsigned int k = 0; k < d; ++k)
+                S(i, j) += L(i, k) * L(j, k);
+          add(component_weight(c), means[c], S);
+        }
+    else // a tokens file with its Gaussian kernel density estimate
+      {
+        const SquareMatrix kernel =
+          SquareMatrix::scaled_identity(d, bandwidth * bandwidth);
+        const std::size_t n = file_tokens.size();
+        for (std::size_t i = 0; i < n; ++i)
+          add(1. / n,
+              std::vector<double>(file_tokens[i], file_tokens[i] + d),
+              kernel);
+      }
+    for (unsigned int i = 0; i < d; ++i)
+      for (unsigned int j = 0; j < d; ++j)
+        covariance(i, j) -= mean[i] * mean[j];
+    return true;
+  }
+
+
+
+  double
   InitialMeasure::density(const double *x) const
   {
     const unsigned int d = dimension;
@@ -468,24 +524,8 @@ namespace attnflow
           {
             double value = 0.;
             for (unsigned int c = 0; c < means.size(); ++c)
-              {
-                // z = L^{-1} (x - m) by forward substitution.
-                const SquareMatrix &L = cholesky_factors[c];
-                std::vector<double> z(d);
-                double              quadratic = 0., log_det = 0.;
-                for (unsigned int i = 0; i < d; ++i)
-                  {
-                    double s = x[i] - means[c][i];
-                    for (unsigned int j = 0; j < i; ++j)
-                      s -= L(i, j) * z[j];
-                    z[i] = s / L(i, i);
-                    quadratic += z[i] * z[i];
-                    log_det += std::log(L(i, i));
-                  }
-                value +=
-                  component_weight(c) * std::exp(-0.5 * quadratic - log_det -
-                                                 0.5 * d * std::log(2. * M_PI));
-              }
+              value += component_weight(c) *
+                       gaussian_density(x, means[c], cholesky_factors[c]);
             return value;
           }
         case Type::von_mises_fisher:

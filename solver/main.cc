@@ -4,6 +4,7 @@
  * and reports bad input or numerical failure with a clear message and a
  * non-zero exit code.
  */
+#include <attnflow/convergence_study.h>
 #include <attnflow/exceptions.h>
 #include <attnflow/parameters.h>
 #include <attnflow/simulator.h>
@@ -19,6 +20,10 @@ namespace
 {
   const char *const usage =
     "usage: attnflow RUN.prm [--set \"Section/name=value\" ...]\n"
+    "       attnflow --convergence STUDY.prm [--set ...]   a convergence "
+    "study\n"
+    "         (section Convergence: swept parameter, values, error, "
+    "reference)\n"
     "       attnflow --print-parameters   every parameter, its documentation "
     "and default\n";
 }
@@ -33,6 +38,7 @@ main(int argc, char **argv)
     {
       std::string              file;
       std::vector<std::string> overrides;
+      bool                     convergence = false;
       for (int i = 1; i < argc; ++i)
         {
           const std::string argument = argv[i];
@@ -48,7 +54,9 @@ main(int argc, char **argv)
               std::cout << usage;
               return 0;
             }
-          if (argument == "--set")
+          if (argument == "--convergence")
+            convergence = true;
+          else if (argument == "--set")
             {
               if (i + 1 == argc)
                 throw InputError("--set", "needs \"Section/name=value\"");
@@ -63,6 +71,12 @@ main(int argc, char **argv)
       if (file.empty())
         throw InputError("command line",
                          "no parameter file given\n" + std::string(usage));
+      if (convergence)
+        {
+          ConvergenceStudy study(file, overrides);
+          study.run(std::cout);
+          return 0;
+        }
       const Parameters parameters = read_parameters(file, overrides);
       Simulator        simulator(parameters);
       simulator.run(std::cout);

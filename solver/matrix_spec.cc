@@ -186,4 +186,34 @@ namespace attnflow
       }
     return matrix;
   }
+
+
+
+  SquareMatrix
+  cholesky(const SquareMatrix &A, const std::string &parameter)
+  {
+    const unsigned int d = A.dimension;
+    SquareMatrix       L(d);
+    for (unsigned int i = 0; i < d; ++i)
+      for (unsigned int j = 0; j < d; ++j)
+        {
+          if (A(i, j) != A(j, i))
+            throw InputError(parameter, "the covariance is not symmetric");
+          if (j > i)
+            continue;
+          double s = A(i, j);
+          for (unsigned int k = 0; k < j; ++k)
+            s -= L(i, k) * L(j, k);
+          if (i == j)
+            {
+              if (!(s > 0.))
+                throw InputError(parameter,
+                                 "the covariance is not positive definite");
+              L(i, i) = std::sqrt(s);
+            }
+          else
+            L(i, j) = s / L(j, j);
+        }
+    return L;
+  }
 } // namespace attnflow

@@ -116,6 +116,28 @@ namespace attnflow
     virtual double
     captured_initial_mass() const = 0;
 
+    /**
+     * int |rho - @p exact| over the domain (Gauss rule with degree + 4
+     * points per direction); @p exact takes the spacedim coordinates of a
+     * point.
+     */
+    virtual double
+    l1_error(const std::function<double(const double *)> &exact) const = 0;
+
+    /**
+     * int |rho - rho_other| for the density @p other of a run on the same
+     * coarse mesh, refined alike or further (a convergence study's finest
+     * run): rho is interpolated onto @p other's mesh (exactly, DG
+     * polynomials embed in their children) and the difference integrated
+     * there. InputError if @p other lives on another domain.
+     */
+    virtual double
+    l1_distance_to(const DensitySolver &other) const = 0;
+
+    /** The largest cell diameter h. */
+    virtual double
+    mesh_size() const = 0;
+
   protected:
     /** The timer of set_timer(), or null. */
     dealii::TimerOutput *timer = nullptr;
@@ -219,6 +241,15 @@ namespace attnflow
     {
       return initial_mass;
     }
+
+    double
+    l1_error(const std::function<double(const double *)> &exact) const override;
+
+    double
+    l1_distance_to(const DensitySolver &other) const override;
+
+    double
+    mesh_size() const override;
 
     /** The mesh. */
     const dealii::Triangulation<dim, spacedim> &

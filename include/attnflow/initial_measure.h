@@ -23,6 +23,15 @@ namespace attnflow
   class RandomGenerator;
 
   /**
+   * The density of N(@p mean, L L^T) at @p x, with L = @p cholesky_factor
+   * lower triangular.
+   */
+  double
+  gaussian_density(const double              *x,
+                   const std::vector<double> &mean,
+                   const SquareMatrix        &cholesky_factor);
+
+  /**
    * The initial measure mu0 of a run (section "Initial condition"). The
    * constructor checks every parameter against the model (InputError
    * otherwise); sample() draws tokens reproducibly from the seed.
@@ -66,6 +75,23 @@ namespace attnflow
      * one given, or Scott's rule h = sigma n^(-1/(d+4)) with sigma^2 the
      * tokens' variance averaged over the coordinates.
      */
+    /**
+     * The mean and covariance of mu0 where they have a closed form (uniform
+     * on a box, Gaussian mixtures, a tokens file with its kernel density
+     * estimate), for the exact solutions of a convergence study; false
+     * (and zeros) for a density function and on the sphere.
+     */
+    bool
+    moments(std::vector<double> &mean, SquareMatrix &covariance) const;
+
+    /** Whether mu0 is one Gaussian N(m, S) in R^d (case E2). */
+    bool
+    is_gaussian() const
+    {
+      return type == Type::gaussian && geometry == Geometry::euclidean &&
+             means.size() == 1;
+    }
+
     double
     kde_bandwidth() const
     {

@@ -76,6 +76,13 @@ namespace attnflow
                const std::uint64_t seed   = 0,
                const std::uint64_t stream = 0);
 
+  /**
+   * The lower triangular L with L L^T = @p A; InputError naming
+   * @p parameter unless @p A is symmetric positive definite.
+   */
+  SquareMatrix
+  cholesky(const SquareMatrix &A, const std::string &parameter);
+
   /** The syntax that parse_matrix() accepts, for error messages. */
   extern const char *const matrix_syntax;
 } // namespace attnflow

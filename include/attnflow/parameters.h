@@ -201,6 +201,43 @@ namespace attnflow
   };
 
   /**
+   * Section "Convergence": what `attnflow --convergence STUDY.prm` sweeps and
+   * measures (ignored by a plain run). The values stay text here; the
+   * ConvergenceStudy checks them against the run they apply to.
+   */
+  struct ConvergenceParameters
+  {
+    /** The parameters a study can sweep, '|'-separated. */
+    static const char *const sweepable;
+
+    /** The swept parameter, "Section/name". */
+    std::string sweep = "Density/refinements";
+    /** Its values, comma-separated. */
+    std::string values = "";
+    /** A second parameter with one error column per value, or "none". */
+    std::string series = "none";
+    /** The values of the series parameter, comma-separated. */
+    std::string series_values = "";
+    /** The error measured at the end time. */
+    std::string error = "density L1";
+    /** What the error is measured against: exact | finest. */
+    std::string reference = "exact";
+    /** Runs per value (seeds seed, seed + 1, ...): mean and spread. */
+    unsigned int n_seeds = 1;
+    /** The slopes of the reference lines of the plot, or "auto". */
+    std::string reference_slopes = "auto";
+    /** Whether to draw convergence.png and .svg with gnuplot. */
+    bool plot = true;
+
+    /** Declares the entries of this section in @p prm. */
+    static void
+    declare_parameters(dealii::ParameterHandler &prm);
+    /** Reads the entries of this section from @p prm. */
+    void
+    parse_parameters(dealii::ParameterHandler &prm);
+  };
+
+  /**
    * All parameters of a run, and the parameter file actually used (every
    * default filled in) for the run folder.
    */
@@ -214,6 +251,7 @@ namespace attnflow
     OutputParameters           output;
     ParallelParameters         parallel;
     ComparisonParameters       comparison;
+    ConvergenceParameters      convergence;
     /** The complete parameter file of this run (PRM format). */
     std::string used_parameter_file;
 

@@ -41,6 +41,27 @@ namespace attnflow
     void
     run(std::ostream &log);
 
+    /** The parameters of the run. */
+    const Parameters &
+    get_parameters() const
+    {
+      return parameters;
+    }
+
+    /** The model of the run. */
+    const Model &
+    get_model() const
+    {
+      return model;
+    }
+
+    /** The initial measure mu0 of the run (tokens and density). */
+    const InitialMeasure &
+    get_initial_measure() const
+    {
+      return initial_measure;
+    }
+
     /** The metrics of the output times so far. */
     const MetricsTable &
     metrics() const

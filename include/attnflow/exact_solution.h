@@ -1,0 +1,97 @@
+/**
+ * @file
+ * The exact solutions E1 and E2 of DESIGN.md section 3, against which
+ * convergence studies measure both solvers.
+ */
+#ifndef attnflow_exact_solution_h
+#define attnflow_exact_solution_h
+
+#include <attnflow/initial_measure.h>
+#include <attnflow/kernel_engine.h>
+#include <attnflow/matrix_spec.h>
+#include <attnflow/model.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace attnflow
+{
+  /** The mean m and covariance S of a measure in R^d. */
+  struct MeanAndCovariance
+  {
+    std::vector<double> mean;
+    SquareMatrix        covariance;
+  };
+
+  /** The mean and covariance of sum_i w_i delta_{x_i}. */
+  MeanAndCovariance
+  mean_and_covariance(const PointSet            &points,
+                      const std::vector<double> &weights);
+
+  /**
+   * The exact solution of a run in R^d where one is known. Both cases have an
+   * affine field X(x) = A x + b, under which mean and covariance obey
+   *
+   *   m' = A m + b,  S' = A S + S A^T,
+   *
+   * with, summed over the heads of the layer acting,
+   * A = beta sum_h V_h S K_h^T Q_h and b = sum_h V_h m:
+   * - E1, beta = 0 (softmax or uniform, any mu0): A = 0, every point moves
+   *   by m(t) - m(0) and rho(t, x) = rho0(x - m(t) + m(0));
+   * - E2, softmax from one Gaussian N(m0, S0): mu(t) = N(m(t), S(t)).
+   * The moment equations are integrated by RK4 with steps of at most 1e-3
+   * on each interval of constant weights (error ~1e-13).
+   */
+  class ExactSolution
+  {
+  public:
+    /**
+     * The exact solution of @p model from @p initial_measure; InputError
+     * naming @p parameter (the setting that asked for it) when neither E1
+     * nor E2 applies.
+     */
+    ExactSolution(const Model          &model,
+                  const InitialMeasure &initial_measure,
+                  const std::string    &parameter);
+
+    /** The mean and covariance of mu(@p t). */
+    MeanAndCovariance
+    moments(const double t) const;
+
+    /**
+     * x -> rho(@p t, x), the moments integrated once (the function refers
+     * to this object).
+     */
+    std::function<double(const double *)>
+    density(const double t) const;
+
+    /** Whether this is E1 (a translation). */
+    bool
+    is_translation() const
+    {
+      return model.beta == 0.;
+    }
+
+    /**
+     * E1 for n tokens: every token moves by m_n(t) - m_n(0), the mean of
+     * @p initial_tokens carried by the same moment equations; the tokens at
+     * time @p t. InputError naming the parameter of the constructor unless
+     * this is E1.
+     */
+    PointSet
+    translated_tokens(const PointSet &initial_tokens, const double t) const;
+
+  private:
+    /** (m, S) carried from time 0 to @p t by the moment equations. */
+    MeanAndCovariance
+    integrate(MeanAndCovariance initial, const double t) const;
+
+    const Model          &model;
+    const InitialMeasure &initial_measure;
+    const std::string     parameter;
+    MeanAndCovariance     initial_moments;
+  };
+} // namespace attnflow
+
+#endif

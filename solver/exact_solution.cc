@@ -1,0 +1,193 @@
+#include <attnflow/exact_solution.h>
+#include <attnflow/exceptions.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace attnflow
+{
+  namespace
+  {
+    /** A B for square matrices. */
+    SquareMatrix
+    product(const SquareMatrix &A, const SquareMatrix &B)
+    {
+      const unsigned int d = A.dimension;
+      SquareMatrix       C(d);
+      for (unsigned int i = 0; i < d; ++i)
+        for (unsigned int k = 0; k < d; ++k)
+          for (unsigned int j = 0; j < d; ++j)
+            C(i, j) += A(i, k) * B(k, j);
+      return C;
+    }
+
+    /** y + h dy, entry by entry. */
+    MeanAndCovariance
+    axpy(const MeanAndCovariance &y,
+         const double             h,
+         const MeanAndCovariance &dy)
+    {
+      MeanAndCovariance z = y;
+      for (std::size_t i = 0; i < z.mean.size(); ++i)
+        z.mean[i] += h * dy.mean[i];
+      for (std::size_t i = 0; i < z.covariance.entries.size(); ++i)
+        z.covariance.entries[i] += h * dy.covariance.entries[i];
+      return z;
+    }
+
+    /** (m', S') of the moment equations under @p layer. */
+    MeanAndCovariance
+    derivative(const MeanAndCovariance &y,
+               const Layer             &layer,
+               const double             beta)
+    {
+      const unsigned int d = y.mean.size();
+      SquareMatrix       A(d);
+      MeanAndCovariance  dy{std::vector<double>(d, 0.), SquareMatrix(d)};
+      for (const AttentionHead &head : layer.heads)
+        {
+          const SquareMatrix VSKQ =
+            product(product(head.V, y.covariance),
+                    product(head.K.transpose(), head.Q));
+          for (std::size_t i = 0; i < A.entries.size(); ++i)
+            A.entries[i] += beta * VSKQ.entries[i];
+          for (unsigned int i = 0; i < d; ++i)
+            for (unsigned int j = 0; j < d; ++j)
+              dy.mean[i] += head.V(i, j) * y.mean[j];
+        }
+      const SquareMatrix AS = product(A, y.covariance);
+      for (unsigned int i = 0; i < d; ++i)
+        for (unsigned int j = 0; j < d; ++j)
+          {
+            dy.mean[i] += A(i, j) * y.mean[j];
+            dy.covariance(i, j) = AS(i, j) + AS(j, i);
+          }
+      return dy;
+    }
+  } // namespace
+
+
+
+  MeanAndCovariance
+  mean_and_covariance(const PointSet            &points,
+                      const std::vector<double> &weights)
+  {
+    const unsigned int d = points.dimension;
+    MeanAndCovariance  result{std::vector<double>(d, 0.), SquareMatrix(d)};
+    for (std::size_t p = 0; p < points.size(); ++p)
+      for (unsigned int i = 0; i < d; ++i)
+        result.mean[i] += weights[p] * points[p][i];
+    for (std::size_t p = 0; p < points.size(); ++p)
+      for (unsigned int i = 0; i < d; ++i)
+        for (unsigned int j = 0; j < d; ++j)
+          result.covariance(i, j) += weights[p] *
+                                     (points[p][i] - result.mean[i]) *
+                                     (points[p][j] - result.mean[j]);
+    return result;
+  }
+
+
+
+  ExactSolution::ExactSolution(const Model          &model,
+                               const InitialMeasure &initial_measure,
+                               const std::string    &parameter)
+      : model(model)
+      , initial_measure(initial_measure)
+      , parameter(parameter)
+  {
+    const std::string use_finest = "; use the finest run as the reference";
+    if (model.geometry != Geometry::euclidean)
+      throw InputError(parameter,
+                       "no exact solution is known on the sphere" + use_finest);
+    if (model.beta != 0. && !(model.normalization == Normalization::softmax &&
+                              initial_measure.is_gaussian()))
+      throw InputError(parameter,
+                       "an exact solution needs beta = 0 (E1) or softmax "
+                       "attention from one Gaussian (E2)" +
+                         use_finest);
+    if (!initial_measure.moments(initial_moments.mean,
+                                 initial_moments.covariance))
+      throw InputError(parameter,
+                       "the mean of a density function is not known in "
+                       "closed form" +
+                         use_finest);
+  }
+
+
+
+  MeanAndCovariance
+  ExactSolution::integrate(MeanAndCovariance y, const double t) const
+  {
+    for (const Model::Interval &interval : model.intervals(0., t))
+      {
+        const double length = interval.end - interval.start;
+        const auto   n_steps =
+          static_cast<unsigned int>(std::max(1., std::ceil(length / 1e-3)));
+        const double h = length / n_steps;
+        const auto   f = [&](const MeanAndCovariance &z) {
+          return derivative(z, *interval.layer, model.beta);
+        };
+        for (unsigned int step = 0; step < n_steps; ++step)
+          {
+            const MeanAndCovariance k1 = f(y);
+            const MeanAndCovariance k2 = f(axpy(y, h / 2, k1));
+            const MeanAndCovariance k3 = f(axpy(y, h / 2, k2));
+            const MeanAndCovariance k4 = f(axpy(y, h, k3));
+            y = axpy(axpy(axpy(axpy(y, h / 6, k1), h / 3, k2), h / 3, k3),
+                     h / 6,
+                     k4);
+          }
+      }
+    return y;
+  }
+
+
+
+  MeanAndCovariance
+  ExactSolution::moments(const double t) const
+  {
+    return integrate(initial_moments, t);
+  }
+
+
+
+  std::function<double(const double *)>
+  ExactSolution::density(const double t) const
+  {
+    const MeanAndCovariance now = moments(t);
+    if (!is_translation())
+      return [now, L = cholesky(now.covariance, parameter)](const double *x) {
+        return gaussian_density(x, now.mean, L);
+      };
+    std::vector<double> shift(model.dimension);
+    for (unsigned int k = 0; k < model.dimension; ++k)
+      shift[k] = now.mean[k] - initial_moments.mean[k];
+    return [this, shift](const double *x) {
+      std::vector<double> shifted(x, x + shift.size());
+      for (std::size_t k = 0; k < shift.size(); ++k)
+        shifted[k] -= shift[k];
+      return initial_measure.density(shifted.data());
+    };
+  }
+
+
+
+  PointSet
+  ExactSolution::translated_tokens(const PointSet &initial_tokens,
+                                   const double    t) const
+  {
+    if (!is_translation())
+      throw InputError(parameter,
+                       "exact token positions are known for beta = 0 (E1) "
+                       "only; use the finest run as the reference");
+    const std::size_t       n = initial_tokens.size();
+    const MeanAndCovariance start =
+      mean_and_covariance(initial_tokens, std::vector<double>(n, 1. / n));
+    const MeanAndCovariance end    = integrate(start, t);
+    PointSet                tokens = initial_tokens;
+    for (std::size_t i = 0; i < n; ++i)
+      for (unsigned int k = 0; k < model.dimension; ++k)
+        tokens[i][k] += end.mean[k] - start.mean[k];
+    return tokens;
+  }
+} // namespace attnflow

@@ -1,0 +1,251 @@
+/**
+ * @file
+ * Convergence studies: the exact solutions E1 and E2 against closed forms,
+ * observed rates of whole studies (DG in h, RK4 in dt), the files a study
+ * writes, and the errors of bad study sections.
+ */
+#include <attnflow/convergence_study.h>
+#include <attnflow/exact_solution.h>
+#include <attnflow/exceptions.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "test_helpers.h"
+
+namespace attnflow
+{
+  namespace
+  {
+    /** The study file @p text in a scratch folder @p name, and its path. */
+    std::string
+    study_file(const std::string &text, const std::string &name)
+    {
+      const std::filesystem::path directory = testing::scratch_directory(name);
+      testing::write_text(directory / "study.prm",
+                          text + "subsection Output\n set directory = " +
+                            (directory / "output").string() + "\nend\n");
+      return (directory / "study.prm").string();
+    }
+
+    /** The lines of @p path. */
+    std::vector<std::string>
+    lines_of(const std::filesystem::path &path)
+    {
+      std::ifstream            in(path);
+      std::vector<std::string> lines;
+      for (std::string line; std::getline(in, line);)
+        lines.push_back(line);
+      return lines;
+    }
+
+    /** E1 in R^1: a Gaussian translated by X = -m (beta = 0, V = -1). */
+    const std::string translation_1d =
+      "subsection Model\n set geometry = euclidean\n set dimension = 1\n"
+      " set beta = 0\n set V = -1\nend\n"
+      "subsection Initial condition\n set type = gaussian\n set means = 0.5\n"
+      " set covariances = 0.04\nend\n"
+      "subsection Tokens\n set number of tokens = 50\nend\n"
+      "subsection Density\n set enabled = true\n set lower corner = -2\n"
+      " set upper corner = 2\n set degree = 1\nend\n"
+      "subsection Time\n set end time = 1\n set output interval = 1\nend\n";
+  } // namespace
+
+  TEST(ExactSolution, TranslationFollowsTheMean)
+  {
+    // E1 in R^2 with V a rotation generator: m(t) = R(t) m0.
+    const Parameters p = testing::parameters_from(
+      "subsection Model\n set geometry = euclidean\n set beta = 0\n"
+      " set V = 0, -1; 1, 0\nend\n"
+      "subsection Initial condition\n set type = gaussian\n"
+      " set means = 1, 0.5\nend\n",
+      "exact_translation");
+    const Model             model(p.model);
+    const InitialMeasure    mu0(p.initial_condition, model);
+    const ExactSolution     exact(model, mu0, "test");
+    const double            t = 0.7;
+    const MeanAndCovariance m = exact.moments(t);
+    EXPECT_NEAR(m.mean[0], std::cos(t) - 0.5 * std::sin(t), 1e-13);
+    EXPECT_NEAR(m.mean[1], std::sin(t) + 0.5 * std::cos(t), 1e-13);
+    const double x[2] = {0.2, -0.3};
+    const double y[2] = {0.2 - m.mean[0] + 1., -0.3 - m.mean[1] + 0.5};
+    EXPECT_DOUBLE_EQ(exact.density(t)(x), mu0.density(y));
+
+    PointSet                tokens = testing::random_points(2, 10, 3);
+    const PointSet          moved  = exact.translated_tokens(tokens, t);
+    const MeanAndCovariance start =
+      mean_and_covariance(tokens, std::vector<double>(10, 0.1));
+    const double shift0 =
+      std::cos(t) * start.mean[0] - std::sin(t) * start.mean[1] - start.mean[0];
+    for (std::size_t i = 0; i < 10; ++i)
+      EXPECT_NEAR(moved[i][0] - tokens[i][0], shift0, 1e-13);
+  }
+
+  TEST(ExactSolution, GaussianVarianceDecaysAsInDesign)
+  {
+    // E2, Q = K = I, V = -I, S0 = s0 I: s(t) = s0 / (1 + 2 beta s0 t).
+    const Parameters p = testing::parameters_from(
+      "subsection Model\n set geometry = euclidean\n set beta = 2\n"
+      " set V = -1*identity\nend\n"
+      "subsection Initial condition\n set type = gaussian\n"
+      " set means = 0.3, -0.2\n set covariances = 0.5*identity\nend\n",
+      "exact_gaussian");
+    const Model             model(p.model);
+    const InitialMeasure    mu0(p.initial_condition, model);
+    const ExactSolution     exact(model, mu0, "test");
+    const double            t = 1.3, s = 0.5 / (1. + 2. * 2. * 0.5 * t);
+    const MeanAndCovariance m = exact.moments(t);
+    EXPECT_NEAR(m.covariance(0, 0), s, 1e-12);
+    EXPECT_NEAR(m.covariance(1, 1), s, 1e-12);
+    EXPECT_NEAR(m.covariance(0, 1), 0., 1e-15);
+    // m' = -m + B m with B = -beta S: m(t) = m0 e^{-t} (1 + 2 beta s0
+    // t)^{-1/2}.
+    const double factor = std::exp(-t) / std::sqrt(1. + 2. * 2. * 0.5 * t);
+    EXPECT_NEAR(m.mean[0], 0.3 * factor, 1e-12);
+    EXPECT_NEAR(m.mean[1], -0.2 * factor, 1e-12);
+    const double x[2] = {0.1, 0.2};
+    const double r2 =
+      std::pow(0.1 - m.mean[0], 2) + std::pow(0.2 - m.mean[1], 2);
+    EXPECT_NEAR(exact.density(t)(x),
+                std::exp(-r2 / (2. * s)) / (2. * M_PI * s),
+                1e-12);
+  }
+
+  TEST(ConvergenceStudy, DensityL1ConvergesAtOrderKPlusOne)
+  {
+    const std::string file =
+      study_file(translation_1d +
+                   "subsection Convergence\n set values = 3, 4, 5, 6\n"
+                   " set series = Density/degree\n"
+                   " set series values = 1, 2\nend\n",
+                 "study_h");
+    ConvergenceStudy   study(file, {});
+    std::ostringstream log;
+    study.run(log);
+    ASSERT_EQ(study.n_rows(), 4u);
+    for (unsigned int s = 0; s < 2; ++s)
+      {
+        const double expected = s + 2.;
+        EXPECT_NEAR(study.rate(s, 3), expected, 0.15) << log.str();
+        for (unsigned int v = 1; v < 4; ++v)
+          EXPECT_LT(study.mean_error(s, v), study.mean_error(s, v - 1));
+      }
+
+    // The files: the table (text, LaTeX, CSV with the same rates), the
+    // plot's data and script, the plot.
+    const std::filesystem::path dir =
+      std::filesystem::path(file).parent_path() / "output";
+    for (const char *name : {"convergence.txt",
+                             "convergence.tex",
+                             "convergence.gp",
+                             "convergence.dat",
+                             "convergence.png",
+                             "convergence.svg",
+                             "parameters.prm",
+                             "runs/refinements_3_k_1/metrics.csv"})
+      EXPECT_TRUE(std::filesystem::exists(dir / name)) << name;
+    const std::vector<std::string> csv = lines_of(dir / "convergence.csv");
+    ASSERT_EQ(csv.size(), 5u);
+    EXPECT_EQ(csv[0], "refinements,1/h,L1 k=1,rate L1 k=1,L1 k=2,rate L1 k=2");
+    const std::vector<std::string> last = split(csv[4], ',');
+    ASSERT_EQ(last.size(), 6u);
+    EXPECT_EQ(last[0], "6");
+    EXPECT_NEAR(std::stod(last[1]), 16., 1e-12); // 64 cells on [-2, 2]
+    EXPECT_NEAR(std::stod(last[2]),
+                study.mean_error(0, 3),
+                1e-9 * study.mean_error(0, 3));
+    EXPECT_NEAR(std::stod(last[5]), study.rate(1, 3), 1e-8);
+    std::ifstream png(dir / "convergence.png", std::ios::binary);
+    char          signature[4] = {};
+    png.read(signature, 4);
+    EXPECT_EQ(std::string(signature + 1, 3), "PNG");
+  }
+
+  TEST(ConvergenceStudy, TokenPositionsConvergeAtTheOrderOfRK4)
+  {
+    // Against the finest run (dt = 1/80) on the sphere: order 4.
+    const std::string file = study_file(
+      "subsection Model\n set dimension = 3\n set beta = 2\nend\n"
+      "subsection Tokens\n set number of tokens = 40\nend\n"
+      "subsection Time\n set end time = 1\n set output interval = 1\n"
+      " set integrator = rk4\nend\n"
+      "subsection Convergence\n set sweep = Time/time step\n"
+      " set values = 0.2, 0.1, 0.05, 0.0125\n set error = token positions\n"
+      " set reference = finest\n set plot = false\nend\n",
+      "study_dt");
+    ConvergenceStudy   study(file, {});
+    std::ostringstream log;
+    study.run(log);
+    ASSERT_EQ(study.n_rows(), 3u);
+    EXPECT_NEAR(study.rate(0, 2), 4., 0.3) << log.str();
+    EXPECT_FALSE(std::filesystem::exists(
+      std::filesystem::path(file).parent_path() / "output/convergence.png"));
+  }
+
+  TEST(ConvergenceStudy, SeedsGiveMeanAndSpread)
+  {
+    // E1 token moments: the exact mean and covariance of mu(t) against the
+    // empirical ones, ~ n^(-1/2) (sampling error), averaged over 6 seeds.
+    const std::string file = study_file(
+      translation_1d +
+        "subsection Convergence\n set sweep = Tokens/number of tokens\n"
+        " set values = 100, 1600\n set error = token moments\n"
+        " set number of seeds = 6\n set plot = false\nend\n",
+      "study_n");
+    ConvergenceStudy   study(file, {});
+    std::ostringstream log;
+    study.run(log);
+    EXPECT_NEAR(study.rate(0, 1), 0.5, 0.2) << log.str();
+    const std::vector<std::string> csv = lines_of(
+      std::filesystem::path(file).parent_path() / "output/convergence.csv");
+    ASSERT_EQ(csv.size(), 3u);
+    EXPECT_EQ(csv[0], "n,token moments,sd token moments,rate token moments");
+    EXPECT_GT(std::stod(split(csv[1], ',')[2]), 0.); // a spread over seeds
+  }
+
+  TEST(ConvergenceStudy, BadStudiesAreRejectedBeforeAnyRun)
+  {
+    const auto expect_error = [](const std::string &convergence,
+                                 const std::string &named,
+                                 const std::string &model = translation_1d) {
+      const std::string file =
+        study_file(model + "subsection Convergence\n" + convergence + "end\n",
+                   "bad");
+      try
+        {
+          ConvergenceStudy study(file, {});
+          ADD_FAILURE() << "no error for " << convergence;
+        }
+      catch (const InputError &e)
+        {
+          EXPECT_NE(std::string(e.what()).find(named), std::string::npos)
+            << e.what();
+        }
+      EXPECT_FALSE(std::filesystem::exists(
+        std::filesystem::path(file).parent_path() / "output"));
+    };
+    expect_error(" set values = 3\n", "Convergence/values");
+    expect_error(" set values = 3, x\n", "Convergence/values");
+    expect_error(" set values = 3, 4\n set series = Density/refinements\n",
+                 "Convergence/series");
+    expect_error(" set values = 3, 4, 5\n set error = density moments\n"
+                 " set reference = finest\n",
+                 "Convergence/reference");
+    expect_error(" set values = 3, 4\n set sweep = Density/degree\n",
+                 "Density/degree");
+    expect_error(" set values = 3, 4\n set reference slopes = 1, 2\n",
+                 "Convergence/reference slopes");
+    expect_error(" set values = 0.1, 0.05\n set sweep = Time/time step\n"
+                 " set error = token positions\n",
+                 "Time/integrator");
+    expect_error(" set values = 3, 4\n",
+                 "Convergence/reference",
+                 "subsection Density\n set enabled = true\nend\n");
+    expect_error(" set values = 3, 4\n set error = mmd\n",
+                 "Density/enabled",
+                 "subsection Model\n set beta = 1\nend\n");
+  }
+} // namespace attnflow
