@@ -1,6 +1,8 @@
 #include <attnflow/comparison.h>
 #include <attnflow/random.h>
 
+#include <deal.II/base/quadrature_lib.h>
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -106,6 +108,160 @@ namespace attnflow
           left_nu = nu[j].second;
       }
     return std::pow(cost, 1. / p);
+  }
+
+
+
+  PiecewisePolynomialDensity::PiecewisePolynomialDensity(
+    std::vector<double>              vertices,
+    std::vector<double>              nodes,
+    std::vector<std::vector<double>> values)
+      : vertices(std::move(vertices))
+      , nodes(std::move(nodes))
+      , values(std::move(values))
+      , denominators(this->nodes.size(), 1.)
+  {
+    const unsigned int n_nodes = this->nodes.size();
+    for (unsigned int i = 0; i < n_nodes; ++i)
+      for (unsigned int j = 0; j < n_nodes; ++j)
+        if (j != i)
+          denominators[i] *= this->nodes[i] - this->nodes[j];
+    const dealii::QGauss<1> gauss(n_nodes + 2);
+    for (unsigned int q = 0; q < gauss.size(); ++q)
+      {
+        gauss_points.push_back(gauss.point(q)[0]);
+        gauss_weights.push_back(gauss.weight(q));
+      }
+    cumulative_mass.assign(1, 0.);
+    for (unsigned int c = 0; c + 1 < this->vertices.size(); ++c)
+      cumulative_mass.push_back(cumulative_mass.back() + partial_mass(c, 1.));
+  }
+
+
+
+  double
+  PiecewisePolynomialDensity::value(const unsigned int c, const double xi) const
+  {
+    double sum = 0.;
+    for (unsigned int i = 0; i < nodes.size(); ++i)
+      {
+        double basis = values[c][i] / denominators[i];
+        for (unsigned int j = 0; j < nodes.size(); ++j)
+          if (j != i)
+            basis *= xi - nodes[j];
+        sum += basis;
+      }
+    return sum;
+  }
+
+
+
+  double
+  PiecewisePolynomialDensity::partial_mass(const unsigned int c,
+                                           const double       xi) const
+  {
+    double sum = 0.;
+    for (unsigned int q = 0; q < gauss_points.size(); ++q)
+      sum += gauss_weights[q] * value(c, xi * gauss_points[q]);
+    return sum * xi * (vertices[c + 1] - vertices[c]);
+  }
+
+
+
+  unsigned int
+  PiecewisePolynomialDensity::cell_of(const double x) const
+  {
+    const auto upper = std::upper_bound(vertices.begin(), vertices.end(), x);
+    const long c     = (upper - vertices.begin()) - 1;
+    return std::clamp<long>(c, 0, vertices.size() - 2);
+  }
+
+
+
+  double
+  PiecewisePolynomialDensity::quantile(const double m) const
+  {
+    // The cell where the cumulative mass reaches m, then bisection on the
+    // (monotone) partial mass in it, to round-off.
+    const auto upper =
+      std::upper_bound(cumulative_mass.begin(), cumulative_mass.end(), m);
+    const unsigned int c =
+      std::clamp<long>((upper - cumulative_mass.begin()) - 1,
+                       0,
+                       vertices.size() - 2);
+    const double target = m - cumulative_mass[c];
+    double       lower = 0., higher = 1.;
+    for (unsigned int iteration = 0; iteration < 60; ++iteration)
+      {
+        const double middle = 0.5 * (lower + higher);
+        (partial_mass(c, middle) < target ? lower : higher) = middle;
+      }
+    return vertices[c] +
+           0.5 * (lower + higher) * (vertices[c + 1] - vertices[c]);
+  }
+
+
+
+  double
+  PiecewisePolynomialDensity::cell_cost(const unsigned int c,
+                                        const double       a,
+                                        const double       b,
+                                        const double       y,
+                                        const double       p) const
+  {
+    const double h = vertices[c + 1] - vertices[c], length = b - a;
+    double       sum = 0.;
+    for (unsigned int q = 0; q < gauss_points.size(); ++q)
+      {
+        const double x = a + length * gauss_points[q];
+        sum += gauss_weights[q] * std::pow(std::abs(x - y), p) *
+               value(c, (x - vertices[c]) / h);
+      }
+    return sum * length;
+  }
+
+
+
+  double
+  PiecewisePolynomialDensity::transport_cost(const double a,
+                                             const double b,
+                                             const double y,
+                                             const double p) const
+  {
+    double cost = 0.;
+    for (unsigned int c = cell_of(a); c + 1 < vertices.size(); ++c)
+      {
+        const double from = std::max(a, vertices[c]);
+        const double to   = std::min(b, vertices[c + 1]);
+        if (from >= b)
+          break;
+        if (from < y && y < to)
+          cost += cell_cost(c, from, y, y, p) + cell_cost(c, y, to, y, p);
+        else if (from < to)
+          cost += cell_cost(c, from, to, y, p);
+      }
+    return cost;
+  }
+
+
+
+  double
+  wasserstein_1d(const PiecewisePolynomialDensity &rho,
+                 const std::vector<double>        &y,
+                 const std::vector<double>        &b,
+                 const double                      p)
+  {
+    const auto atoms      = sorted_atoms(y, b); // weights sum to 1
+    double     cumulative = 0., lower = rho.quantile(0.), cost = 0.;
+    for (const auto &[position, weight] : atoms)
+      {
+        cumulative += weight;
+        const double upper =
+          rho.quantile(std::min(cumulative, 1.) * rho.mass());
+        cost += rho.transport_cost(lower, upper, position, p);
+        lower = upper;
+      }
+    return std::pow(cost / rho.mass(), 1. / p);
   }
 
 

@@ -1136,6 +1136,47 @@ namespace attnflow
 
 
   template <int dim, int spacedim>
+  std::unique_ptr<PiecewisePolynomialDensity>
+  ContinuitySolver<dim, spacedim>::interval_density() const
+  {
+    if constexpr (dim != 1 || spacedim != 1)
+      return nullptr;
+    else
+      {
+        // rho at the Gauss points of every cell, cells left to right.
+        const QGauss<1>     nodes(fe.degree + 1);
+        FEValues<1>         fe_values(fe, nodes, update_values);
+        std::vector<double> cell_values(nodes.size());
+        std::vector<std::pair<double, std::vector<double>>> cells;
+        double right = -std::numeric_limits<double>::max();
+        for (const auto &cell : dof_handler.active_cell_iterators())
+          {
+            fe_values.reinit(cell);
+            fe_values.get_function_values(density, cell_values);
+            cells.emplace_back(cell->vertex(0)[0], cell_values);
+            right = std::max(right, cell->vertex(1)[0]);
+          }
+        std::sort(cells.begin(), cells.end());
+        std::vector<double>              vertices;
+        std::vector<std::vector<double>> values;
+        for (const auto &[left, cell_values] : cells)
+          {
+            vertices.push_back(left);
+            values.push_back(cell_values);
+          }
+        vertices.push_back(right);
+        std::vector<double> unit_nodes;
+        for (const Point<1> &node : nodes.get_points())
+          unit_nodes.push_back(node[0]);
+        return std::make_unique<PiecewisePolynomialDensity>(vertices,
+                                                            unit_nodes,
+                                                            values);
+      }
+  }
+
+
+
+  template <int dim, int spacedim>
   DensityStatistics
   ContinuitySolver<dim, spacedim>::statistics() const
   {

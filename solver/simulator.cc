@@ -62,20 +62,11 @@ namespace attnflow
     const unsigned int d = model.dimension;
     if (model.geometry == Geometry::euclidean && d == 1)
       {
-        const std::vector<double> &x = density_measure.points.coordinates;
-        const std::vector<double> &y = token_measure.points.coordinates;
-        record("w1",
-               wasserstein_1d(x,
-                              density_measure.weights,
-                              y,
-                              token_measure.weights,
-                              1.));
-        record("w2",
-               wasserstein_1d(x,
-                              density_measure.weights,
-                              y,
-                              token_measure.weights,
-                              2.));
+        // Exact: the piecewise polynomial density against the tokens.
+        const auto                 rho = density->interval_density();
+        const std::vector<double> &y   = token_measure.points.coordinates;
+        record("w1", wasserstein_1d(*rho, y, token_measure.weights, 1.));
+        record("w2", wasserstein_1d(*rho, y, token_measure.weights, 2.));
       }
     else if (model.geometry == Geometry::sphere && d == 2)
       {

@@ -138,6 +138,14 @@ namespace attnflow
     virtual double
     mesh_size() const = 0;
 
+    /**
+     * On an interval of R^1: rho as a PiecewisePolynomialDensity (for the
+     * exact W1, W2 against the tokens); null in higher dimensions and on
+     * the sphere.
+     */
+    virtual std::unique_ptr<PiecewisePolynomialDensity>
+    interval_density() const = 0;
+
   protected:
     /** The timer of set_timer(), or null. */
     dealii::TimerOutput *timer = nullptr;
@@ -250,6 +258,9 @@ namespace attnflow
 
     double
     mesh_size() const override;
+
+    std::unique_ptr<PiecewisePolynomialDensity>
+    interval_density() const override;
 
     /** The mesh. */
     const dealii::Triangulation<dim, spacedim> &
