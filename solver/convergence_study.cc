@@ -506,7 +506,9 @@ namespace attnflow
                               standard_deviation(errors[s][v]));
           }
       }
-    table.set_precision(x, 4);
+    const bool counted = study.sweep == "Tokens/number of tokens" ||
+                         study.sweep == "Density/degree";
+    table.set_precision(x, counted ? 0 : 4);
     table.set_scientific(x, study.sweep == "Density/refinements");
     for (unsigned int s = 0; s < series_values.size(); ++s)
       {
