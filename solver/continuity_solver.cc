@@ -1285,7 +1285,9 @@ namespace attnflow
       dim < spacedim ? DataOut<dim, spacedim>::curved_inner_cells :
                        DataOut<dim, spacedim>::no_curved_cells);
     DataOutBase::VtkFlags flags(current_time, index);
-    flags.write_higher_order_cells = true;
+    // deal.II 9.4 writes no higher-order 1-D cells (it gives VTK_LAGRANGE_CURVE
+    // cells without their inner points): line segments per subdivision there.
+    flags.write_higher_order_cells = dim > 1;
     data_out.set_flags(flags);
 
     std::ostringstream name;
