@@ -339,6 +339,13 @@ namespace attnflow
                       "Clusters are the connected components of the graph "
                       "that links two tokens closer than this (Euclidean "
                       "distance in R^d: single linkage). > 0.");
+    prm.declare_entry("minimum cluster fraction",
+                      "0",
+                      Double(0, 1),
+                      "Only linked groups holding at least this fraction of "
+                      "the tokens count as clusters (column clusters_tokens); "
+                      "the others (stragglers between clusters) get the VTU "
+                      "label clusters_tokens. 0: every group counts.");
     prm.leave_subsection();
   }
 
@@ -348,8 +355,9 @@ namespace attnflow
   TokenParameters::parse_parameters(ParameterHandler &prm)
   {
     prm.enter_subsection("Tokens");
-    n_tokens       = prm.get_integer("number of tokens");
-    cluster_radius = get_positive(prm, "Tokens", "cluster radius");
+    n_tokens                 = prm.get_integer("number of tokens");
+    cluster_radius           = get_positive(prm, "Tokens", "cluster radius");
+    minimum_cluster_fraction = prm.get_double("minimum cluster fraction");
     prm.leave_subsection();
   }
 

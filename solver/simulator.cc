@@ -281,6 +281,7 @@ namespace attnflow
       compute_statistics(solver.tokens(),
                          solver.weights(),
                          parameters.tokens.cluster_radius,
+                         parameters.tokens.minimum_cluster_fraction,
                          field,
                          layer);
     const IntegrationStatistics &work = solver.statistics();

@@ -1,5 +1,6 @@
 #include <attnflow/token_metrics.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -20,9 +21,10 @@ namespace attnflow
 
 
   std::vector<unsigned int>
-  cluster_labels(const PointSet &points,
-                 const double    radius,
-                 unsigned int   &n_clusters)
+  cluster_labels(const PointSet   &points,
+                 const double      radius,
+                 unsigned int     &n_clusters,
+                 const std::size_t minimum_size)
   {
     const std::size_t        n  = points.size();
     const unsigned int       d  = points.dimension;
@@ -41,15 +43,23 @@ namespace attnflow
           if (distance2 < r2)
             parent[find_root(parent, i)] = find_root(parent, j);
         }
+    std::vector<std::size_t> component_size(n, 0);
+    for (std::size_t i = 0; i < n; ++i)
+      ++component_size[find_root(parent, i)];
     const unsigned int        unset = static_cast<unsigned int>(-1);
     std::vector<unsigned int> label_of_root(n, unset), labels(n);
     n_clusters = 0;
     for (std::size_t i = 0; i < n; ++i)
       {
         const std::size_t root = find_root(parent, i);
-        if (label_of_root[root] == unset)
+        if (label_of_root[root] == unset &&
+            component_size[root] >= minimum_size)
           label_of_root[root] = n_clusters++;
-        labels[i] = label_of_root[root];
+      }
+    for (std::size_t i = 0; i < n; ++i)
+      {
+        const unsigned int label = label_of_root[find_root(parent, i)];
+        labels[i]                = label == unset ? n_clusters : label;
       }
     return labels;
   }
@@ -81,13 +91,19 @@ namespace attnflow
   compute_statistics(const PointSet            &points,
                      const std::vector<double> &weights,
                      const double               cluster_radius,
+                     const double               minimum_cluster_fraction,
                      const AttentionField      &field,
                      const Layer               &layer)
   {
     PointStatistics s;
     static_cast<Moments &>(s) = weighted_moments(points, weights);
     s.energy                  = field.energy(layer, points, weights);
-    s.cluster = cluster_labels(points, cluster_radius, s.n_clusters);
+    const auto minimum_size   = static_cast<std::size_t>(
+      std::ceil(minimum_cluster_fraction * points.size()));
+    s.cluster = cluster_labels(points,
+                               cluster_radius,
+                               s.n_clusters,
+                               std::max<std::size_t>(minimum_size, 1));
     return s;
   }
 } // namespace attnflow

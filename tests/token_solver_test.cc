@@ -250,5 +250,9 @@ namespace attnflow
     const std::vector<unsigned int> labels = cluster_labels(x, 0.1, n);
     EXPECT_EQ(n, 3u);
     EXPECT_EQ(labels, (std::vector<unsigned int>{0, 0, 0, 1, 2, 2}));
+    // Groups of fewer than 2 points are stragglers (label n_clusters).
+    const std::vector<unsigned int> large = cluster_labels(x, 0.1, n, 2);
+    EXPECT_EQ(n, 2u);
+    EXPECT_EQ(large, (std::vector<unsigned int>{0, 0, 0, 2, 1, 1}));
   }
 } // namespace attnflow

@@ -78,8 +78,9 @@ namespace attnflow
   /** Section "Tokens": the Lagrangian solver. */
   struct TokenParameters
   {
-    unsigned int n_tokens       = 1000;
-    double       cluster_radius = 0.1;
+    unsigned int n_tokens                 = 1000;
+    double       cluster_radius           = 0.1;
+    double       minimum_cluster_fraction = 0.;
 
     /** Declares the entries of this section in @p prm. */
     static void

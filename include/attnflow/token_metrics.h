@@ -38,29 +38,34 @@ namespace attnflow
     double energy = 0.;
     /** The number of clusters (single linkage, see cluster_labels()). */
     unsigned int n_clusters = 0;
-    /** The cluster of each point, 0 .. n_clusters - 1. */
+    /** The cluster of each point, 0 .. n_clusters (none). */
     std::vector<unsigned int> cluster;
   };
 
   /**
    * Single-linkage clusters: the connected components of the graph joining
    * points closer than @p radius (Euclidean distance in R^d, also on the
-   * sphere). Labels are 0, 1, ... in the order of each cluster's first
-   * point; @p n_clusters receives their number. O(n^2 d).
+   * sphere) that hold at least @p minimum_size points. Labels are 0, 1, ...
+   * in the order of each cluster's first point; points in smaller
+   * components (stragglers between clusters) get the label n_clusters.
+   * @p n_clusters receives the number of clusters. O(n^2 d).
    */
   std::vector<unsigned int>
-  cluster_labels(const PointSet &points,
-                 const double    radius,
-                 unsigned int   &n_clusters);
+  cluster_labels(const PointSet   &points,
+                 const double      radius,
+                 unsigned int     &n_clusters,
+                 const std::size_t minimum_size = 1);
 
   /**
    * All statistics of (@p points, @p weights); the energy is that of
-   * @p field under @p layer.
+   * @p field under @p layer; clusters hold at least the fraction
+   * @p minimum_cluster_fraction of the points.
    */
   PointStatistics
   compute_statistics(const PointSet            &points,
                      const std::vector<double> &weights,
                      const double               cluster_radius,
+                     const double               minimum_cluster_fraction,
                      const AttentionField      &field,
                      const Layer               &layer);
 } // namespace attnflow
