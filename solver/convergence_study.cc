@@ -448,6 +448,28 @@ namespace attnflow
 
 
 
+  double
+  ConvergenceStudy::fitted_order(const unsigned int s) const
+  {
+    // The slope of log e against log x by least squares, negated.
+    double mean_x = 0., mean_y = 0.;
+    for (unsigned int v = 0; v < n_rows(); ++v)
+      {
+        mean_x += std::log(abscissae[s][v]) / n_rows();
+        mean_y += std::log(mean_error(s, v)) / n_rows();
+      }
+    double covariance = 0., variance = 0.;
+    for (unsigned int v = 0; v < n_rows(); ++v)
+      {
+        const double dx = std::log(abscissae[s][v]) - mean_x;
+        covariance += dx * (std::log(mean_error(s, v)) - mean_y);
+        variance += dx * dx;
+      }
+    return -covariance / variance;
+  }
+
+
+
   std::vector<double>
   ConvergenceStudy::reference_slopes() const
   {
@@ -534,6 +556,11 @@ namespace attnflow
 
     log << "\n";
     table.write_text(log, dealii::TableHandler::table_with_headers);
+    if (study.sweep != "Density/degree" && n_rows() > 2)
+      for (unsigned int s = 0; s < series_values.size(); ++s)
+        log << "least-squares order over all rows, " << error_name(s) << ": "
+            << std::fixed << std::setprecision(2) << fitted_order(s)
+            << std::defaultfloat << "\n";
     log << "\n";
     write_file_atomically(
       directory / "convergence.txt",

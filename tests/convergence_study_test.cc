@@ -118,7 +118,7 @@ namespace attnflow
   {
     const std::string file =
       study_file(translation_1d +
-                   "subsection Convergence\n set values = 3, 4, 5, 6\n"
+                   "subsection Convergence\n set values = 4, 5, 6, 7\n"
                    " set series = Density/degree\n"
                    " set series values = 1, 2\nend\n",
                  "study_h");
@@ -130,6 +130,7 @@ namespace attnflow
       {
         const double expected = s + 2.;
         EXPECT_NEAR(study.rate(s, 3), expected, 0.15) << log.str();
+        EXPECT_NEAR(study.fitted_order(s), expected, 0.3) << log.str();
         for (unsigned int v = 1; v < 4; ++v)
           EXPECT_LT(study.mean_error(s, v), study.mean_error(s, v - 1));
       }
@@ -145,15 +146,15 @@ namespace attnflow
                              "convergence.png",
                              "convergence.svg",
                              "parameters.prm",
-                             "runs/refinements_3_k_1/metrics.csv"})
+                             "runs/refinements_4_k_1/metrics.csv"})
       EXPECT_TRUE(std::filesystem::exists(dir / name)) << name;
     const std::vector<std::string> csv = lines_of(dir / "convergence.csv");
     ASSERT_EQ(csv.size(), 5u);
     EXPECT_EQ(csv[0], "refinements,1/h,L1 k=1,rate L1 k=1,L1 k=2,rate L1 k=2");
     const std::vector<std::string> last = split(csv[4], ',');
     ASSERT_EQ(last.size(), 6u);
-    EXPECT_EQ(last[0], "6");
-    EXPECT_NEAR(std::stod(last[1]), 16., 1e-12); // 64 cells on [-2, 2]
+    EXPECT_EQ(last[0], "7");
+    EXPECT_NEAR(std::stod(last[1]), 32., 1e-12); // 128 cells on [-2, 2]
     EXPECT_NEAR(std::stod(last[2]),
                 study.mean_error(0, 3),
                 1e-9 * study.mean_error(0, 3));

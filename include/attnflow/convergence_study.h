@@ -63,6 +63,13 @@ namespace attnflow
     double
     rate(const unsigned int s, const unsigned int v) const;
 
+    /**
+     * The order p of the least-squares fit error ~ C x^(-p) over all rows
+     * of series @p s (for noisy studies over seeds).
+     */
+    double
+    fitted_order(const unsigned int s) const;
+
     /** The number of values with an error (the finest run has none). */
     unsigned int
     n_rows() const;
