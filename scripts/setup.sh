@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake make g++ libdeal.ii-dev libgtest-dev libbenchmark-dev
-          python3-numpy libopenblas0-pthread)
+          python3-numpy libopenblas0-pthread
+          paraview python3-paraview xvfb xauth gnuplot-nox)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null |
