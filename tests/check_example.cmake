@@ -1,17 +1,37 @@
 # Runs an example for one output interval (end time = 0) in a scratch folder,
-# so that a parameter that no longer exists or parses fails the test.
+# so that a parameter that no longer exists or parses fails the test. A file
+# with a Convergence section is also run as a study (every run at t = 0), so
+# that its study parameters are checked too.
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
-execute_process(
-  COMMAND ${BINARY} ${PRM} --set "Time/end time=0"
-          --set "Output/directory=${WORK}/output"
-  WORKING_DIRECTORY ${WORK}
-  RESULT_VARIABLE result
-  OUTPUT_VARIABLE output
-  ERROR_VARIABLE error)
-if(NOT result EQUAL 0)
-  message(FATAL_ERROR "${PRM} does not run:\n${output}\n${error}")
+set(modes "run")
+file(READ ${PRM} text)
+set(is_study FALSE)
+if(text MATCHES "subsection Convergence")
+  set(is_study TRUE)
+  list(APPEND modes "--convergence")
 endif()
-if(NOT EXISTS ${WORK}/output/metrics.csv)
+foreach(mode ${modes})
+  if(mode STREQUAL "run")
+    set(mode_arguments "")
+  else()
+    set(mode_arguments ${mode})
+  endif()
+  execute_process(
+    COMMAND ${BINARY} ${mode_arguments} ${PRM} --set "Time/end time=0"
+            --set "Output/directory=${WORK}/output${mode}"
+            --set "Convergence/plot=false"
+    WORKING_DIRECTORY ${WORK}
+    RESULT_VARIABLE result
+    OUTPUT_VARIABLE output
+    ERROR_VARIABLE error)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "${PRM} does not run (${mode}):\n${output}\n${error}")
+  endif()
+endforeach()
+if(NOT EXISTS ${WORK}/outputrun/metrics.csv)
   message(FATAL_ERROR "${PRM} wrote no metrics.csv")
+endif()
+if(is_study AND NOT EXISTS ${WORK}/output--convergence/convergence.csv)
+  message(FATAL_ERROR "${PRM} wrote no convergence.csv")
 endif()
