@@ -14,7 +14,8 @@ l (l + 1) i_l(beta) / (beta i_0(beta)); fluctuations of size n^(-1/2) reach
 order one at about t* = log(sqrt(n)) / lambda.
 
 Usage: examples/cluster_emergence/cluster_emergence.py [--binary build/attnflow]
-       [--betas 1,4,9,16] [--tokens 1000] [--output output/cluster_emergence]
+       [--betas 1,4,9,16] [--tokens 1000] [--seeds 4]
+       [--output output/cluster_emergence]
 """
 import argparse
 import csv
@@ -46,13 +47,14 @@ def growth_rates(sphere_dimension, beta, modes=30):
              / (beta * bessel_i(0.5, beta))) for l in range(1, modes)]
 
 
-def run(binary, sphere_dimension, beta, tokens, directory):
+def run(binary, sphere_dimension, beta, tokens, seed, directory):
     """Runs attnflow; returns the rows (t, clusters, order) of metrics.csv."""
     radius = 0.1 if sphere_dimension == 1 else 0.25
     command = [binary, os.path.join(HERE, "cluster_emergence.prm"),
                "--set", f"Model/dimension={sphere_dimension + 1}",
                "--set", f"Model/beta={beta}",
                "--set", f"Tokens/number of tokens={tokens}",
+               "--set", f"Initial condition/seed={seed}",
                "--set", f"Tokens/cluster radius={radius}",
                "--set", f"Output/directory={directory}"]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
@@ -81,6 +83,8 @@ def main():
     parser.add_argument("--binary", default="build/attnflow")
     parser.add_argument("--betas", default="1,4,9,16")
     parser.add_argument("--tokens", type=int, default=1000)
+    parser.add_argument("--seeds", type=int, default=4,
+                        help="runs per case, seeds 1 .. SEEDS")
     parser.add_argument("--output", default="output/cluster_emergence")
     arguments = parser.parse_args()
     if not os.access(arguments.binary, os.X_OK):
@@ -90,22 +94,30 @@ def main():
     betas = [float(b) for b in arguments.betas.split(",")]
 
     print(f"{'sphere':>6} {'beta':>5} | {'fastest mode':>12} {'lambda':>7} "
-          f"{'t*':>6} | {'first clusters':>14} {'at t':>6} | {'at t_end':>8}")
+          f"{'t*':>6} {'next':>12} | first clusters, at t (per seed) | "
+          f"at t_end")
     for sphere_dimension in (1, 2):
         for beta in betas:
-            mode, rate = max(growth_rates(sphere_dimension, beta),
-                             key=lambda pair: pair[1])
-            directory = os.path.join(arguments.output,
-                                     f"S{sphere_dimension}_beta_{beta:g}")
-            rows = run(arguments.binary, sphere_dimension, beta,
-                       arguments.tokens, directory)
-            count, when = first_clusters(rows)
+            ranked = sorted(growth_rates(sphere_dimension, beta),
+                            key=lambda pair: -pair[1])
+            (mode, rate), (runner_up, runner_up_rate) = ranked[0], ranked[1]
+            firsts, lasts = [], []
+            for seed in range(1, arguments.seeds + 1):
+                directory = os.path.join(
+                    arguments.output,
+                    f"S{sphere_dimension}_beta_{beta:g}_seed_{seed}")
+                rows = run(arguments.binary, sphere_dimension, beta,
+                           arguments.tokens, seed, directory)
+                count, when = first_clusters(rows)
+                when_text = "never" if when is None else f"{when:.2f}"
+                firsts.append(f"{count} at {when_text}")
+                lasts.append(str(rows[-1][1]))
             name = "k" if sphere_dimension == 1 else "l"
             predicted = math.log(math.sqrt(arguments.tokens)) / rate
-            when_text = "never" if when is None else f"{when:.2f}"
             print(f"   S^{sphere_dimension} {beta:5g} | {name} = {mode:<8d} "
-                  f"{rate:7.3f} {predicted:6.2f} | {count:14d} "
-                  f"{when_text:>6} | {rows[-1][1]:8d}", flush=True)
+                  f"{rate:7.3f} {predicted:6.2f} {runner_up:>3d}: "
+                  f"{runner_up_rate:7.3f} | {', '.join(firsts)} | "
+                  f"{', '.join(lasts)}", flush=True)
 
 
 if __name__ == "__main__":
