@@ -80,6 +80,27 @@ namespace attnflow
       return distance;
     }
 
+    /** The last output's value of metrics.csv column @p name (NaN: none). */
+    double
+    final_metric(const Simulator &run, const std::string &name)
+    {
+      const auto &columns = run.metrics().columns();
+      const auto  column  = std::find(columns.begin(), columns.end(), name);
+      return column == columns.end() ?
+               std::numeric_limits<double>::quiet_NaN() :
+               run.metrics().rows().back()[column - columns.begin()];
+    }
+
+    /** @p text with LaTeX's special character _ escaped. */
+    std::string
+    tex_escaped(const std::string &text)
+    {
+      std::string escaped;
+      for (const char c : text)
+        escaped += c == '_' ? std::string("\\_") : std::string(1, c);
+      return escaped;
+    }
+
     /** max(max_k |m_k - e_k|, max_kl |S_kl - E_kl|). */
     double
     moment_error(const MeanAndCovariance &a, const MeanAndCovariance &exact)
@@ -105,26 +126,7 @@ namespace attnflow
       , study(parameters.convergence)
       , directory(parameters.output.directory)
   {
-    parse_numbers(study.values, section + "values");
-    values = split(study.values, ',');
-    if (values.size() < 2)
-      throw InputError(section + "values",
-                       "give at least two values of " + study.sweep +
-                         ", comma-separated, coarsest first");
-    if (study.series == "none")
-      series_values = {""};
-    else
-      {
-        if (study.series == study.sweep)
-          throw InputError(section + "series",
-                           "must differ from Convergence/sweep");
-        parse_numbers(study.series_values, section + "series values");
-        series_values = split(study.series_values, ',');
-        if (series_values.empty())
-          throw InputError(section + "series values",
-                           "give the values of " + study.series);
-      }
-
+    check_values();
     const bool finest = !is_metric(study.error) && study.reference == "finest";
     if (finest && study.error.find("moments") != std::string::npos)
       throw InputError(section + "reference",
@@ -135,59 +137,131 @@ namespace attnflow
                        "against the finest run (the last value) give at "
                        "least three values, for two rows and a rate");
     if (finest && study.error == "token positions" &&
-        (study.sweep == "Tokens/number of tokens" ||
-         study.series == "Tokens/number of tokens"))
+        study.sweep == "Tokens/number of tokens")
       throw InputError(section + "error",
                        "token positions of runs with different numbers of "
-                       "tokens cannot be compared; use w1, mmd, ... or "
-                       "token moments");
+                       "tokens cannot be compared; use w1, mmd, ... or an "
+                       "exact reference with token moments");
 
-    // Every run's parameters parse (errors name the --set of the value).
+    // Every run's parameters parse (errors name the --set of the value) and
+    // suit the study.
     for (unsigned int s = 0; s < series_values.size(); ++s)
       for (unsigned int v = 0; v < values.size(); ++v)
-        read_parameters(file, overrides_of(s, v, 0));
+        check_run(read_parameters(file, overrides_of(s, v, 0)));
+    reference_slopes(); // checks Convergence/reference slopes
+  }
 
-    const Parameters first = read_parameters(file, overrides_of(0, 0, 0));
-    const bool       needs_density =
-      is_metric(study.error) || study.error.rfind("density", 0) == 0;
-    const bool needs_tokens =
-      is_metric(study.error) || study.error.rfind("token", 0) == 0;
-    if (needs_density && !first.density.enabled)
+
+
+  void
+  ConvergenceStudy::check_values()
+  {
+    const std::vector<double> x =
+      parse_numbers(study.values, section + "values");
+    values = split(study.values, ',');
+    if (values.size() < 2)
+      throw InputError(section + "values",
+                       "give at least two values of " + study.sweep +
+                         ", comma-separated, coarsest first");
+    // Coarsest first: refinements, degrees and n increase, steps decrease.
+    const bool increasing = study.sweep == "Density/refinements" ||
+                            study.sweep == "Density/degree" ||
+                            study.sweep == "Tokens/number of tokens";
+    for (std::size_t v = 1; v < x.size(); ++v)
+      if (increasing ? !(x[v] > x[v - 1]) : !(x[v] < x[v - 1]))
+        throw InputError(section + "values",
+                         "give the values coarsest first, each finer than "
+                         "the one before (" +
+                           std::string(increasing ? "increasing" :
+                                                    "decreasing") +
+                           " for " + study.sweep + "), got " + study.values);
+    if (study.series == "none")
+      {
+        series_values = {""};
+        return;
+      }
+    if (study.series == study.sweep)
+      throw InputError(section + "series",
+                       "must differ from Convergence/sweep");
+    std::vector<double> y =
+      parse_numbers(study.series_values, section + "series values");
+    series_values = split(study.series_values, ',');
+    if (series_values.empty())
+      throw InputError(section + "series values",
+                       "give the values of " + study.series);
+    std::sort(y.begin(), y.end());
+    if (std::adjacent_find(y.begin(), y.end()) != y.end())
+      throw InputError(section + "series values",
+                       "values must differ, got " + study.series_values);
+  }
+
+
+
+  void
+  ConvergenceStudy::check_run(const Parameters &run) const
+  {
+    const std::string error         = study.error;
+    const bool        density_error = error.rfind("density", 0) == 0;
+    const bool        token_error   = error.rfind("token", 0) == 0;
+    const auto        swept         = [this](const std::string &prefix) {
+      return study.sweep.rfind(prefix, 0) == 0 ||
+             study.series.rfind(prefix, 0) == 0;
+    };
+    if ((density_error || is_metric(error) || swept("Density/")) &&
+        !run.density.enabled)
       throw InputError("Density/enabled",
-                       "must be true for Convergence/error = " + study.error);
-    if ((study.sweep.rfind("Density/", 0) == 0 ||
-         study.series.rfind("Density/", 0) == 0) &&
-        !first.density.enabled)
-      throw InputError("Density/enabled",
-                       "must be true to sweep the density's parameters");
-    if (needs_tokens && first.tokens.n_tokens == 0)
+                       "must be true for Convergence/error = " + error +
+                         " and sweep " + study.sweep);
+    if ((token_error || is_metric(error)) && run.tokens.n_tokens == 0)
       throw InputError("Tokens/number of tokens",
-                       "must be > 0 for Convergence/error = " + study.error);
-    if ((study.sweep == "Time/time step" || study.series == "Time/time step") &&
-        first.time.scheme == TimeScheme::dopri5)
+                       "must be > 0 in every run for Convergence/error = " +
+                         error);
+    // Sweeps that cannot change the error measured.
+    if (swept("Tokens/") && run.initial_condition.type == "tokens file")
+      throw InputError(section + "sweep",
+                       "with a tokens file every run takes all its tokens: "
+                       "Tokens/number of tokens changes nothing");
+    if ((swept("Density/") && token_error) ||
+        (swept("Time/") && density_error) ||
+        (swept("Tokens/") && density_error))
+      throw InputError(section + "sweep",
+                       study.sweep +
+                         (study.series == "none" ?
+                            "" :
+                            " (series " + study.series + ")") +
+                         " does not change Convergence/error = " + error);
+    if (swept("Time/time step") && run.time.scheme == TimeScheme::dopri5)
       throw InputError("Time/integrator",
                        "dopri5 chooses its own steps; sweep Time/time step "
                        "with rk4 or euler");
-    if ((study.sweep == "Density/cfl number" ||
-         study.series == "Density/cfl number") &&
-        first.density.scheme != DensityScheme::ssp_rk3)
+    if (swept("Density/cfl number") &&
+        run.density.scheme != DensityScheme::ssp_rk3)
       throw InputError("Density/time integrator",
                        "the implicit schemes take Density/time step, not the "
                        "cfl number; sweep Density/time step");
-    if (!is_metric(study.error) && study.reference == "exact")
+    const unsigned int d = run.model.dimension;
+    const bool line      = run.model.geometry == Geometry::euclidean && d == 1;
+    const bool circle    = run.model.geometry == Geometry::sphere && d == 2;
+    if ((error == "w1" && !line && !circle) || (error == "w2" && !line) ||
+        (error == "sliced_w2" && (line || circle)))
+      throw InputError(section + "error",
+                       "'" + error +
+                         "' is not measured here: w1 and w2 in R^1, w1 on "
+                         "S^1, sliced_w2 in R^2, R^3 and on S^2, mmd "
+                         "everywhere");
+    if (!is_metric(error) && study.reference == "exact")
       {
-        const Model          model(first.model);
-        const InitialMeasure mu0(first.initial_condition,
+        const Model          model(run.model);
+        const InitialMeasure mu0(run.initial_condition,
                                  model,
-                                 first.density.kde_bandwidth);
+                                 run.density.kde_bandwidth);
         const ExactSolution  exact(model, mu0, section + "reference");
-        if (study.error == "token positions" && !exact.is_translation())
+        if (error == "token positions" && !exact.is_translation())
           throw InputError(section + "reference",
                            "exact token positions are known for beta = 0 "
                            "(E1) only; use reference = finest or error = "
                            "token moments");
       }
-    reference_slopes(); // checks Convergence/reference slopes
   }
 
 
@@ -243,7 +317,16 @@ namespace attnflow
       directory / "runs" / label_of(s, v, seed);
     std::filesystem::create_directories(run_directory);
     std::ofstream run_log(run_directory / "log.txt");
-    simulator->run(run_log);
+    try
+      {
+        simulator->run(run_log);
+      }
+    catch (const NumericalError &e)
+      {
+        throw NumericalError("run " + label_of(s, v, seed) + " (" +
+                             run_directory.string() + "): " + e.what());
+      }
+
     const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
         .count();
@@ -258,10 +341,11 @@ namespace attnflow
   void
   ConvergenceStudy::run(std::ostream &log)
   {
-    const auto start = std::chrono::steady_clock::now();
+    const auto start   = std::chrono::steady_clock::now();
+    const bool created = !std::filesystem::exists(directory);
     try
       {
-        std::filesystem::create_directories(directory / "runs");
+        std::filesystem::create_directories(directory);
       }
     catch (const std::filesystem::filesystem_error &e)
       {
@@ -269,23 +353,61 @@ namespace attnflow
                          "cannot create '" + directory.string() +
                            "': " + e.code().message());
       }
-    write_file_atomically(directory / "parameters.prm", [&](std::ostream &out) {
-      out << parameters.used_parameter_file;
-    });
+    remove_earlier_output();
+    try
+      {
+        std::filesystem::create_directories(directory / "runs");
+        write_file_atomically(directory / "parameters.prm",
+                              [&](std::ostream &out) {
+                                out << parameters.used_parameter_file;
+                              });
+        run_all(log);
+      }
+    catch (const InputError &)
+      {
+        // Bad input found only by a run: leave nothing behind.
+        if (created)
+          std::filesystem::remove_all(directory);
+        else
+          {
+            remove_earlier_output();
+            std::filesystem::remove(directory / "parameters.prm");
+          }
+        throw;
+      }
+    write_tables(log);
+    const bool   plotted = write_plot(log);
+    const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+        .count();
+    log << "convergence study: " << std::fixed << std::setprecision(1)
+        << seconds << " s; convergence.txt, .tex, .csv, .gp, .dat"
+        << (plotted ? ", .png, .svg" : "") << " in " << directory.string()
+        << std::defaultfloat << "\n";
+  }
 
+
+
+  void
+  ConvergenceStudy::remove_earlier_output() const
+  {
+    std::filesystem::remove_all(directory / "runs");
+    for (const char *extension :
+         {"txt", "tex", "csv", "gp", "dat", "png", "svg", "png.tmp", "svg.tmp"})
+      std::filesystem::remove(directory /
+                              ("convergence." + std::string(extension)));
+    std::filesystem::remove(directory / "gnuplot.log");
+  }
+
+
+
+  void
+  ConvergenceStudy::run_all(std::ostream &log)
+  {
     const bool finest_reference =
       !is_metric(study.error) && study.reference == "finest";
     const unsigned int n_series = series_values.size();
-    log << "attnflow convergence study: " << study.sweep << " = "
-        << study.values;
-    if (study.series != "none")
-      log << " for " << study.series << " = " << study.series_values;
-    log << ", " << study.n_seeds << " seed(s); error: " << study.error
-        << (is_metric(study.error) ?
-              " (tokens against density)" :
-              " against the " + study.reference + " solution")
-        << "; runs in " << (directory / "runs").string() << "\n";
-
+    describe(log);
     abscissae.assign(n_series, std::vector<double>(values.size(), 0.));
     errors.assign(n_series, std::vector<std::vector<double>>(values.size()));
     for (unsigned int s = 0; s < n_series; ++s)
@@ -301,24 +423,43 @@ namespace attnflow
             {
               const std::unique_ptr<Simulator> run = run_one(s, v, seed, log);
               const double error = error_of(*run, finest.get());
-              if (!std::isfinite(error))
-                throw NumericalError("the error of run " +
-                                     label_of(s, v, seed) + " is not finite");
+              if (!(error > 0.) || !std::isfinite(error))
+                throw InputError(
+                  section + "values",
+                  "the error of run " + label_of(s, v, seed) + " is " +
+                    std::to_string(error) +
+                    ": the runs do not differ as the swept value does "
+                    "(e.g. the CFL step is below every Density/time step)");
               errors[s][v].push_back(error);
               abscissae[s][v] = abscissa_of(*run, v);
+              if (v > 0 && abscissae[s][v] == abscissae[s][v - 1])
+                throw InputError(section + "values",
+                                 values[v - 1] + " and " + values[v] +
+                                   " give the same step (steps are equal "
+                                   "pieces of each output interval, at "
+                                   "most the value)");
               log << "  " << error_name(s) << " = " << std::scientific
                   << std::setprecision(4) << error << std::defaultfloat << "\n";
+              if (v + 1 == n_rows() && seed == 0)
+                check_captured_mass(*run, log);
             }
         }
-    write_tables(log);
-    write_plot(log);
-    const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-        .count();
-    log << "convergence study: " << std::fixed << std::setprecision(1)
-        << seconds << " s; convergence.txt, .tex, .csv, .gp, .dat"
-        << (study.plot ? ", .png, .svg" : "") << " in " << directory.string()
-        << std::defaultfloat << "\n";
+  }
+
+
+
+  void
+  ConvergenceStudy::describe(std::ostream &log) const
+  {
+    log << "attnflow convergence study: " << study.sweep << " = "
+        << study.values;
+    if (study.series != "none")
+      log << " for " << study.series << " = " << study.series_values;
+    log << ", " << study.n_seeds << " seed(s); error: " << study.error
+        << (is_metric(study.error) ?
+              " (tokens against density)" :
+              " against the " + study.reference + " solution")
+        << "; runs in " << (directory / "runs").string() << "\n";
   }
 
 
@@ -338,18 +479,7 @@ namespace attnflow
                              const Simulator *finest) const
   {
     if (is_metric(study.error))
-      {
-        const MetricsTable &table   = run.metrics();
-        const auto         &columns = table.columns();
-        const auto          column =
-          std::find(columns.begin(), columns.end(), study.error);
-        if (column == columns.end())
-          throw InputError(section + "error",
-                           "'" + study.error +
-                             "' is not measured here: w1 and w2 in R^1, w1 "
-                             "on S^1, sliced_w2 otherwise; mmd always");
-        return table.rows().back()[column - columns.begin()];
-      }
+      return final_metric(run, study.error); // check_run(): it exists
     const DensitySolver *density = run.density_solver();
     const TokenSolver   *tokens  = run.token_solver();
     if (finest != nullptr)
@@ -385,12 +515,47 @@ namespace attnflow
 
 
 
+  void
+  ConvergenceStudy::check_captured_mass(const Simulator &run,
+                                        std::ostream    &log) const
+  {
+    const DensitySolver *density = run.density_solver();
+    if (is_metric(study.error) || study.reference != "exact" ||
+        density == nullptr)
+      return;
+    const double outflow = final_metric(run, "mass_outflow");
+    const double missing = 1. - density->captured_initial_mass() +
+                           (std::isnan(outflow) ? 0. : outflow);
+    if (missing > 1e-3)
+      throw InputError("Density/lower corner",
+                       "the box misses " + std::to_string(missing) +
+                         " of the mass of mu(t) in its finest run (cut off "
+                         "at t = 0 or lost through the boundary), but the "
+                         "exact solution lives on R^d: enlarge the box");
+    if (missing > 1e-12 && !warned_about_the_box)
+      {
+        log << "attnflow: warning: the box misses " << missing
+            << " of the mass of mu(t) in the finest run; errors against "
+               "the exact solution cannot fall much below that\n";
+        warned_about_the_box = true;
+      }
+  }
+
+
+
   double
   ConvergenceStudy::abscissa_of(const Simulator   &run,
                                 const unsigned int v) const
   {
     if (study.sweep == "Density/refinements")
       return 1. / run.density_solver()->mesh_size();
+    // The steps taken: equal pieces of each output interval, at most the
+    // value swept.
+    if (study.sweep == "Time/time step")
+      return 1. / final_metric(run, "dt_tokens");
+    if (study.sweep == "Density/time step" &&
+        run.get_parameters().density.scheme != DensityScheme::ssp_rk3)
+      return 1. / final_metric(run, "dt_density");
     const double value = std::stod(values[v]);
     if (study.sweep == "Density/degree" ||
         study.sweep == "Tokens/number of tokens")
@@ -498,9 +663,12 @@ namespace attnflow
         else if (study.sweep == "Time/time step")
           slopes[s] = p.time.scheme == TimeScheme::rk4 ? 4 : 1;
         else if (study.sweep != "Density/degree")
-          slopes[s] = p.density.scheme == DensityScheme::backward_euler ? 1 :
-                      p.density.scheme == DensityScheme::crank_nicolson ? 2 :
-                                                                          3;
+          // Crank–Nicolson is second order with two Picard iterations.
+          slopes[s] = p.density.scheme == DensityScheme::ssp_rk3 ? 3 :
+                      p.density.scheme == DensityScheme::crank_nicolson &&
+                          p.density.picard_iterations >= 2 ?
+                                                                   2 :
+                                                                   1;
       }
     return slopes;
   }
@@ -542,6 +710,9 @@ namespace attnflow
             table.set_precision("sd " + name, 2);
             table.set_scientific("sd " + name, true);
           }
+        table.set_tex_caption(name, tex_escaped(name));
+        if (spread)
+          table.set_tex_caption("sd " + name, tex_escaped("sd " + name));
         if (study.sweep == "Density/degree")
           table.evaluate_convergence_rates(
             name,
@@ -552,6 +723,7 @@ namespace attnflow
             x,
             dealii::ConvergenceTable::reduction_rate_log2,
             1);
+        table.set_tex_supercaption(name, tex_escaped(name));
       }
 
     log << "\n";
@@ -596,7 +768,7 @@ namespace attnflow
 
 
 
-  void
+  bool
   ConvergenceStudy::write_plot(std::ostream &log) const
   {
     // The natural abscissa: h, dt, cfl (error falls with it) or n, k.
@@ -664,20 +836,27 @@ namespace attnflow
           << "set output 'convergence.svg.tmp'\nreplot\nset output\n";
     });
     if (!study.plot)
-      return;
+      return false;
+    // The folder in single quotes for sh, each ' written as '\''.
+    std::string quoted = "'";
+    for (const char c : directory.string())
+      quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
     const std::string command =
-      "cd '" + directory.string() +
-      "' && gnuplot convergence.gp > gnuplot.log 2>&1";
+      "cd " + quoted + "' && gnuplot convergence.gp > gnuplot.log 2>&1";
     if (std::system(command.c_str()) != 0)
       {
         log << "attnflow: warning: gnuplot failed (see "
             << (directory / "gnuplot.log").string()
             << "; scripts/setup.sh installs gnuplot-nox): no plot\n";
-        return;
+        for (const char *plot_file :
+             {"convergence.png.tmp", "convergence.svg.tmp"})
+          std::filesystem::remove(directory / plot_file);
+        return false;
       }
     for (const char *plot_file : {"convergence.png", "convergence.svg"})
       std::filesystem::rename(directory / (std::string(plot_file) + ".tmp"),
                               directory / plot_file);
     std::filesystem::remove(directory / "gnuplot.log");
+    return true;
   }
 } // namespace attnflow

@@ -20,8 +20,9 @@ namespace
 {
   const char *const usage =
     "usage: attnflow RUN.prm [--set \"Section/name=value\" ...]\n"
-    "       attnflow --convergence STUDY.prm [--set ...]   a convergence "
-    "study\n"
+    "       attnflow --convergence STUDY.prm [--dry-run] [--set ...]   a "
+    "convergence study\n"
+    "         (--dry-run: check the study and say what it would run)\n"
     "         (section Convergence: swept parameter, values, error, "
     "reference)\n"
     "       attnflow --print-parameters   every parameter, its documentation "
@@ -38,7 +39,7 @@ main(int argc, char **argv)
     {
       std::string              file;
       std::vector<std::string> overrides;
-      bool                     convergence = false;
+      bool                     convergence = false, dry_run = false;
       for (int i = 1; i < argc; ++i)
         {
           const std::string argument = argv[i];
@@ -56,6 +57,8 @@ main(int argc, char **argv)
             }
           if (argument == "--convergence")
             convergence = true;
+          else if (argument == "--dry-run")
+            dry_run = true;
           else if (argument == "--set")
             {
               if (i + 1 == argc)
@@ -71,10 +74,15 @@ main(int argc, char **argv)
       if (file.empty())
         throw InputError("command line",
                          "no parameter file given\n" + std::string(usage));
+      if (dry_run && !convergence)
+        throw InputError("--dry-run", "goes with --convergence");
       if (convergence)
         {
           ConvergenceStudy study(file, overrides);
-          study.run(std::cout);
+          if (dry_run)
+            study.describe(std::cout);
+          else
+            study.run(std::cout);
           return 0;
         }
       const Parameters parameters = read_parameters(file, overrides);

@@ -207,7 +207,7 @@ namespace attnflow
     EXPECT_GT(std::stod(split(csv[1], ',')[2]), 0.); // a spread over seeds
   }
 
-  TEST(ConvergenceStudy, BadStudiesAreRejectedBeforeAnyRun)
+  TEST(ConvergenceStudy, BadStudiesAreRejectedWithoutOutput)
   {
     const auto expect_error = [](const std::string &convergence,
                                  const std::string &named,
@@ -217,7 +217,9 @@ namespace attnflow
                    "bad");
       try
         {
-          ConvergenceStudy study(file, {});
+          ConvergenceStudy   study(file, {});
+          std::ostringstream log;
+          study.run(log);
           ADD_FAILURE() << "no error for " << convergence;
         }
       catch (const InputError &e)
@@ -245,6 +247,28 @@ namespace attnflow
     expect_error(" set values = 3, 4\n",
                  "Convergence/reference",
                  "subsection Density\n set enabled = true\nend\n");
+    expect_error(" set values = 4, 3\n", "Convergence/values");
+    expect_error(" set values = 3, 3, 4\n", "Convergence/values");
+    expect_error(" set values = 3, 4\n set series = Density/degree\n"
+                 " set series values = 1, 1\n",
+                 "Convergence/series values");
+    expect_error(" set values = 3, 4\n set error = sliced_w2\n",
+                 "Convergence/error");
+    expect_error(" set sweep = Tokens/number of tokens\n set values = 10, 20\n",
+                 "Convergence/sweep");
+    expect_error(" set sweep = Density/degree\n set values = 1, 2\n"
+                 " set error = token moments\n",
+                 "Convergence/sweep");
+    expect_error(" set sweep = Tokens/number of tokens\n set values = 0, 10\n"
+                 " set error = token moments\n",
+                 "Tokens/number of tokens");
+    // Found by the first run (the box cuts off 6 % of mu0): still no folder.
+    expect_error(" set values = 3, 4\n",
+                 "Density/lower corner",
+                 translation_1d + "subsection Density\n set lower corner = -1\n"
+                                  " set upper corner = 1\nend\n"
+                                  "subsection Initial condition\n"
+                                  " set covariances = 0.1\nend\n");
     expect_error(" set values = 3, 4\n set error = mmd\n",
                  "Density/enabled",
                  "subsection Model\n set beta = 1\nend\n");

@@ -52,6 +52,13 @@ namespace attnflow
     void
     run(std::ostream &log);
 
+    /**
+     * One line on @p log: what is swept, the error, the reference, where
+     * the runs go (the first line of run(); alone for a dry run).
+     */
+    void
+    describe(std::ostream &log) const;
+
     /** The mean error of series @p s at value @p v (after run()). */
     double
     mean_error(const unsigned int s, const unsigned int v) const;
@@ -75,6 +82,21 @@ namespace attnflow
     n_rows() const;
 
   private:
+    /**
+     * Reads Convergence/values and series values: numbers, coarsest first,
+     * strictly ordered, series values distinct; InputError otherwise.
+     */
+    void
+    check_values();
+
+    /**
+     * InputError unless @p run suits the study: the solvers the error
+     * needs, a sweep that can change the error, a metric measured in the
+     * run's geometry, an exact solution where one is asked for.
+     */
+    void
+    check_run(const Parameters &run) const;
+
     /** One run's overrides: the swept and series values and the seed. */
     std::vector<std::string>
     overrides_of(const unsigned int s,
@@ -86,6 +108,26 @@ namespace attnflow
     label_of(const unsigned int s,
              const unsigned int v,
              const unsigned int seed) const;
+
+    /**
+     * Removes what an earlier study left in the folder: runs/ and the
+     * convergence.* files.
+     */
+    void
+    remove_earlier_output() const;
+
+    /** Every run and its error, one line each to @p log. */
+    void
+    run_all(std::ostream &log);
+
+    /**
+     * With an exact reference: InputError if the box of @p run (the finest
+     * of a series) misses more than 1e-3 of the mass of mu(t) (cut off at
+     * t = 0, or lost through the boundary), a warning on @p log (once) if
+     * more than 1e-12.
+     */
+    void
+    check_captured_mass(const Simulator &run, std::ostream &log) const;
 
     /** Runs value @p v of series @p s with @p seed; one line to @p log. */
     std::unique_ptr<Simulator>
@@ -118,8 +160,11 @@ namespace attnflow
     void
     write_tables(std::ostream &log) const;
 
-    /** convergence.dat, .gp, and with Convergence/plot .png and .svg. */
-    void
+    /**
+     * convergence.dat, .gp, and with Convergence/plot .png and .svg;
+     * whether the plot was drawn (a warning on @p log if gnuplot failed).
+     */
+    bool
     write_plot(std::ostream &log) const;
 
     std::string                  file;
@@ -131,6 +176,8 @@ namespace attnflow
     /** abscissae[s][v], errors[s][v][seed] (mean over seeds in tables). */
     std::vector<std::vector<double>>              abscissae;
     std::vector<std::vector<std::vector<double>>> errors;
+    /** Whether the warning of check_captured_mass() was given. */
+    mutable bool warned_about_the_box = false;
   };
 } // namespace attnflow
 
