@@ -439,7 +439,8 @@ namespace attnflow
                                    "pieces of each output interval, at "
                                    "most the value)");
               log << "  " << error_name(s) << " = " << std::scientific
-                  << std::setprecision(4) << error << std::defaultfloat << "\n";
+                  << std::setprecision(4) << error << std::defaultfloat
+                  << std::endl;
               if (v + 1 == n_rows() && seed == 0)
                 check_captured_mass(*run, log);
             }
