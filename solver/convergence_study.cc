@@ -343,16 +343,7 @@ namespace attnflow
   {
     const auto start   = std::chrono::steady_clock::now();
     const bool created = !std::filesystem::exists(directory);
-    try
-      {
-        std::filesystem::create_directories(directory);
-      }
-    catch (const std::filesystem::filesystem_error &e)
-      {
-        throw InputError("Output/directory",
-                         "cannot create '" + directory.string() +
-                           "': " + e.code().message());
-      }
+    create_output_directory(directory);
     remove_earlier_output();
     try
       {

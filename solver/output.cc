@@ -1,3 +1,4 @@
+#include <attnflow/exceptions.h>
 #include <attnflow/output.h>
 
 #include <deal.II/base/data_out_base.h>
@@ -11,6 +12,23 @@
 
 namespace attnflow
 {
+  void
+  create_output_directory(const std::filesystem::path &directory)
+  {
+    try
+      {
+        std::filesystem::create_directories(directory);
+      }
+    catch (const std::filesystem::filesystem_error &e)
+      {
+        throw InputError("Output/directory",
+                         "cannot create '" + directory.string() +
+                           "': " + e.code().message());
+      }
+  }
+
+
+
   void
   write_file_atomically(const std::filesystem::path               &path,
                         const std::function<void(std::ostream &)> &write)

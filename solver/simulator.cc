@@ -153,16 +153,7 @@ namespace attnflow
   Simulator::run(std::ostream &log)
   {
     const std::filesystem::path directory = parameters.output.directory;
-    try
-      {
-        std::filesystem::create_directories(directory);
-      }
-    catch (const std::filesystem::filesystem_error &e)
-      {
-        throw InputError("Output/directory",
-                         "cannot create '" + directory.string() +
-                           "': " + e.code().message());
-      }
+    create_output_directory(directory);
     remove_earlier_output(directory);
     write_file_atomically(directory / "parameters.prm", [&](std::ostream &out) {
       out << parameters.used_parameter_file;
