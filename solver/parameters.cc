@@ -843,6 +843,12 @@ namespace attnflow
     parallel.parse_parameters(prm);
     comparison.parse_parameters(prm);
     convergence.parse_parameters(prm);
+    // Each implicit step is a linear solve: refuse what would never end.
+    if (density.enabled && density.scheme != DensityScheme::ssp_rk3 &&
+        time.end_time / density.time_step > 1e8)
+      throw InputError("Density/time step",
+                       "Time/end time / time step gives more than 1e8 "
+                       "implicit steps");
     std::ostringstream out;
     prm.print_parameters(out, ParameterHandler::PRM);
     used_parameter_file = out.str();

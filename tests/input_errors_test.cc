@@ -160,6 +160,9 @@ namespace attnflow
     expect_input_error(on + " set time integrator = leapfrog\nend\n",
                        {"time integrator",
                         "ssp rk3|backward euler|crank nicolson"});
+    expect_input_error(on + " set time integrator = backward euler\n"
+                            " set time step = 1e-9\nend\n",
+                       {"Density/time step", "1e8"});
   }
 
   TEST(InputErrors, TheProgramExitsNonZeroWithTheMessage)
