@@ -127,7 +127,7 @@ namespace attnflow
       , directory(parameters.output.directory)
   {
     check_values();
-    const bool finest = !is_metric(study.error) && study.reference == "finest";
+    const bool finest = against("finest");
     if (finest && study.error.find("moments") != std::string::npos)
       throw InputError(section + "reference",
                        "moments are measured against the exact solution "
@@ -249,7 +249,7 @@ namespace attnflow
                          "' is not measured here: w1 and w2 in R^1, w1 on "
                          "S^1, sliced_w2 in R^2, R^3 and on S^2, mmd "
                          "everywhere");
-    if (!is_metric(error) && study.reference == "exact")
+    if (against("exact"))
       {
         const Model          model(run.model);
         const InitialMeasure mu0(run.initial_condition,
@@ -395,9 +395,8 @@ namespace attnflow
   void
   ConvergenceStudy::run_all(std::ostream &log)
   {
-    const bool finest_reference =
-      !is_metric(study.error) && study.reference == "finest";
-    const unsigned int n_series = series_values.size();
+    const bool         finest_reference = against("finest");
+    const unsigned int n_series         = series_values.size();
     describe(log);
     abscissae.assign(n_series, std::vector<double>(values.size(), 0.));
     errors.assign(n_series, std::vector<std::vector<double>>(values.size()));
@@ -459,9 +458,15 @@ namespace attnflow
   unsigned int
   ConvergenceStudy::n_rows() const
   {
-    const bool finest_reference =
-      !is_metric(study.error) && study.reference == "finest";
-    return values.size() - (finest_reference ? 1 : 0);
+    return values.size() - (against("finest") ? 1 : 0);
+  }
+
+
+
+  bool
+  ConvergenceStudy::against(const std::string &reference) const
+  {
+    return !is_metric(study.error) && study.reference == reference;
   }
 
 
@@ -508,12 +513,10 @@ namespace attnflow
 
 
   void
-  ConvergenceStudy::check_captured_mass(const Simulator &run,
-                                        std::ostream    &log) const
+  ConvergenceStudy::check_captured_mass(const Simulator &run, std::ostream &log)
   {
     const DensitySolver *density = run.density_solver();
-    if (is_metric(study.error) || study.reference != "exact" ||
-        density == nullptr)
+    if (!against("exact") || density == nullptr)
       return;
     const double outflow = final_metric(run, "mass_outflow");
     const double missing = 1. - density->captured_initial_mass() +

@@ -127,7 +127,14 @@ namespace attnflow
      * more than 1e-12.
      */
     void
-    check_captured_mass(const Simulator &run, std::ostream &log) const;
+    check_captured_mass(const Simulator &run, std::ostream &log);
+
+    /**
+     * Whether the error is measured against @p reference ("exact" or
+     * "finest"): never for the distances between tokens and density.
+     */
+    bool
+    against(const std::string &reference) const;
 
     /** Runs value @p v of series @p s with @p seed; one line to @p log. */
     std::unique_ptr<Simulator>
@@ -177,7 +184,7 @@ namespace attnflow
     std::vector<std::vector<double>>              abscissae;
     std::vector<std::vector<std::vector<double>>> errors;
     /** Whether the warning of check_captured_mass() was given. */
-    mutable bool warned_about_the_box = false;
+    bool warned_about_the_box = false;
   };
 } // namespace attnflow
 
