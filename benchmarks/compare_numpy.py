@@ -16,7 +16,7 @@ Threads: attnflow's 1 and 2 are KernelEngine threads; NumPy's are OpenBLAS
 threads of the two GEMMs (NumPy's exp and reductions are single-threaded).
 The NumPy runs go through Debian's /usr/bin/python3 (python3-numpy on
 libopenblas0-pthread) with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from
-their environment (DESIGN.md section 7), so that OpenBLAS picks its own
+their environment, so that OpenBLAS picks its own
 kernels for this CPU as a user's would; the attnflow runs keep the
 environment as it is.
 """

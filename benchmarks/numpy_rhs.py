@@ -2,7 +2,7 @@
 """The token right-hand side of attnflow in vectorised NumPy: the reference
 that benchmarks/compare_numpy.py measures attnflow against.
 
-The same right-hand side as benchmarks/rhs_benchmark.cc (DESIGN.md section 1):
+The same right-hand side as benchmarks/rhs_benchmark.cc (doc/theory.md section 1):
 n tokens x_i uniform on S^{d-1}, weights 1/n, softmax attention with
 beta = 4 and Q = K = V = I,
 

@@ -1,8 +1,8 @@
 /**
  * @file
  * The token right-hand side X[mu_n](x_i), i = 1..n, in pairs per second
- * (DESIGN.md sections 1 and 7): n tokens uniform on S^{d-1}, weights 1/n,
- * softmax attention with beta = 4 and Q = K = V = I, one
+ * (doc/theory.md sections 1.2 and 4.1): n tokens uniform on S^{d-1}, weights
+ * 1/n, softmax attention with beta = 4 and Q = K = V = I, one
  * AttentionField::evaluate() per iteration on a KernelEngine with 1 or 2
  * threads. One evaluation is n^2 (target, source) pairs; the counter
  * "pairs_per_second" is n^2 times the iterations over the wall-clock time.

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs what attnflow needs on Debian 12 (only what is missing), then
+# Installs what attnflow needs on Debian 12 (only what is missing; with
+# clang-format-14, the pinned formatter of the clang_format test), then
 # configures and builds it in Release into build/ with two jobs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake make g++ libdeal.ii-dev libgtest-dev libbenchmark-dev
           python3-numpy libopenblas0-pthread
-          paraview python3-paraview xvfb xauth gnuplot-nox)
+          paraview python3-paraview xvfb xauth gnuplot-nox
+          clang-format-14)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null |

@@ -81,6 +81,28 @@ namespace attnflow
 
 
 
+  std::string
+  column_name(const Distance distance)
+  {
+    // In the order of the enumerators.
+    const char *const names[] = {"w1", "w2", "sliced_w2", "mmd"};
+    return names[static_cast<unsigned int>(distance)];
+  }
+
+
+
+  std::vector<Distance>
+  measured_distances(const Geometry geometry, const unsigned int dimension)
+  {
+    if (geometry == Geometry::euclidean && dimension == 1)
+      return {Distance::w1, Distance::w2, Distance::mmd};
+    if (geometry == Geometry::sphere && dimension == 2)
+      return {Distance::w1, Distance::mmd};
+    return {Distance::sliced_w2, Distance::mmd};
+  }
+
+
+
   double
   wasserstein_1d(const std::vector<double> &x,
                  const std::vector<double> &a,

@@ -103,7 +103,7 @@ namespace attnflow
 
     /** max(max_k |m_k - e_k|, max_kl |S_kl - E_kl|). */
     double
-    moment_error(const MeanAndCovariance &a, const MeanAndCovariance &exact)
+    moment_error(const Moments &a, const Moments &exact)
     {
       double error = 0.;
       for (std::size_t k = 0; k < a.mean.size(); ++k)
@@ -498,12 +498,11 @@ namespace attnflow
     if (study.error == "density moments")
       {
         const WeightedPoints q = density->quadrature_measure();
-        return moment_error(mean_and_covariance(q.points, q.weights),
+        return moment_error(weighted_moments(q.points, q.weights),
                             exact.moments(t));
       }
     if (study.error == "token moments")
-      return moment_error(mean_and_covariance(tokens->tokens(),
-                                              tokens->weights()),
+      return moment_error(weighted_moments(tokens->tokens(), tokens->weights()),
                           exact.moments(t));
     const PointSet initial =
       run.get_initial_measure().sample(tokens->tokens().size());

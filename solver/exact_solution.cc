@@ -22,12 +22,10 @@ namespace attnflow
     }
 
     /** y + h dy, entry by entry. */
-    MeanAndCovariance
-    axpy(const MeanAndCovariance &y,
-         const double             h,
-         const MeanAndCovariance &dy)
+    Moments
+    axpy(const Moments &y, const double h, const Moments &dy)
     {
-      MeanAndCovariance z = y;
+      Moments z = y;
       for (std::size_t i = 0; i < z.mean.size(); ++i)
         z.mean[i] += h * dy.mean[i];
       for (std::size_t i = 0; i < z.covariance.entries.size(); ++i)
@@ -36,14 +34,12 @@ namespace attnflow
     }
 
     /** (m', S') of the moment equations under @p layer. */
-    MeanAndCovariance
-    derivative(const MeanAndCovariance &y,
-               const Layer             &layer,
-               const double             beta)
+    Moments
+    derivative(const Moments &y, const Layer &layer, const double beta)
     {
       const unsigned int d = y.mean.size();
       SquareMatrix       A(d);
-      MeanAndCovariance  dy{std::vector<double>(d, 0.), SquareMatrix(d)};
+      Moments            dy{std::vector<double>(d, 0.), SquareMatrix(d)};
       for (const AttentionHead &head : layer.heads)
         {
           const SquareMatrix VSKQ =
@@ -65,26 +61,6 @@ namespace attnflow
       return dy;
     }
   } // namespace
-
-
-
-  MeanAndCovariance
-  mean_and_covariance(const PointSet            &points,
-                      const std::vector<double> &weights)
-  {
-    const unsigned int d = points.dimension;
-    MeanAndCovariance  result{std::vector<double>(d, 0.), SquareMatrix(d)};
-    for (std::size_t p = 0; p < points.size(); ++p)
-      for (unsigned int i = 0; i < d; ++i)
-        result.mean[i] += weights[p] * points[p][i];
-    for (std::size_t p = 0; p < points.size(); ++p)
-      for (unsigned int i = 0; i < d; ++i)
-        for (unsigned int j = 0; j < d; ++j)
-          result.covariance(i, j) += weights[p] *
-                                     (points[p][i] - result.mean[i]) *
-                                     (points[p][j] - result.mean[j]);
-    return result;
-  }
 
 
 
@@ -115,8 +91,8 @@ namespace attnflow
 
 
 
-  MeanAndCovariance
-  ExactSolution::integrate(MeanAndCovariance y, const double t) const
+  Moments
+  ExactSolution::integrate(Moments y, const double t) const
   {
     for (const Model::Interval &interval : model.intervals(0., t))
       {
@@ -124,15 +100,15 @@ namespace attnflow
         const auto   n_steps =
           static_cast<unsigned int>(std::max(1., std::ceil(length / 1e-3)));
         const double h = length / n_steps;
-        const auto   f = [&](const MeanAndCovariance &z) {
+        const auto   f = [&](const Moments &z) {
           return derivative(z, *interval.layer, model.beta);
         };
         for (unsigned int step = 0; step < n_steps; ++step)
           {
-            const MeanAndCovariance k1 = f(y);
-            const MeanAndCovariance k2 = f(axpy(y, h / 2, k1));
-            const MeanAndCovariance k3 = f(axpy(y, h / 2, k2));
-            const MeanAndCovariance k4 = f(axpy(y, h, k3));
+            const Moments k1 = f(y);
+            const Moments k2 = f(axpy(y, h / 2, k1));
+            const Moments k3 = f(axpy(y, h / 2, k2));
+            const Moments k4 = f(axpy(y, h, k3));
             y = axpy(axpy(axpy(axpy(y, h / 6, k1), h / 3, k2), h / 3, k3),
                      h / 6,
                      k4);
@@ -143,7 +119,7 @@ namespace attnflow
 
 
 
-  MeanAndCovariance
+  Moments
   ExactSolution::moments(const double t) const
   {
     return integrate(initial_moments, t);
@@ -154,7 +130,7 @@ namespace attnflow
   std::function<double(const double *)>
   ExactSolution::density(const double t) const
   {
-    const MeanAndCovariance now = moments(t);
+    const Moments now = moments(t);
     if (!is_translation())
       return [now, L = cholesky(now.covariance, parameter)](const double *x) {
         return gaussian_density(x, now.mean, L);
@@ -180,11 +156,11 @@ namespace attnflow
       throw InputError(parameter,
                        "exact token positions are known for beta = 0 (E1) "
                        "only; use the finest run as the reference");
-    const std::size_t       n = initial_tokens.size();
-    const MeanAndCovariance start =
-      mean_and_covariance(initial_tokens, std::vector<double>(n, 1. / n));
-    const MeanAndCovariance end    = integrate(start, t);
-    PointSet                tokens = initial_tokens;
+    const std::size_t n = initial_tokens.size();
+    const Moments     start =
+      weighted_moments(initial_tokens, std::vector<double>(n, 1. / n));
+    const Moments end    = integrate(start, t);
+    PointSet      tokens = initial_tokens;
     for (std::size_t i = 0; i < n; ++i)
       for (unsigned int k = 0; k < model.dimension; ++k)
         tokens[i][k] += end.mean[k] - start.mean[k];

@@ -1,6 +1,7 @@
 #include <attnflow/exceptions.h>
 #include <attnflow/matrix_spec.h>
 #include <attnflow/parameters.h>
+#include <attnflow/point_sets.h>
 #include <attnflow/random.h>
 
 #include <cmath>

@@ -278,8 +278,8 @@ namespace attnflow
     const IntegrationStatistics &work = solver.statistics();
     table.set("energy_tokens", s.energy);
     report_overflow("energy_tokens", s.energy, solver.time());
-    table.set("order_tokens", s.order);
-    table.set("covariance_trace_tokens", s.covariance_trace);
+    table.set("order_tokens", s.order());
+    table.set("covariance_trace_tokens", s.covariance_trace());
     table.set("clusters_tokens", s.n_clusters);
     for (unsigned int k = 0; k < std::min(model.dimension, 3u); ++k)
       table.set("mean_tokens_" + std::to_string(k + 1), s.mean[k]);
@@ -303,7 +303,7 @@ namespace attnflow
                   work.n_steps,
                   work.last_step,
                   s.energy,
-                  s.order,
+                  s.order(),
                   s.n_clusters);
     std::string progress = line;
     if (model.geometry == Geometry::sphere)
@@ -327,8 +327,8 @@ namespace attnflow
     report_overflow("energy_density", s.energy, density->time());
     table.set("mass_density", s.mass);
     table.set("min_density", s.min_density);
-    table.set("order_density", s.order);
-    table.set("covariance_trace_density", s.covariance_trace);
+    table.set("order_density", s.order());
+    table.set("covariance_trace_density", s.covariance_trace());
     table.set("clusters_density", s.n_clusters);
     for (unsigned int k = 0; k < model.dimension; ++k)
       table.set("mean_density_" + std::to_string(k + 1), s.mean[k]);

@@ -6,31 +6,16 @@
 
 namespace attnflow
 {
-  namespace
-  {
-    /** The root of @p i in a union–find forest, with path halving. */
-    std::size_t
-    find_root(std::vector<std::size_t> &parent, std::size_t i)
-    {
-      while (parent[i] != i)
-        i = parent[i] = parent[parent[i]];
-      return i;
-    }
-  } // namespace
-
-
-
   std::vector<unsigned int>
   cluster_labels(const PointSet   &points,
                  const double      radius,
                  unsigned int     &n_clusters,
                  const std::size_t minimum_size)
   {
-    const std::size_t        n  = points.size();
-    const unsigned int       d  = points.dimension;
-    const double             r2 = radius * radius;
-    std::vector<std::size_t> parent(n);
-    std::iota(parent.begin(), parent.end(), 0);
+    const std::size_t  n  = points.size();
+    const unsigned int d  = points.dimension;
+    const double       r2 = radius * radius;
+    UnionFind          components(n);
     for (std::size_t i = 0; i < n; ++i)
       for (std::size_t j = i + 1; j < n; ++j)
         {
@@ -41,48 +26,27 @@ namespace attnflow
               distance2 += diff * diff;
             }
           if (distance2 < r2)
-            parent[find_root(parent, i)] = find_root(parent, j);
+            components.unite(i, j);
         }
     std::vector<std::size_t> component_size(n, 0);
     for (std::size_t i = 0; i < n; ++i)
-      ++component_size[find_root(parent, i)];
+      ++component_size[components.find(i)];
     const unsigned int        unset = static_cast<unsigned int>(-1);
     std::vector<unsigned int> label_of_root(n, unset), labels(n);
     n_clusters = 0;
     for (std::size_t i = 0; i < n; ++i)
       {
-        const std::size_t root = find_root(parent, i);
+        const std::size_t root = components.find(i);
         if (label_of_root[root] == unset &&
             component_size[root] >= minimum_size)
           label_of_root[root] = n_clusters++;
       }
     for (std::size_t i = 0; i < n; ++i)
       {
-        const unsigned int label = label_of_root[find_root(parent, i)];
+        const unsigned int label = label_of_root[components.find(i)];
         labels[i]                = label == unset ? n_clusters : label;
       }
     return labels;
-  }
-
-
-
-  Moments
-  weighted_moments(const PointSet &points, const std::vector<double> &weights)
-  {
-    const unsigned int d = points.dimension;
-    Moments            s;
-    s.mean.assign(d, 0.);
-    for (std::size_t i = 0; i < points.size(); ++i)
-      for (unsigned int k = 0; k < d; ++k)
-        s.mean[k] += weights[i] * points[i][k];
-    for (const double m : s.mean)
-      s.order += m * m;
-    s.order = std::sqrt(s.order);
-    for (std::size_t i = 0; i < points.size(); ++i)
-      for (unsigned int k = 0; k < d; ++k)
-        s.covariance_trace +=
-          weights[i] * (points[i][k] - s.mean[k]) * (points[i][k] - s.mean[k]);
-    return s;
   }
 
 

@@ -3,7 +3,8 @@
  * The distances between measures against closed forms and brute force:
  * W1/W2 on R (sorted pairs, shifted uniforms), W1 on the circle (cyclic
  * shifts), sliced W2 of a translation, MMD against a long double double
- * sum and against the closed form between two Gaussians.
+ * sum and against the closed form between two Gaussians; the distances each
+ * geometry measures.
  */
 #include <attnflow/comparison.h>
 
@@ -270,5 +271,24 @@ namespace attnflow
       EXPECT_NEAR(wasserstein_1d(polynomial, tokens.coordinates, weights, p),
                   wasserstein_1d(x, w, tokens.coordinates, weights, p),
                   2e-5);
+  }
+
+
+  TEST(Comparison, MeasuredDistancesPerGeometry)
+  {
+    using D          = Distance;
+    const auto names = [](const std::vector<Distance> &distances) {
+      std::string joined;
+      for (const Distance distance : distances)
+        joined += column_name(distance) + " ";
+      return joined;
+    };
+    EXPECT_EQ(names(measured_distances(Geometry::euclidean, 1)), "w1 w2 mmd ");
+    EXPECT_EQ(names(measured_distances(Geometry::sphere, 2)), "w1 mmd ");
+    for (const unsigned int d : {2u, 3u})
+      EXPECT_EQ(measured_distances(Geometry::euclidean, d),
+                (std::vector<D>{D::sliced_w2, D::mmd}));
+    EXPECT_EQ(measured_distances(Geometry::sphere, 3),
+              (std::vector<D>{D::sliced_w2, D::mmd}));
   }
 } // namespace attnflow

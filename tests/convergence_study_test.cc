@@ -63,21 +63,21 @@ namespace attnflow
       "subsection Initial condition\n set type = gaussian\n"
       " set means = 1, 0.5\nend\n",
       "exact_translation");
-    const Model             model(p.model);
-    const InitialMeasure    mu0(p.initial_condition, model);
-    const ExactSolution     exact(model, mu0, "test");
-    const double            t = 0.7;
-    const MeanAndCovariance m = exact.moments(t);
+    const Model          model(p.model);
+    const InitialMeasure mu0(p.initial_condition, model);
+    const ExactSolution  exact(model, mu0, "test");
+    const double         t = 0.7;
+    const Moments        m = exact.moments(t);
     EXPECT_NEAR(m.mean[0], std::cos(t) - 0.5 * std::sin(t), 1e-13);
     EXPECT_NEAR(m.mean[1], std::sin(t) + 0.5 * std::cos(t), 1e-13);
     const double x[2] = {0.2, -0.3};
     const double y[2] = {0.2 - m.mean[0] + 1., -0.3 - m.mean[1] + 0.5};
     EXPECT_DOUBLE_EQ(exact.density(t)(x), mu0.density(y));
 
-    PointSet                tokens = testing::random_points(2, 10, 3);
-    const PointSet          moved  = exact.translated_tokens(tokens, t);
-    const MeanAndCovariance start =
-      mean_and_covariance(tokens, std::vector<double>(10, 0.1));
+    PointSet       tokens = testing::random_points(2, 10, 3);
+    const PointSet moved  = exact.translated_tokens(tokens, t);
+    const Moments  start =
+      weighted_moments(tokens, std::vector<double>(10, 0.1));
     const double shift0 =
       std::cos(t) * start.mean[0] - std::sin(t) * start.mean[1] - start.mean[0];
     for (std::size_t i = 0; i < 10; ++i)
@@ -93,11 +93,11 @@ namespace attnflow
       "subsection Initial condition\n set type = gaussian\n"
       " set means = 0.3, -0.2\n set covariances = 0.5*identity\nend\n",
       "exact_gaussian");
-    const Model             model(p.model);
-    const InitialMeasure    mu0(p.initial_condition, model);
-    const ExactSolution     exact(model, mu0, "test");
-    const double            t = 1.3, s = 0.5 / (1. + 2. * 2. * 0.5 * t);
-    const MeanAndCovariance m = exact.moments(t);
+    const Model          model(p.model);
+    const InitialMeasure mu0(p.initial_condition, model);
+    const ExactSolution  exact(model, mu0, "test");
+    const double         t = 1.3, s = 0.5 / (1. + 2. * 2. * 0.5 * t);
+    const Moments        m = exact.moments(t);
     EXPECT_NEAR(m.covariance(0, 0), s, 1e-12);
     EXPECT_NEAR(m.covariance(1, 1), s, 1e-12);
     EXPECT_NEAR(m.covariance(0, 1), 0., 1e-15);

@@ -1,7 +1,7 @@
 /**
  * @file
- * The exact solution of case E2 of DESIGN.md: under softmax attention a
- * Gaussian N(m, S) in R^2 stays Gaussian, with
+ * The exact solution of case E2 (doc/theory.md section 3.2): under softmax
+ * attention a Gaussian N(m, S) in R^2 stays Gaussian, with
  *   B = beta V S K^T Q,  m' = V m + B m,  S' = B S + S B^T,
  * integrated here by RK4 with 4000 steps (error ~1e-14).
  */

@@ -1,13 +1,13 @@
 /**
  * @file
  * Small helpers shared by the tests: parameters from a string, scratch
- * folders, and the exact solutions of DESIGN.md section 3.
+ * folders and random points.
  */
 #ifndef attnflow_test_helpers_h
 #define attnflow_test_helpers_h
 
-#include <attnflow/kernel_engine.h>
 #include <attnflow/parameters.h>
+#include <attnflow/point_sets.h>
 #include <attnflow/random.h>
 
 #include <cmath>

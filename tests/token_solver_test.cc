@@ -1,9 +1,10 @@
 /**
  * @file
- * The token solver against the exact cases of DESIGN.md section 3: E1 (beta
- * = 0, a translation by exp(tV) m0), E2 (a Gaussian stays Gaussian with the
- * (m, S) ODE), the sphere invariant |x_i| = 1, the USA energy ascent, the
- * accuracy of the default settings, and layers switching weights.
+ * The token solver against the exact cases of doc/theory.md section 3: E1
+ * (beta = 0, a translation by exp(tV) m0), E2 (a Gaussian stays Gaussian with
+ * the (m, S) ODE), the sphere invariant |x_i| = 1, the USA energy ascent, the
+ * accuracy of the default settings, layers switching weights; the token
+ * clusters and the shared point-set types (union-find, moments).
  */
 #include <attnflow/initial_measure.h>
 #include <attnflow/token_metrics.h>
@@ -254,5 +255,46 @@ namespace attnflow
     const std::vector<unsigned int> large = cluster_labels(x, 0.1, n, 2);
     EXPECT_EQ(n, 2u);
     EXPECT_EQ(large, (std::vector<unsigned int>{0, 0, 0, 2, 1, 1}));
+  }
+
+
+  TEST(PointSets, UnionFindCountsAndJoinsComponents)
+  {
+    // Edges 0-1, 2-3, 1-3 and a repeated 0-3 join {0, 1, 2, 3}; 4 and 5
+    // stay alone.
+    UnionFind                                        sets(6);
+    const std::vector<std::pair<unsigned, unsigned>> edges = {{0, 1},
+                                                              {2, 3},
+                                                              {1, 3},
+                                                              {0, 3}};
+    EXPECT_EQ(sets.n_sets(), 6u);
+    for (const auto &[a, b] : edges)
+      sets.unite(a, b);
+    EXPECT_EQ(sets.n_sets(), 3u);
+    for (std::size_t i = 0; i < 6; ++i)
+      for (std::size_t j = 0; j < 6; ++j)
+        {
+          const bool joined = (i < 4 && j < 4) || i == j;
+          EXPECT_EQ(sets.find(i) == sets.find(j), joined) << i << ", " << j;
+        }
+  }
+
+
+
+  TEST(PointSets, MomentsOfWeightedPoints)
+  {
+    // Atoms (1, 0) and (0, 2) with weights 1/4, 3/4: m = (1/4, 3/2),
+    // S = (1/4)(3/4) (1, -2)(1, -2)^T = (3/16) [[1, -2], [-2, 4]].
+    PointSet x(2, 2);
+    x.coordinates         = {1., 0., 0., 2.};
+    const Moments moments = weighted_moments(x, {0.25, 0.75});
+    EXPECT_DOUBLE_EQ(moments.mean[0], 0.25);
+    EXPECT_DOUBLE_EQ(moments.mean[1], 1.5);
+    EXPECT_DOUBLE_EQ(moments.covariance(0, 0), 3. / 16.);
+    EXPECT_DOUBLE_EQ(moments.covariance(0, 1), -6. / 16.);
+    EXPECT_DOUBLE_EQ(moments.covariance(1, 0), -6. / 16.);
+    EXPECT_DOUBLE_EQ(moments.covariance(1, 1), 12. / 16.);
+    EXPECT_DOUBLE_EQ(moments.covariance_trace(), 15. / 16.);
+    EXPECT_DOUBLE_EQ(moments.order(), std::sqrt(0.0625 + 2.25));
   }
 } // namespace attnflow

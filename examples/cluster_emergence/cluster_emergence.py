@@ -7,7 +7,7 @@ metrics.csv: the first clusters are the largest number of clusters
 (clusters_tokens: linked groups with at least 2 % of the tokens) seen before
 any merging, and the time they first all exist (for a single cluster, which
 is linked from the start, the time the order parameter |mean| reaches 1/2). Linear theory around the
-uniform measure (DESIGN.md section 3, E3 and E4) predicts the mode that grows
+uniform measure (doc/theory.md sections 3.3 and 3.4) predicts the mode that grows
 fastest: on S^1 the Fourier mode k with rate k^2 I_k(beta) / (beta I_0(beta))
 - k clusters - and on S^2 the spherical harmonic degree l with rate
 l (l + 1) i_l(beta) / (beta i_0(beta)); fluctuations of size n^(-1/2) reach

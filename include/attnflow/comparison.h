@@ -2,27 +2,49 @@
  * @file
  * Distances between two weighted point measures: the tokens' empirical
  * measure and the density (its quadrature points weighted by rho JxW), or
- * any two such measures (DESIGN.md section 4).
+ * any two such measures (doc/theory.md section 5).
  */
 #ifndef attnflow_comparison_h
 #define attnflow_comparison_h
 
 #include <attnflow/kernel_engine.h>
+#include <attnflow/parameters.h>
+#include <attnflow/point_sets.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace attnflow
 {
   /**
-   * A measure sum_j w_j delta_{x_j}: tokens (w = 1/n), or the quadrature
-   * points of a finite-element density (w = rho JxW).
+   * The distances between the density and the tokens that attnflow reports,
+   * each a column of metrics.csv of the same name (doc/theory.md section 5).
    */
-  struct WeightedPoints
+  enum class Distance
   {
-    PointSet            points;
-    std::vector<double> weights;
+    /** Exact W_1: on R^1 (quantile functions) and on S^1 (section 5.1). */
+    w1,
+    /** Exact W_2 on R^1 (section 5.1). */
+    w2,
+    /** Sliced W_2, wherever W_1 is not exact (section 5.2). */
+    sliced_w2,
+    /** MMD with a Gaussian kernel, in every geometry (section 5.3). */
+    mmd
   };
+
+  /** The column name of @p distance: "w1", "w2", "sliced_w2" or "mmd". */
+  std::string
+  column_name(const Distance distance);
+
+  /**
+   * The distances measured between density and tokens in @p geometry of
+   * dimension @p dimension, in the order of the metrics.csv columns: w1 and
+   * w2 on R^1 (exact), w1 on S^1 (exact), sliced_w2 elsewhere (R^2, R^3,
+   * S^2); mmd everywhere.
+   */
+  std::vector<Distance>
+  measured_distances(const Geometry geometry, const unsigned int dimension);
 
   /**
    * The Wasserstein distance W_p (p >= 1) on R between sum_i a_i

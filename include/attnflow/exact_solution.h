@@ -1,15 +1,15 @@
 /**
  * @file
- * The exact solutions E1 and E2 of DESIGN.md section 3, against which
- * convergence studies measure both solvers.
+ * The exact solutions E1 and E2 of doc/theory.md sections 3.1 and 3.2,
+ * against which convergence studies measure both solvers.
  */
 #ifndef attnflow_exact_solution_h
 #define attnflow_exact_solution_h
 
 #include <attnflow/initial_measure.h>
-#include <attnflow/kernel_engine.h>
 #include <attnflow/matrix_spec.h>
 #include <attnflow/model.h>
+#include <attnflow/point_sets.h>
 
 #include <functional>
 #include <string>
@@ -17,18 +17,6 @@
 
 namespace attnflow
 {
-  /** The mean m and covariance S of a measure in R^d. */
-  struct MeanAndCovariance
-  {
-    std::vector<double> mean;
-    SquareMatrix        covariance;
-  };
-
-  /** The mean and covariance of sum_i w_i delta_{x_i}. */
-  MeanAndCovariance
-  mean_and_covariance(const PointSet            &points,
-                      const std::vector<double> &weights);
-
   /**
    * The exact solution of a run in R^d where one is known. Both cases have an
    * affine field X(x) = A x + b, under which mean and covariance obey
@@ -56,7 +44,7 @@ namespace attnflow
                   const std::string    &parameter);
 
     /** The mean and covariance of mu(@p t). */
-    MeanAndCovariance
+    Moments
     moments(const double t) const;
 
     /**
@@ -84,13 +72,13 @@ namespace attnflow
 
   private:
     /** (m, S) carried from time 0 to @p t by the moment equations. */
-    MeanAndCovariance
-    integrate(MeanAndCovariance initial, const double t) const;
+    Moments
+    integrate(Moments initial, const double t) const;
 
     const Model          &model;
     const InitialMeasure &initial_measure;
     const std::string     parameter;
-    MeanAndCovariance     initial_moments;
+    Moments               initial_moments;
   };
 } // namespace attnflow
 

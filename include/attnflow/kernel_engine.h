@@ -5,53 +5,12 @@
 #ifndef attnflow_kernel_engine_h
 #define attnflow_kernel_engine_h
 
-#include <cstddef>
+#include <attnflow/point_sets.h>
+
 #include <vector>
 
 namespace attnflow
 {
-  /**
-   * A set of n points in R^d stored row-major and contiguously: tokens,
-   * quadrature points, or their images under a matrix. The token store of
-   * attnflow for any d (deal.II's Point and Particles are for d <= 3).
-   */
-  struct PointSet
-  {
-    /** An empty set of points in R^@p dimension. */
-    explicit PointSet(const unsigned int dimension = 0,
-                      const std::size_t  n_points  = 0)
-        : dimension(dimension)
-        , coordinates(n_points * dimension, 0.)
-    {}
-
-    /** The number of points. */
-    std::size_t
-    size() const
-    {
-      return dimension == 0 ? 0 : coordinates.size() / dimension;
-    }
-
-    /** The coordinates of point @p i (d consecutive values). */
-    double *
-    operator[](const std::size_t i)
-    {
-      return coordinates.data() + i * dimension;
-    }
-
-    /** The coordinates of point @p i (d consecutive values). */
-    const double *
-    operator[](const std::size_t i) const
-    {
-      return coordinates.data() + i * dimension;
-    }
-
-    /** The space dimension d. */
-    unsigned int dimension;
-
-    /** All coordinates, point after point. */
-    std::vector<double> coordinates;
-  };
-
   /**
    * The result of KernelEngine::evaluate() for targets i = 0..n_t-1, kept in
    * shifted (log-sum-exp) form so that nothing overflows:
@@ -132,14 +91,8 @@ namespace attnflow
                          const PointSet            &values,
                          KernelSums                &sums) const;
 
-    /** The number of threads this engine uses (0: all cores). */
-    unsigned int
-    n_threads() const
-    {
-      return thread_limit;
-    }
-
   private:
+    /** The number of threads this engine uses (0: all cores). */
     unsigned int thread_limit;
   };
 } // namespace attnflow

@@ -6,14 +6,16 @@
 #ifndef attnflow_matrix_spec_h
 #define attnflow_matrix_spec_h
 
-#include <attnflow/kernel_engine.h>
-
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace attnflow
 {
+  /** A set of points (point_sets.h), which SquareMatrix::apply() maps. */
+  struct PointSet;
+
   /**
    * A dense d x d matrix (row-major) that knows whether it is a multiple of
    * the identity, so that the common case Q = K = V = I costs nothing.

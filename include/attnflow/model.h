@@ -1,6 +1,6 @@
 /**
  * @file
- * The self-attention dynamics (DESIGN.md section 1): geometry, temperature,
+ * The self-attention dynamics (doc/theory.md section 1): geometry, temperature,
  * normalisation, heads and layers, and the attention field X[mu] they define.
  */
 #ifndef attnflow_model_h

@@ -6,31 +6,13 @@
 #ifndef attnflow_token_metrics_h
 #define attnflow_token_metrics_h
 
-#include <attnflow/kernel_engine.h>
 #include <attnflow/model.h>
+#include <attnflow/point_sets.h>
 
 #include <vector>
 
 namespace attnflow
 {
-  /** The first two moments of a measure sum_i w_i delta_{x_i}. */
-  struct Moments
-  {
-    /** The mean m = sum_i w_i x_i. */
-    std::vector<double> mean;
-    /** |m|: the order parameter on the sphere. */
-    double order = 0.;
-    /** trace of the covariance, sum_i w_i |x_i - m|^2. */
-    double covariance_trace = 0.;
-  };
-
-  /**
-   * The moments of sum_i w_i delta_{x_i} (tokens, or the quadrature points
-   * of a density weighted by rho JxW).
-   */
-  Moments
-  weighted_moments(const PointSet &points, const std::vector<double> &weights);
-
   /** The statistics of a measure sum_i w_i delta_{x_i} at one time. */
   struct PointStatistics : Moments
   {
