@@ -14,14 +14,10 @@ namespace attnflow
   {
     if constexpr (dim == spacedim)
       {
-        const std::vector<double> lower =
-          parse_coordinates(parameters.lower_corner,
-                            dim,
-                            "Density/lower corner");
-        const std::vector<double> upper =
-          parse_coordinates(parameters.upper_corner,
-                            dim,
-                            "Density/upper corner");
+        const Box                 box = parse_box(parameters.lower_corner,
+                                  parameters.upper_corner,
+                                  dim,
+                                  "Density");
         const std::vector<double> cells =
           parse_coordinates(parameters.subdivisions,
                             dim,
@@ -30,17 +26,12 @@ namespace attnflow
         std::vector<unsigned int> repetitions(dim);
         for (unsigned int k = 0; k < dim; ++k)
           {
-            if (!(lower[k] < upper[k]))
-              throw InputError("Density/upper corner",
-                               "must exceed the lower corner in every "
-                               "coordinate (coordinate " +
-                                 std::to_string(k + 1) + ")");
             if (!(cells[k] >= 1. && cells[k] == std::floor(cells[k]) &&
                   cells[k] <= 1e4))
               throw InputError("Density/subdivisions",
                                "must be whole numbers from 1 to 10000");
-            p1[k]          = lower[k];
-            p2[k]          = upper[k];
+            p1[k]          = box.lower[k];
+            p2[k]          = box.upper[k];
             repetitions[k] = static_cast<unsigned int>(cells[k]);
           }
         dealii::GridGenerator::subdivided_hyper_rectangle(triangulation,

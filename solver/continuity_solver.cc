@@ -915,7 +915,7 @@ namespace attnflow
         TrilinosWrappers::SolverGMRES solver(control);
         try
           {
-            if (parameters.preconditioner == "amg")
+            if (parameters.preconditioner == Preconditioner::amg)
               {
                 TrilinosWrappers::PreconditionAMG::AdditionalData data;
                 data.elliptic              = false;
@@ -935,10 +935,13 @@ namespace attnflow
           {
             std::ostringstream message;
             message << "the linear solver (GMRES with "
-                    << parameters.preconditioner
+                    << selection_name(preconditioner_names,
+                                      parameters.preconditioner)
                     << ") failed at t = " << current_time
                     << ": try Density/preconditioner = "
-                    << (parameters.preconditioner == "amg" ? "ilu" : "amg")
+                    << (parameters.preconditioner == Preconditioner::amg ?
+                          "ilu" :
+                          "amg")
                     << ", a smaller Density/time step or a larger "
                        "Density/linear solver tolerance";
             throw NumericalError(message.str());

@@ -217,7 +217,8 @@ namespace attnflow
                        "must be > 0 in every run for Convergence/error = " +
                          error);
     // Sweeps that cannot change the error measured.
-    if (swept("Tokens/") && run.initial_condition.type == "tokens file")
+    if (swept("Tokens/") &&
+        run.initial_condition.type == InitialMeasureType::tokens_file)
       throw InputError(section + "sweep",
                        "with a tokens file every run takes all its tokens: "
                        "Tokens/number of tokens changes nothing");

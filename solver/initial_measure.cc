@@ -105,28 +105,17 @@ namespace attnflow
       , seed(parameters.seed)
   {
     const unsigned int d = dimension;
-    const std::string &t = parameters.type;
-    type                 = t == "uniform"          ? Type::uniform :
-                           t == "gaussian"         ? Type::gaussian :
-                           t == "von mises fisher" ? Type::von_mises_fisher :
-                           t == "function"         ? Type::function :
-                                                     Type::tokens_file;
+    type                 = parameters.type;
 
     if (geometry == Geometry::euclidean &&
         (type == Type::uniform || type == Type::function))
       {
-        lower_corner = parse_coordinates(parameters.lower_corner,
-                                         d,
-                                         section + "lower corner");
-        upper_corner = parse_coordinates(parameters.upper_corner,
-                                         d,
-                                         section + "upper corner");
-        for (unsigned int k = 0; k < d; ++k)
-          if (!(lower_corner[k] < upper_corner[k]))
-            throw InputError(section + "upper corner",
-                             "must exceed the lower corner in every "
-                             "coordinate (coordinate " +
-                               std::to_string(k + 1) + ")");
+        const Box box = parse_box(parameters.lower_corner,
+                                  parameters.upper_corner,
+                                  d,
+                                  "Initial condition");
+        lower_corner  = box.lower;
+        upper_corner  = box.upper;
       }
 
     if (type == Type::gaussian || type == Type::von_mises_fisher)

@@ -14,6 +14,35 @@ namespace attnflow
 
 
 
+  namespace
+  {
+    /** "1 row", "2 rows": @p n and its noun, @p plural unless n = 1. */
+    std::string
+    counted(const std::size_t  n,
+            const std::string &singular,
+            const std::string &plural)
+    {
+      return std::to_string(n) + " " + (n == 1 ? singular : plural);
+    }
+
+    /** Whether @p text is a list of comma-separated finite numbers. */
+    bool
+    is_numbers(const std::string &text)
+    {
+      try
+        {
+          parse_numbers(text, "");
+          return true;
+        }
+      catch (const InputError &)
+        {
+          return false;
+        }
+    }
+  } // namespace
+
+
+
   SquareMatrix::SquareMatrix(const unsigned int dimension)
       : dimension(dimension)
       , entries(std::size_t(dimension) * dimension, 0.)
@@ -142,11 +171,12 @@ namespace attnflow
         const std::vector<double> diagonal =
           parse_numbers(word.substr(8), parameter);
         if (diagonal.size() != dimension)
-          throw InputError(parameter,
-                           "'" + text + "' has " +
-                             std::to_string(diagonal.size()) +
-                             " diagonal entries, but Model/dimension = " +
-                             std::to_string(dimension));
+          throw InputError(
+            parameter,
+            "'" + text + "' has " +
+              counted(diagonal.size(), "diagonal entry", "diagonal entries") +
+              ", but Model/dimension = " + std::to_string(dimension) +
+              ": give " + std::to_string(dimension));
         SquareMatrix matrix(dimension);
         for (unsigned int i = 0; i < dimension; ++i)
           matrix(i, i) = diagonal[i];
@@ -154,13 +184,18 @@ namespace attnflow
       }
     if (words.empty())
       throw InputError(parameter, "is empty; " + std::string(matrix_syntax));
-    if (words.size() != dimension)
+    // One word that is not numbers is a misspelt keyword, not one row.
+    if (words.size() == 1 && !is_numbers(word))
       throw InputError(parameter,
-                       "'" + text + "' has " + std::to_string(words.size()) +
-                         " rows, but a " + std::to_string(dimension) + " x " +
-                         std::to_string(dimension) +
-                         " matrix is needed (Model/dimension); " +
-                         matrix_syntax);
+                       "'" + text + "' is not a matrix; " + matrix_syntax);
+    if (words.size() != dimension)
+      throw InputError(
+        parameter,
+        "'" + text + "' has " + counted(words.size(), "row", "rows") +
+          " (';'-separated), but a " + std::to_string(dimension) + " x " +
+          std::to_string(dimension) +
+          " matrix is needed (Model/dimension): give " +
+          std::to_string(dimension) + " rows or a keyword; " + matrix_syntax);
     SquareMatrix matrix(dimension);
     for (unsigned int i = 0; i < dimension; ++i)
       {
@@ -179,9 +214,11 @@ namespace attnflow
         if (row.size() != dimension)
           throw InputError(parameter,
                            "row " + std::to_string(i + 1) + " of '" + text +
-                             "' has " + std::to_string(row.size()) +
-                             " entries, but Model/dimension = " +
-                             std::to_string(dimension));
+                             "' has " +
+                             counted(row.size(), "entry", "entries") +
+                             ", but Model/dimension = " +
+                             std::to_string(dimension) + ": give " +
+                             std::to_string(dimension) + " per row");
         for (unsigned int j = 0; j < dimension; ++j)
           matrix(i, j) = row[j];
       }

@@ -21,28 +21,36 @@ namespace attnflow
     {
       const std::vector<std::string> per_layer = split(text, '/');
       if (per_layer.size() != 1 && per_layer.size() != n_layers)
-        throw InputError(name,
-                         "'" + text + "' lists " +
-                           std::to_string(per_layer.size()) +
-                           " layers ('/'-separated), but Model/layer "
-                           "durations has " +
-                           std::to_string(n_layers) + "; give 1 or " +
-                           std::to_string(n_layers));
+        throw InputError(
+          name,
+          "'" + text + "' gives " + std::to_string(per_layer.size()) +
+            " layers ('/'-separated), but Model/layer durations " +
+            (n_layers == 1 ?
+               "makes one layer: give one list for all time, or " +
+                 std::to_string(per_layer.size()) +
+                 " durations in Model/layer durations" :
+               "makes " + std::to_string(n_layers) +
+                 ": give one list (for every layer) or " +
+                 std::to_string(n_layers) + " (one per layer)"));
       std::vector<std::vector<SquareMatrix>> matrices(n_layers);
       for (unsigned int l = 0; l < n_layers; ++l)
         {
           const std::string &layer_text =
             per_layer[per_layer.size() == 1 ? 0 : l];
           const std::vector<std::string> per_head = split(layer_text, '|');
-          if (per_head.size() != 1 && per_head.size() != parameters.n_heads)
-            throw InputError(name,
-                             "'" + layer_text + "' lists " +
-                               std::to_string(per_head.size()) +
-                               " heads ('|'-separated), but Model/number of "
-                               "heads = " +
-                               std::to_string(parameters.n_heads) +
-                               "; give 1 or " +
-                               std::to_string(parameters.n_heads));
+          const unsigned int             n_heads  = parameters.n_heads;
+          if (per_head.size() != 1 && per_head.size() != n_heads)
+            throw InputError(
+              name,
+              "'" + layer_text + "' gives " + std::to_string(per_head.size()) +
+                " matrices ('|'-separated heads), but Model/number of heads "
+                "= " +
+                std::to_string(n_heads) +
+                (n_heads == 1 ? ": give one matrix, or set Model/number of "
+                                "heads = " +
+                                  std::to_string(per_head.size()) :
+                                ": give one matrix (for every head) or " +
+                                  std::to_string(n_heads) + " (one per head)"));
           for (unsigned int h = 0; h < parameters.n_heads; ++h)
             {
               const unsigned int i = per_head.size() == 1 ? 0 : h;

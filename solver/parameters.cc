@@ -3,6 +3,9 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <regex>
 #include <sstream>
 
 namespace attnflow
@@ -16,17 +19,123 @@ namespace attnflow
 
   namespace
   {
-    /** The entry @p name of the current subsection, as a positive number. */
-    double
-    get_positive(ParameterHandler  &prm,
-                 const std::string &section,
-                 const std::string &name)
+    /** @p value as the parameter file would write it. */
+    std::string
+    as_text(const double value)
     {
-      const double value = prm.get_double(name);
+      std::ostringstream out;
+      out << value;
+      return out.str();
+    }
+
+    /** InputError naming @p parameter unless @p value > 0. */
+    void
+    require_positive(const double value, const std::string &parameter)
+    {
       if (!(value > 0.))
-        throw InputError(section + "/" + name,
-                         "must be > 0, got " + prm.get(name));
-      return value;
+        throw InputError(parameter, "must be > 0, got " + as_text(value));
+    }
+
+    /**
+     * Declares the entry @p entry of the current subsection as a list of
+     * comma-separated finite numbers bound to @p member (its current value
+     * the default); a value that is not such a list raises InputError
+     * naming @p parameter.
+     */
+    void
+    add_numbers(ParameterHandler    &prm,
+                const std::string   &entry,
+                std::vector<double> &member,
+                const std::string   &documentation,
+                const std::string   &parameter)
+    {
+      std::string text;
+      for (const double value : member)
+        text += (text.empty() ? "" : ", ") + as_text(value);
+      prm.declare_entry(entry, text, Anything(), documentation);
+      prm.add_action(entry, [&member, parameter](const std::string &value) {
+        member = parse_numbers(value, parameter);
+      });
+    }
+
+    /**
+     * What the deal.II pattern with description @p pattern allows, in
+     * words: "a number >= 0", "an integer from 1 to 4096", "one of a|b",
+     * "true or false".
+     */
+    std::string
+    allowed_by(const std::string &pattern)
+    {
+      std::smatch range;
+      if (std::regex_match(pattern,
+                           range,
+                           std::regex(R"(\[(Integer range|Double) (\S+)\.\.\.)"
+                                      R"((\S+) \(inclusive\)\])")))
+        {
+          const bool        integer = range[1] == "Integer range";
+          const std::string lower   = range[2];
+          const std::string upper   = range[3];
+          const bool        no_lower =
+            lower == (integer ?
+                        std::to_string(std::numeric_limits<int>::min()) :
+                        "-MAX_DOUBLE");
+          const bool no_upper =
+            upper == (integer ?
+                        std::to_string(std::numeric_limits<int>::max()) :
+                        "MAX_DOUBLE");
+          const std::string kind = integer ? "an integer" : "a number";
+          if (no_lower && no_upper)
+            return kind;
+          if (no_upper)
+            return kind + " >= " + lower;
+          if (no_lower)
+            return kind + " <= " + upper;
+          return kind + " from " + lower + " to " + upper;
+        }
+      if (pattern == "[Bool]")
+        return "true or false";
+      std::smatch selection;
+      if (std::regex_match(pattern,
+                           selection,
+                           std::regex(R"(\[Selection (.*?) *\])")))
+        return "one of " + selection[1].str();
+      return pattern;
+    }
+
+    /** @p text without leading and trailing blanks. */
+    std::string
+    trimmed(const std::string &text)
+    {
+      const std::size_t first = text.find_first_not_of(" \t\r");
+      if (first == std::string::npos)
+        return "";
+      return text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
+    }
+
+    /**
+     * The subsection path ("Model/", "" at the top) in effect at line
+     * @p line of the parameter-file text @p text.
+     */
+    std::string
+    section_at(const std::string &text, const unsigned int line)
+    {
+      std::vector<std::string> path;
+      std::istringstream       in(text);
+      std::string              input;
+      for (unsigned int n = 1; n < line && std::getline(in, input); ++n)
+        {
+          const std::string statement =
+            trimmed(input.substr(0, input.find('#')));
+          const std::string keyword = "subsection ";
+          if (statement == "end" && !path.empty())
+            path.pop_back();
+          else if (statement.rfind(keyword, 0) == 0)
+            path.push_back(trimmed(statement.substr(keyword.size())));
+        }
+      std::string section;
+      for (const std::string &name : path)
+        section += name + "/";
+      return section;
     }
 
     /** The message of a deal.II exception without its source location. */
@@ -39,6 +148,39 @@ namespace attnflow
       while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
         text.pop_back();
       return text;
+    }
+
+    /**
+     * The InputError for the deal.II exception @p e raised while parsing
+     * @p text, read from @p where ("run.prm", or "--set ..."): for a value
+     * that does not match its pattern, the entry "Section/name", the value,
+     * its line and what is allowed in words; otherwise deal.II's message
+     * about @p where.
+     */
+    InputError
+    input_error(const dealii::ExceptionBase &e,
+                const std::string           &text,
+                const std::string           &where)
+    {
+      const std::string message = message_of(e);
+      if (dynamic_cast<const ParameterHandler::ExcInvalidEntryForPattern *>(
+            &e) == nullptr)
+        return InputError(where, message);
+      // "Line <n> of file <f>:", "The entry value", value, "for the entry
+      // named", name, "does not match the given pattern:", pattern.
+      std::vector<std::string> lines = split(message, '\n');
+      if (lines.size() != 7)
+        return InputError(where, message);
+      const unsigned int line =
+        std::atoi(lines[0].substr(lines[0].find('<') + 1).c_str());
+      const std::string origin =
+        where.rfind("--set", 0) == 0 ?
+          where :
+          "line " + std::to_string(line) + " of " + where;
+      return InputError(section_at(text, line) + lines[4],
+                        "'" + lines[2] + "' (" + origin +
+                          ") is not allowed: it must be " +
+                          allowed_by(lines[6]));
     }
 
     /**
@@ -136,36 +278,57 @@ namespace attnflow
 
 
 
+  Box
+  parse_box(const std::string &lower_corner,
+            const std::string &upper_corner,
+            const unsigned int d,
+            const std::string &section)
+  {
+    Box box{parse_coordinates(lower_corner, d, section + "/lower corner"),
+            parse_coordinates(upper_corner, d, section + "/upper corner")};
+    for (unsigned int k = 0; k < d; ++k)
+      if (!(box.lower[k] < box.upper[k]))
+        throw InputError(section + "/upper corner",
+                         "must exceed the lower corner in every coordinate "
+                         "(coordinate " +
+                           std::to_string(k + 1) + ")");
+    return box;
+  }
+
+
+
   void
-  ModelParameters::declare_parameters(ParameterHandler &prm)
+  ModelParameters::add_parameters(ParameterHandler &prm)
   {
     prm.enter_subsection("Model");
-    prm.declare_entry("geometry",
-                      "sphere",
-                      Selection("euclidean|sphere"),
-                      "Where tokens live: euclidean (R^d) or sphere (the unit "
-                      "sphere S^{d-1} of R^d, i.e. with layer normalisation; "
-                      "the field is projected on the tangent space).");
-    prm.declare_entry("dimension",
-                      "2",
-                      Integer(1, 4096),
+    add_selection(prm,
+                  "geometry",
+                  geometry,
+                  geometry_names,
+                  "Where tokens live: euclidean (R^d) or sphere (the unit "
+                  "sphere S^{d-1} of R^d, i.e. with layer normalisation; "
+                  "the field is projected on the tangent space).");
+    prm.add_parameter("dimension",
+                      dimension,
                       "d: tokens in R^d, or on S^{d-1} (then d >= 2), up to "
-                      "4096; the finite-element density needs d <= 3.");
-    prm.declare_entry("beta",
-                      "4",
-                      Double(0),
+                      "4096; the finite-element density needs d <= 3.",
+                      Integer(1, 4096));
+    prm.add_parameter("beta",
+                      beta,
                       "The inverse temperature beta >= 0 of the kernel "
-                      "exp(beta <Q x, K y>).");
-    prm.declare_entry("normalization",
-                      "softmax",
-                      Selection("softmax|uniform"),
-                      "softmax (SA): X(x) = int k(x,y) V y dmu / int k(x,y) "
-                      "dmu; uniform (USA): X(x) = int k(x,y) V y dmu.");
-    prm.declare_entry("number of heads",
-                      "1",
-                      Integer(1),
+                      "exp(beta <Q x, K y>).",
+                      Double(0));
+    add_selection(prm,
+                  "normalization",
+                  normalization,
+                  normalization_names,
+                  "softmax (SA): X(x) = int k(x,y) V y dmu / int k(x,y) "
+                  "dmu; uniform (USA): X(x) = int k(x,y) V y dmu.");
+    prm.add_parameter("number of heads",
+                      n_heads,
                       "H: the field is the sum of H heads, each with its own "
-                      "Q, K, V.");
+                      "Q, K, V.",
+                      Integer(1));
     const std::string matrix_doc =
       " matrix of every head and layer. A matrix is one of: identity | "
       "c*identity (e.g. -identity, 0.5*identity) | zero | random (entries "
@@ -174,50 +337,35 @@ namespace attnflow
       "2'). Several heads: one matrix per head separated by '|' (one matrix "
       "alone serves every head). Several layers: one such list per layer "
       "separated by '/' (one list alone serves every layer).";
-    prm.declare_entry("Q", "identity", Anything(), "The query" + matrix_doc);
-    prm.declare_entry("K", "identity", Anything(), "The key" + matrix_doc);
-    prm.declare_entry("V", "identity", Anything(), "The value" + matrix_doc);
-    prm.declare_entry("layer durations",
-                      "",
-                      Anything(),
-                      "Time-dependent weights: the durations of consecutive "
-                      "layers, comma-separated positive numbers (e.g. '1, 1, "
-                      "2'); layer l uses the l-th '/'-separated entry of Q, "
-                      "K, V, and the last layer holds after its end. Empty: "
-                      "one layer for all time.");
-    prm.declare_entry("weights seed",
-                      "1",
-                      Integer(0),
-                      "Seed of the 'random' matrices.");
+    prm.add_parameter("Q", Q, "The query" + matrix_doc, Anything());
+    prm.add_parameter("K", K, "The key" + matrix_doc, Anything());
+    prm.add_parameter("V", V, "The value" + matrix_doc, Anything());
+    add_numbers(prm,
+                "layer durations",
+                layer_durations,
+                "Time-dependent weights: the durations of consecutive "
+                "layers, comma-separated positive numbers (e.g. '1, 1, "
+                "2'); layer l uses the l-th '/'-separated entry of Q, "
+                "K, V, and the last layer holds after its end. Empty: "
+                "one layer for all time.",
+                "Model/layer durations");
+    prm.add_parameter("weights seed",
+                      weights_seed,
+                      "Seed of the 'random' matrices.",
+                      Integer(0));
     prm.leave_subsection();
   }
 
 
 
   void
-  ModelParameters::parse_parameters(ParameterHandler &prm)
+  ModelParameters::check() const
   {
-    prm.enter_subsection("Model");
-    geometry =
-      prm.get("geometry") == "sphere" ? Geometry::sphere : Geometry::euclidean;
-    dimension     = prm.get_integer("dimension");
-    beta          = prm.get_double("beta");
-    normalization = prm.get("normalization") == "softmax" ?
-                      Normalization::softmax :
-                      Normalization::uniform;
-    n_heads       = prm.get_integer("number of heads");
-    Q             = prm.get("Q");
-    K             = prm.get("K");
-    V             = prm.get("V");
-    layer_durations =
-      parse_numbers(prm.get("layer durations"), "Model/layer durations");
     for (const double duration : layer_durations)
       if (!(duration > 0.))
         throw InputError("Model/layer durations",
-                         "every duration must be > 0, got '" +
-                           prm.get("layer durations") + "'");
-    weights_seed = prm.get_integer("weights seed");
-    prm.leave_subsection();
+                         "every duration must be > 0, got " +
+                           as_text(duration));
     if (geometry == Geometry::sphere && dimension < 2)
       throw InputError("Model/dimension",
                        "geometry = sphere needs dimension >= 2 (S^{d-1} in "
@@ -228,13 +376,14 @@ namespace attnflow
 
 
   void
-  InitialConditionParameters::declare_parameters(ParameterHandler &prm)
+  InitialConditionParameters::add_parameters(ParameterHandler &prm)
   {
     prm.enter_subsection("Initial condition");
-    prm.declare_entry(
+    add_selection(
+      prm,
       "type",
-      "uniform",
-      Selection("uniform|gaussian|von mises fisher|function|tokens file"),
+      type,
+      initial_measure_names,
       "The initial measure mu0. uniform: on the sphere, or on the box "
       "[lower corner, upper corner] in R^d; gaussian: a mixture of normal "
       "distributions (means, covariances, mixture weights; euclidean only); "
@@ -242,301 +391,259 @@ namespace attnflow
       "mixture weights); function: the density 'density function' (on the "
       "box, or on the sphere), sampled by rejection; tokens file: the tokens "
       "of a CSV file.");
-    prm.declare_entry(
+    prm.add_parameter(
       "density function",
-      "",
-      Anything(),
+      density_function,
       "With type = function: a non-negative deal.II FunctionParser "
       "expression (d <= 3) in x (d = 1), x, y (d = 2) or x, y, z (d = 3), "
       "and theta = atan2(y, x) on S^1, e.g. '1 + 0.1*cos(3*theta)'. It is "
-      "normalised to mass 1; tokens are drawn from it by rejection sampling.");
-    prm.declare_entry("seed",
-                      "1",
-                      Integer(0),
+      "normalised to mass 1; tokens are drawn from it by rejection sampling.",
+      Anything());
+    prm.add_parameter("seed",
+                      seed,
                       "Seed of the token sampling: the same file and seed give "
-                      "bit-identical tokens.");
-    prm.declare_entry("tokens file",
-                      "",
-                      Anything(),
+                      "bit-identical tokens.",
+                      Integer(0));
+    prm.add_parameter("tokens file",
+                      tokens_file,
                       "With type = tokens file: a CSV file, one token per "
                       "line, d comma-separated numbers; lines starting with "
                       "'#' are skipped. On the sphere each token is "
                       "normalised to unit length. Relative paths are taken "
-                      "from the working directory.");
-    prm.declare_entry("lower corner",
-                      "-1",
-                      Anything(),
+                      "from the working directory.",
+                      Anything());
+    prm.add_parameter("lower corner",
+                      lower_corner,
                       "Euclidean uniform and function measures: the lower "
                       "corner of the box, one number (every coordinate) or d "
-                      "comma-separated numbers.");
-    prm.declare_entry("upper corner",
-                      "1",
-                      Anything(),
-                      "The upper corner of the box, as 'lower corner'.");
-    prm.declare_entry("means",
-                      "0",
-                      Anything(),
+                      "comma-separated numbers.",
+                      Anything());
+    prm.add_parameter("upper corner",
+                      upper_corner,
+                      "The upper corner of the box, as 'lower corner'.",
+                      Anything());
+    prm.add_parameter("means",
+                      means,
                       "gaussian / von mises fisher: the mean of each mixture "
                       "component, components separated by '|', each one "
                       "number (every coordinate) or d comma-separated "
                       "numbers, e.g. '1, 0 | -1, 0'. On the sphere the mean "
-                      "directions are normalised (and must not be 0).");
-    prm.declare_entry("covariances",
-                      "identity",
-                      Anything(),
+                      "directions are normalised (and must not be 0).",
+                      Anything());
+    prm.add_parameter("covariances",
+                      covariances,
                       "gaussian: the covariance matrix of each component, "
                       "separated by '|' (one serves all), in the matrix "
                       "syntax of Model/Q, e.g. '0.1*identity' or '1, 0.5; "
-                      "0.5, 2'. Symmetric positive definite.");
-    prm.declare_entry("concentrations",
-                      "10",
-                      Anything(),
+                      "0.5, 2'. Symmetric positive definite.",
+                      Anything());
+    prm.add_parameter("concentrations",
+                      concentrations,
                       "von mises fisher: the concentration kappa >= 0 of each "
-                      "component, comma-separated (one serves all).");
-    prm.declare_entry("mixture weights",
-                      "",
-                      Anything(),
+                      "component, comma-separated (one serves all).",
+                      Anything());
+    prm.add_parameter("mixture weights",
+                      mixture_weights,
                       "gaussian / von mises fisher: the positive weights of "
                       "the components, comma-separated (normalised to sum "
-                      "1); empty: equal weights.");
+                      "1); empty: equal weights.",
+                      Anything());
     prm.leave_subsection();
   }
 
 
 
   void
-  InitialConditionParameters::parse_parameters(ParameterHandler &prm)
-  {
-    prm.enter_subsection("Initial condition");
-    type             = prm.get("type");
-    density_function = prm.get("density function");
-    seed             = prm.get_integer("seed");
-    tokens_file      = prm.get("tokens file");
-    lower_corner     = prm.get("lower corner");
-    upper_corner     = prm.get("upper corner");
-    means            = prm.get("means");
-    covariances      = prm.get("covariances");
-    concentrations   = prm.get("concentrations");
-    mixture_weights  = prm.get("mixture weights");
-    prm.leave_subsection();
-  }
-
-
-
-  void
-  TokenParameters::declare_parameters(ParameterHandler &prm)
+  TokenParameters::add_parameters(ParameterHandler &prm)
   {
     prm.enter_subsection("Tokens");
-    prm.declare_entry("number of tokens",
-                      "1000",
-                      Integer(0),
+    prm.add_parameter("number of tokens",
+                      n_tokens,
                       "n, the number of tokens drawn from mu0; 0 switches the "
                       "token solver off. With type = tokens file, any n > 0 "
-                      "takes all the file's tokens.");
-    prm.declare_entry("cluster radius",
-                      "0.1",
-                      Double(0),
+                      "takes all the file's tokens.",
+                      Integer(0));
+    prm.add_parameter("cluster radius",
+                      cluster_radius,
                       "Clusters are the connected components of the graph "
                       "that links two tokens closer than this (Euclidean "
-                      "distance in R^d: single linkage). > 0.");
-    prm.declare_entry("minimum cluster fraction",
-                      "0",
-                      Double(0, 1),
+                      "distance in R^d: single linkage). > 0.",
+                      Double(0));
+    prm.add_parameter("minimum cluster fraction",
+                      minimum_cluster_fraction,
                       "Only linked groups holding at least this fraction of "
                       "the tokens count as clusters (column clusters_tokens); "
                       "the others (stragglers between clusters) get the VTU "
-                      "label clusters_tokens. 0: every group counts.");
+                      "label clusters_tokens. 0: every group counts.",
+                      Double(0, 1));
     prm.leave_subsection();
   }
 
 
 
   void
-  TokenParameters::parse_parameters(ParameterHandler &prm)
+  TokenParameters::check() const
   {
-    prm.enter_subsection("Tokens");
-    n_tokens                 = prm.get_integer("number of tokens");
-    cluster_radius           = get_positive(prm, "Tokens", "cluster radius");
-    minimum_cluster_fraction = prm.get_double("minimum cluster fraction");
-    prm.leave_subsection();
+    require_positive(cluster_radius, "Tokens/cluster radius");
   }
 
 
 
   void
-  DensityParameters::declare_parameters(ParameterHandler &prm)
+  DensityParameters::add_parameters(ParameterHandler &prm)
   {
     prm.enter_subsection("Density");
-    prm.declare_entry("enabled",
-                      "false",
-                      Bool(),
+    prm.add_parameter("enabled",
+                      enabled,
                       "Solve the continuity equation d_t rho + div(rho X[rho]) "
                       "= 0 for the density with the finite-element solver "
                       "(discontinuous Galerkin). Needs d <= 3: boxes in R^1, "
                       "R^2, R^3, the circle S^1 (d = 2) and the sphere S^2 "
-                      "(d = 3).");
-    prm.declare_entry("degree",
-                      "2",
-                      Integer(0, 3),
+                      "(d = 3).",
+                      Bool());
+    prm.add_parameter("degree",
+                      degree,
                       "The polynomial degree k of FE_DGQ(k), 0..3 (0: the "
-                      "first-order finite-volume scheme).");
-    prm.declare_entry("refinements",
-                      "6",
-                      Integer(0, 12),
+                      "first-order finite-volume scheme).",
+                      Integer(0, 3));
+    prm.add_parameter("refinements",
+                      refinements,
                       "Global refinements of the coarse mesh (the box of "
                       "'subdivisions' cells, or deal.II's hyper_sphere: 4 "
-                      "cells on S^1, 6 on S^2).");
-    prm.declare_entry("lower corner",
-                      "-1",
-                      Anything(),
+                      "cells on S^1, 6 on S^2).",
+                      Integer(0, 12));
+    prm.add_parameter("lower corner",
+                      lower_corner,
                       "Euclidean geometry: the lower corner of the box "
                       "domain, one number (every coordinate) or d. Mass "
                       "that the field carries out of the box is measured "
-                      "and reported (column mass_outflow).");
-    prm.declare_entry("upper corner",
-                      "1",
-                      Anything(),
+                      "and reported (column mass_outflow).",
+                      Anything());
+    prm.add_parameter("upper corner",
+                      upper_corner,
                       "The upper corner of the box domain, as 'lower "
-                      "corner'.");
-    prm.declare_entry("subdivisions",
-                      "1",
-                      Anything(),
+                      "corner'.",
+                      Anything());
+    prm.add_parameter("subdivisions",
+                      subdivisions,
                       "Coarse cells of the box per coordinate, one number or "
-                      "d, before the global refinements.");
-    prm.declare_entry("mapping degree",
-                      "3",
-                      Integer(1, 6),
+                      "d, before the global refinements.",
+                      Anything());
+    prm.add_parameter("mapping degree",
+                      mapping_degree,
                       "Polynomial degree of the mapping of the curved cells "
-                      "of S^1 and S^2 (MappingQ).");
-    prm.declare_entry("cfl number",
-                      "0.5",
-                      Double(0),
+                      "of S^1 and S^2 (MappingQ).",
+                      Integer(1, 6));
+    prm.add_parameter("cfl number",
+                      cfl_number,
                       "Explicit steps: dt = cfl number * w * h_min / (dim * "
                       "max |X|), with w the Gauss–Lobatto end weight of "
-                      "degree k (1, 1/2, 1/6, 1/6 for k = 0..3), the bound "
-                      "under which the positivity limiter keeps rho >= 0. In "
-                      "(0, 1].");
-    prm.declare_entry("time integrator",
-                      "ssp rk3",
-                      Selection("ssp rk3|backward euler|crank nicolson"),
-                      "ssp rk3: explicit strong-stability-preserving "
-                      "Runge–Kutta of order 3 (Shu–Osher) with the CFL step "
-                      "and the positivity limiter after each stage. backward "
-                      "euler / crank nicolson: the implicit theta scheme "
-                      "with 'time step', the field frozen per step "
-                      "and Picard-iterated, the sparse system solved with "
-                      "Trilinos (GMRES and 'preconditioner'): for long, "
-                      "slow runs.");
-    prm.declare_entry("time step",
-                      "0.05",
-                      Double(0),
+                      "degree k (1/2, 1/2, 1/6, 1/6 for k = 0..3; for k = 0 "
+                      "the upwind finite-volume bound of a cell that empties "
+                      "through two faces), the bound under which the "
+                      "positivity limiter keeps rho >= 0. In (0, 1].",
+                      Double(0));
+    add_selection(prm,
+                  "time integrator",
+                  scheme,
+                  density_scheme_names,
+                  "ssp rk3: explicit strong-stability-preserving "
+                  "Runge–Kutta of order 3 (Shu–Osher) with the CFL step "
+                  "and the positivity limiter after each stage. backward "
+                  "euler / crank nicolson: the implicit theta scheme "
+                  "with 'time step', the field frozen per step "
+                  "and Picard-iterated, the sparse system solved with "
+                  "Trilinos (GMRES and 'preconditioner'): for long, "
+                  "slow runs.");
+    prm.add_parameter("time step",
+                      time_step,
                       "Implicit schemes: the step (intervals between output "
                       "times and layer switches are cut into equal steps no "
                       "longer than this). ssp rk3: the largest step, for "
                       "accuracy where the field is slow (the CFL step may be "
-                      "smaller). > 0.");
-    prm.declare_entry("picard iterations",
-                      "1",
-                      Integer(1, 50),
+                      "smaller). > 0.",
+                      Double(0));
+    prm.add_parameter("picard iterations",
+                      picard_iterations,
                       "Implicit schemes: the field X[rho] is recomputed from "
                       "the new iterate this many times per step (1: frozen at "
                       "the start of the step, first order in time; "
-                      "Crank–Nicolson needs 2 or more for second order).");
-    prm.declare_entry("linear solver tolerance",
-                      "1e-12",
-                      Double(0),
+                      "Crank–Nicolson needs 2 or more for second order).",
+                      Integer(1, 50));
+    prm.add_parameter("linear solver tolerance",
+                      solver_tolerance,
                       "Implicit schemes: the relative residual at which "
-                      "GMRES stops. > 0.");
-    prm.declare_entry("preconditioner",
-                      "ilu",
-                      Selection("ilu|amg"),
-                      "Implicit schemes: Trilinos ILU (Ifpack) or algebraic "
-                      "multigrid (ML).");
-    prm.declare_entry("positivity limiter",
-                      "true",
-                      Bool(),
+                      "GMRES stops. > 0.",
+                      Double(0));
+    add_selection(prm,
+                  "preconditioner",
+                  preconditioner,
+                  preconditioner_names,
+                  "Implicit schemes: Trilinos ILU (Ifpack) or algebraic "
+                  "multigrid (ML).");
+    prm.add_parameter("positivity limiter",
+                      positivity_limiter,
                       "The Zhang–Shu limiter scales rho towards its cell "
                       "mean so that rho >= 0 at every quadrature point, "
                       "keeping the mass (after every stage of ssp rk3; after "
                       "every implicit step, where slightly negative cell "
                       "means, which the implicit schemes allow for k >= 1, "
-                      "are set to zero and the mass restored).");
-    prm.declare_entry("adaptive refinement",
-                      "false",
-                      Bool(),
+                      "are set to zero and the mass restored).",
+                      Bool());
+    prm.add_parameter("adaptive refinement",
+                      adaptive_refinement,
                       "Refine where the density concentrates and coarsen "
                       "where it vanishes, every 'adaptation interval' steps "
                       "(indicator: the mean density of each cell against "
                       "the average density mass/|domain|), the solution "
-                      "transferred with its mass kept.");
-    prm.declare_entry("max refinement level",
-                      "8",
-                      Integer(0, 14),
-                      "Adaptive refinement: the finest level allowed.");
-    prm.declare_entry("refine density ratio",
-                      "2",
-                      Double(0),
+                      "transferred with its mass kept.",
+                      Bool());
+    prm.add_parameter("max refinement level",
+                      max_refinement_level,
+                      "Adaptive refinement: the finest level allowed.",
+                      Integer(0, 14));
+    prm.add_parameter("refine density ratio",
+                      refine_ratio,
                       "Adaptive refinement: cells whose mean density exceeds "
-                      "this multiple of the average density are refined.");
-    prm.declare_entry("coarsen density ratio",
-                      "0.1",
-                      Double(0),
+                      "this multiple of the average density are refined.",
+                      Double(0));
+    prm.add_parameter("coarsen density ratio",
+                      coarsen_ratio,
                       "Adaptive refinement: cells whose mean density is below "
                       "this multiple of the average density are coarsened "
-                      "(not below two levels under 'refinements').");
-    prm.declare_entry("adaptation interval",
-                      "10",
-                      Integer(1),
-                      "Adaptive refinement: time steps between adaptations.");
-    prm.declare_entry("kde bandwidth",
-                      "0",
-                      Double(0),
+                      "(not below two levels under 'refinements').",
+                      Double(0));
+    prm.add_parameter("adaptation interval",
+                      adaptation_interval,
+                      "Adaptive refinement: time steps between adaptations.",
+                      Integer(1));
+    prm.add_parameter("kde bandwidth",
+                      kde_bandwidth,
                       "Initial condition type = tokens file: the density is "
                       "the kernel density estimate of the tokens, Gaussian "
                       "with this standard deviation h in R^d, von "
                       "Mises–Fisher with concentration 1/h^2 on the sphere. "
                       "0: Scott's rule h = n^(-1/(d+4)) times the tokens' "
-                      "standard deviation (per coordinate, averaged).");
+                      "standard deviation (per coordinate, averaged).",
+                      Double(0));
     prm.leave_subsection();
   }
 
 
 
   void
-  DensityParameters::parse_parameters(ParameterHandler &prm)
+  DensityParameters::check() const
   {
-    prm.enter_subsection("Density");
-    enabled                = prm.get_bool("enabled");
-    degree                 = prm.get_integer("degree");
-    refinements            = prm.get_integer("refinements");
-    lower_corner           = prm.get("lower corner");
-    upper_corner           = prm.get("upper corner");
-    subdivisions           = prm.get("subdivisions");
-    mapping_degree         = prm.get_integer("mapping degree");
-    cfl_number             = get_positive(prm, "Density", "cfl number");
-    const std::string name = prm.get("time integrator");
-    scheme                 = name == "ssp rk3"        ? DensityScheme::ssp_rk3 :
-                             name == "backward euler" ? DensityScheme::backward_euler :
-                                                        DensityScheme::crank_nicolson;
-    time_step              = get_positive(prm, "Density", "time step");
-    picard_iterations      = prm.get_integer("picard iterations");
-    solver_tolerance = get_positive(prm, "Density", "linear solver tolerance");
+    require_positive(cfl_number, "Density/cfl number");
+    require_positive(time_step, "Density/time step");
+    require_positive(solver_tolerance, "Density/linear solver tolerance");
     if (solver_tolerance < 1e-15)
       throw InputError("Density/linear solver tolerance",
                        "must be >= 1e-15 (round-off), got " +
-                         prm.get("linear solver tolerance"));
-    preconditioner       = prm.get("preconditioner");
-    positivity_limiter   = prm.get_bool("positivity limiter");
-    adaptive_refinement  = prm.get_bool("adaptive refinement");
-    max_refinement_level = prm.get_integer("max refinement level");
-    refine_ratio         = prm.get_double("refine density ratio");
-    coarsen_ratio        = prm.get_double("coarsen density ratio");
-    adaptation_interval  = prm.get_integer("adaptation interval");
-    kde_bandwidth        = prm.get_double("kde bandwidth");
-    prm.leave_subsection();
+                         as_text(solver_tolerance));
     if (cfl_number > 1.)
       throw InputError("Density/cfl number",
-                       "must be in (0, 1], got " + std::to_string(cfl_number));
+                       "must be in (0, 1], got " + as_text(cfl_number));
     if (adaptive_refinement && max_refinement_level < refinements)
       throw InputError("Density/max refinement level",
                        "is below Density/refinements (" +
@@ -550,59 +657,54 @@ namespace attnflow
 
 
   void
-  TimeParameters::declare_parameters(ParameterHandler &prm)
+  TimeParameters::add_parameters(ParameterHandler &prm)
   {
     prm.enter_subsection("Time");
-    prm.declare_entry("end time", "10", Double(0), "The final time T >= 0.");
-    prm.declare_entry("output interval",
-                      "0.5",
-                      Double(0),
+    prm.add_parameter("end time",
+                      end_time,
+                      "The final time T >= 0.",
+                      Double(0));
+    prm.add_parameter("output interval",
+                      output_interval,
                       "Output (VTU, metrics, progress line) at t = 0, this "
                       "interval, twice it, ..., and at the end time, each hit "
-                      "exactly. > 0.");
-    prm.declare_entry("integrator",
-                      "dopri5",
-                      Selection("dopri5|rk4|euler"),
-                      "The token integrator. dopri5: adaptive Dormand–Prince "
-                      "5(4) with the tolerances below (the default: accurate "
-                      "to about the tolerance); rk4: classical Runge–Kutta "
-                      "with the fixed 'time step'; euler: explicit Euler with "
-                      "the fixed 'time step' (what the published Python codes "
-                      "use; first order, for comparison only).");
-    prm.declare_entry("time step",
-                      "0.01",
-                      Double(0),
+                      "exactly. > 0.",
+                      Double(0));
+    add_selection(prm,
+                  "integrator",
+                  scheme,
+                  time_scheme_names,
+                  "The token integrator. dopri5: adaptive Dormand–Prince "
+                  "5(4) with the tolerances below (the default: accurate "
+                  "to about the tolerance); rk4: classical Runge–Kutta "
+                  "with the fixed 'time step'; euler: explicit Euler with "
+                  "the fixed 'time step' (what the published Python codes "
+                  "use; first order, for comparison only).");
+    prm.add_parameter("time step",
+                      time_step,
                       "rk4 and euler: the step size (each interval between "
                       "output times and layer switches is cut into equal "
                       "steps no longer than this); dopri5: the first trial "
-                      "step. > 0.");
-    prm.declare_entry("relative tolerance",
-                      "1e-8",
-                      Double(0),
-                      "dopri5: the relative tolerance of the local error.");
-    prm.declare_entry("absolute tolerance",
-                      "1e-10",
-                      Double(0),
-                      "dopri5: the absolute tolerance of the local error.");
+                      "step. > 0.",
+                      Double(0));
+    prm.add_parameter("relative tolerance",
+                      relative_tolerance,
+                      "dopri5: the relative tolerance of the local error.",
+                      Double(0));
+    prm.add_parameter("absolute tolerance",
+                      absolute_tolerance,
+                      "dopri5: the absolute tolerance of the local error.",
+                      Double(0));
     prm.leave_subsection();
   }
 
 
 
   void
-  TimeParameters::parse_parameters(ParameterHandler &prm)
+  TimeParameters::check() const
   {
-    prm.enter_subsection("Time");
-    end_time               = prm.get_double("end time");
-    output_interval        = get_positive(prm, "Time", "output interval");
-    const std::string name = prm.get("integrator");
-    scheme                 = name == "dopri5" ? TimeScheme::dopri5 :
-                             name == "rk4"    ? TimeScheme::rk4 :
-                                                TimeScheme::euler;
-    time_step              = get_positive(prm, "Time", "time step");
-    relative_tolerance     = prm.get_double("relative tolerance");
-    absolute_tolerance     = prm.get_double("absolute tolerance");
-    prm.leave_subsection();
+    require_positive(output_interval, "Time/output interval");
+    require_positive(time_step, "Time/time step");
     if (end_time / output_interval > 1e6)
       throw InputError("Time/output interval",
                        "end time / output interval gives more than 1e6 "
@@ -619,41 +721,36 @@ namespace attnflow
 
 
   void
-  OutputParameters::declare_parameters(ParameterHandler &prm)
+  OutputParameters::add_parameters(ParameterHandler &prm)
   {
     prm.enter_subsection("Output");
-    prm.declare_entry("directory",
-                      "output",
-                      Anything(),
+    prm.add_parameter("directory",
+                      directory,
                       "The run folder: tokens_NNNN.vtu/.csv, tokens.pvd, "
                       "density_NNNN.vtu, density.pvd, metrics.csv and "
                       "parameters.prm go here (created if missing; those "
-                      "files of an earlier run in it are removed first).");
-    prm.declare_entry("write vtu",
-                      "true",
-                      Bool(),
+                      "files of an earlier run in it are removed first).",
+                      Anything());
+    prm.add_parameter("write vtu",
+                      write_vtu,
                       "Write the VTU/PVD files (false: metrics.csv and "
-                      "parameters.prm only).");
-    prm.declare_entry("write tokens csv",
-                      "false",
-                      Bool(),
+                      "parameters.prm only).",
+                      Bool());
+    prm.add_parameter("write tokens csv",
+                      write_csv,
                       "Also write tokens_NNNN.csv at every output time: one "
                       "token per line, all d coordinates (VTU files show "
                       "only the first three), full double precision; the "
-                      "format of Initial condition/tokens file.");
+                      "format of Initial condition/tokens file.",
+                      Bool());
     prm.leave_subsection();
   }
 
 
 
   void
-  OutputParameters::parse_parameters(ParameterHandler &prm)
+  OutputParameters::check() const
   {
-    prm.enter_subsection("Output");
-    directory = prm.get("directory");
-    write_vtu = prm.get_bool("write vtu");
-    write_csv = prm.get_bool("write tokens csv");
-    prm.leave_subsection();
     if (directory.empty())
       throw InputError("Output/directory", "must not be empty");
   }
@@ -661,60 +758,46 @@ namespace attnflow
 
 
   void
-  ComparisonParameters::declare_parameters(ParameterHandler &prm)
+  ComparisonParameters::add_parameters(ParameterHandler &prm)
   {
     prm.enter_subsection("Comparison");
-    prm.declare_entry("mmd bandwidth",
-                      "0.1",
-                      Double(0),
+    prm.add_parameter("mmd bandwidth",
+                      mmd_bandwidth,
                       "With tokens and density: the bandwidth sigma of the "
                       "Gaussian kernel exp(-|x - y|^2 / (2 sigma^2)) of the "
-                      "maximum mean discrepancy (column mmd). > 0.");
-    prm.declare_entry("sliced directions",
-                      "64",
-                      Integer(1, 100000),
+                      "maximum mean discrepancy (column mmd). > 0.",
+                      Double(0));
+    prm.add_parameter("sliced directions",
+                      sliced_directions,
                       "The number of random directions of the sliced "
                       "Wasserstein distance (column sliced_w2; R^2, R^3, "
-                      "S^2).");
-    prm.declare_entry("seed",
-                      "1",
-                      Integer(0),
-                      "Seed of the sliced Wasserstein directions.");
+                      "S^2).",
+                      Integer(1, 100000));
+    prm.add_parameter("seed",
+                      seed,
+                      "Seed of the sliced Wasserstein directions.",
+                      Integer(0));
     prm.leave_subsection();
   }
 
 
 
   void
-  ComparisonParameters::parse_parameters(ParameterHandler &prm)
+  ComparisonParameters::check() const
   {
-    prm.enter_subsection("Comparison");
-    mmd_bandwidth     = get_positive(prm, "Comparison", "mmd bandwidth");
-    sliced_directions = prm.get_integer("sliced directions");
-    seed              = prm.get_integer("seed");
-    prm.leave_subsection();
+    require_positive(mmd_bandwidth, "Comparison/mmd bandwidth");
   }
 
 
 
   void
-  ParallelParameters::declare_parameters(ParameterHandler &prm)
+  ParallelParameters::add_parameters(ParameterHandler &prm)
   {
     prm.enter_subsection("Parallel");
-    prm.declare_entry("number of threads",
-                      "0",
-                      Integer(0),
-                      "Threads of the kernel engine; 0: every core.");
-    prm.leave_subsection();
-  }
-
-
-
-  void
-  ParallelParameters::parse_parameters(ParameterHandler &prm)
-  {
-    prm.enter_subsection("Parallel");
-    n_threads = prm.get_integer("number of threads");
+    prm.add_parameter("number of threads",
+                      n_threads,
+                      "Threads of the kernel engine; 0: every core.",
+                      Integer(0));
     prm.leave_subsection();
   }
 
@@ -815,43 +898,68 @@ namespace attnflow
 
 
 
+  // Temporary, until the study helper's ConvergenceParameters lands: binds
+  // the members to the entries that declare_parameters() declares (replace
+  // by that branch's add_parameters() when merging).
   void
-  Parameters::declare_parameters(ParameterHandler &prm)
+  ConvergenceParameters::add_parameters(ParameterHandler &prm)
   {
-    ModelParameters::declare_parameters(prm);
-    InitialConditionParameters::declare_parameters(prm);
-    TokenParameters::declare_parameters(prm);
-    DensityParameters::declare_parameters(prm);
-    TimeParameters::declare_parameters(prm);
-    OutputParameters::declare_parameters(prm);
-    ParallelParameters::declare_parameters(prm);
-    ComparisonParameters::declare_parameters(prm);
-    ConvergenceParameters::declare_parameters(prm);
+    using dealii::Patterns::Tools::Convert;
+    declare_parameters(prm);
+    prm.enter_subsection("Convergence");
+    const std::vector<std::pair<std::string, std::string *>> texts = {
+      {"sweep", &sweep},
+      {"values", &values},
+      {"series", &series},
+      {"series values", &series_values},
+      {"error", &error},
+      {"reference", &reference},
+      {"reference slopes", &reference_slopes}};
+    for (const auto &[entry, member] : texts)
+      prm.add_action(entry,
+                     [member](const std::string &value) { *member = value; });
+    prm.add_action("number of seeds", [this](const std::string &value) {
+      n_seeds = Convert<unsigned int>::to_value(value, Integer(1, 1000));
+    });
+    prm.add_action("plot", [this](const std::string &value) {
+      plot = Convert<bool>::to_value(value);
+    });
+    prm.leave_subsection();
   }
 
 
 
   void
-  Parameters::parse_parameters(ParameterHandler &prm)
+  Parameters::add_parameters(ParameterHandler &prm)
   {
-    model.parse_parameters(prm);
-    initial_condition.parse_parameters(prm);
-    tokens.parse_parameters(prm);
-    density.parse_parameters(prm);
-    time.parse_parameters(prm);
-    output.parse_parameters(prm);
-    parallel.parse_parameters(prm);
-    comparison.parse_parameters(prm);
-    convergence.parse_parameters(prm);
+    model.add_parameters(prm);
+    initial_condition.add_parameters(prm);
+    tokens.add_parameters(prm);
+    density.add_parameters(prm);
+    time.add_parameters(prm);
+    output.add_parameters(prm);
+    parallel.add_parameters(prm);
+    comparison.add_parameters(prm);
+    convergence.add_parameters(prm);
+  }
+
+
+
+  void
+  Parameters::check() const
+  {
+    model.check();
+    tokens.check();
+    density.check();
+    time.check();
+    output.check();
+    comparison.check();
     // Each implicit step is a linear solve: refuse what would never end.
     if (density.enabled && density.scheme != DensityScheme::ssp_rk3 &&
         time.end_time / density.time_step > 1e8)
       throw InputError("Density/time step",
                        "Time/end time / time step gives more than 1e8 "
                        "implicit steps");
-    std::ostringstream out;
-    prm.print_parameters(out, ParameterHandler::PRM);
-    used_parameter_file = out.str();
   }
 
 
@@ -860,36 +968,35 @@ namespace attnflow
   read_parameters(const std::string              &file,
                   const std::vector<std::string> &overrides)
   {
+    Parameters       parameters;
     ParameterHandler prm;
-    Parameters::declare_parameters(prm);
+    parameters.add_parameters(prm);
     try
       {
         prm.parse_input(file);
       }
     catch (const dealii::ExceptionBase &e)
       {
-        throw InputError(file, message_of(e));
+        std::stringstream text;
+        text << std::ifstream(file).rdbuf();
+        throw input_error(e, text.str(), file);
       }
     for (const std::string &assignment : overrides)
-      try
-        {
-          prm.parse_input_from_string(override_as_input(assignment), "--set");
-        }
-      catch (const dealii::ExceptionBase &e)
-        {
-          throw InputError("--set \"" + assignment + "\"", message_of(e));
-        }
-    Parameters parameters;
-    try
       {
-        parameters.parse_parameters(prm);
+        const std::string text = override_as_input(assignment);
+        try
+          {
+            prm.parse_input_from_string(text, "--set");
+          }
+        catch (const dealii::ExceptionBase &e)
+          {
+            throw input_error(e, text, "--set \"" + assignment + "\"");
+          }
       }
-    catch (const dealii::ExceptionBase &e)
-      {
-        // E.g. a subnormal number that the pattern accepts but get_double()
-        // cannot convert.
-        throw InputError(file, message_of(e));
-      }
+    parameters.check();
+    std::ostringstream out;
+    prm.print_parameters(out, ParameterHandler::PRM);
+    parameters.used_parameter_file = out.str();
     return parameters;
   }
 } // namespace attnflow

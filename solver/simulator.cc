@@ -167,8 +167,7 @@ namespace attnflow
         << (model.geometry == Geometry::sphere ? model.dimension - 1 :
                                                  model.dimension)
         << ", beta = " << model.beta << ", "
-        << (model.normalization == Normalization::softmax ? "softmax" :
-                                                            "uniform")
+        << selection_name(normalization_names, model.normalization)
         << " attention, " << model.layers[0].heads.size() << " head(s), "
         << model.layers.size() << " layer(s); "
         << (tokens ? tokens->tokens().size() : 0) << " tokens; ";
@@ -177,7 +176,7 @@ namespace attnflow
         log << "density: FE_DGQ(" << parameters.density.degree << "), "
             << density->n_dofs() << " DoFs";
         // A density function is normalised on the mesh: no mass to report.
-        if (parameters.initial_condition.type != "function")
+        if (parameters.initial_condition.type != InitialMeasureType::function)
           log << ", mass of mu0 on the mesh "
               << density->captured_initial_mass() << " (normalised to 1)";
         log << "; ";

@@ -59,7 +59,7 @@ namespace attnflow
   TEST(InitialMeasure, SameSeedGivesBitIdenticalTokens)
   {
     MeasureSetup s(Geometry::sphere, 3);
-    s.initial.type   = "von mises fisher";
+    s.initial.type   = InitialMeasureType::von_mises_fisher;
     s.initial.means  = "0, 0, 1 | 1, 0, 0";
     const PointSet a = s.sample(500), b = s.sample(500);
     EXPECT_EQ(a.coordinates, b.coordinates);
@@ -99,7 +99,7 @@ namespace attnflow
   TEST(InitialMeasure, GaussianMixtureHasItsMeanAndCovariance)
   {
     MeasureSetup s(Geometry::euclidean, 2);
-    s.initial.type            = "gaussian";
+    s.initial.type            = InitialMeasureType::gaussian;
     s.initial.means           = "1, 0 | -1, 2";
     s.initial.covariances     = "2, 0.5; 0.5, 1 | 0.5*identity";
     s.initial.mixture_weights = "3, 1";
@@ -123,7 +123,7 @@ namespace attnflow
     for (const double kappa : {0.5, 4., 50.})
       {
         MeasureSetup s3(Geometry::sphere, 3);
-        s3.initial.type           = "von mises fisher";
+        s3.initial.type           = InitialMeasureType::von_mises_fisher;
         s3.initial.means          = "0, 3, 4";
         s3.initial.concentrations = std::to_string(kappa);
         const PointSet x          = s3.sample(n);
@@ -133,7 +133,7 @@ namespace attnflow
           tolerance(1.));
 
         MeasureSetup s2(Geometry::sphere, 2);
-        s2.initial.type           = "von mises fisher";
+        s2.initial.type           = InitialMeasureType::von_mises_fisher;
         s2.initial.means          = "-1, 0";
         s2.initial.concentrations = std::to_string(kappa);
         EXPECT_NEAR(average(s2.sample(n),
@@ -147,14 +147,14 @@ namespace attnflow
   {
     // rho ~ 1 + 0.5 cos(theta) on S^1: E cos(theta) = 1/4.
     MeasureSetup s(Geometry::sphere, 2);
-    s.initial.type             = "function";
+    s.initial.type             = InitialMeasureType::function;
     s.initial.density_function = "1 + 0.5*cos(theta)";
     EXPECT_NEAR(average(s.sample(n), [](const double *p) { return p[0]; }),
                 0.25,
                 tolerance(0.5));
     // rho ~ x on [0, 1]: E x = 2/3.
     MeasureSetup e(Geometry::euclidean, 1);
-    e.initial.type             = "function";
+    e.initial.type             = InitialMeasureType::function;
     e.initial.density_function = "x";
     e.initial.lower_corner     = "0";
     EXPECT_NEAR(average(e.sample(n), [](const double *p) { return p[0]; }),
@@ -167,7 +167,7 @@ namespace attnflow
     const auto dir = testing::scratch_directory("tokens_file");
     testing::write_text(dir / "t.csv", "# x, y\n3, 4\n\n0, -2\n");
     MeasureSetup s(Geometry::sphere, 2);
-    s.initial.type        = "tokens file";
+    s.initial.type        = InitialMeasureType::tokens_file;
     s.initial.tokens_file = (dir / "t.csv").string();
     const PointSet x      = s.sample(1000);
     ASSERT_EQ(x.size(), 2u);
@@ -186,7 +186,7 @@ namespace attnflow
     for (const double kappa : {0., 2., 60., 2000.})
       {
         MeasureSetup s(Geometry::sphere, 2);
-        s.initial.type           = "von mises fisher";
+        s.initial.type           = InitialMeasureType::von_mises_fisher;
         s.initial.means          = "0.6, 0.8";
         s.initial.concentrations = std::to_string(kappa);
         const Model          model(s.model);
@@ -205,7 +205,7 @@ namespace attnflow
     // (error ~ (h kappa)^4 / 180 = 3e-12 here), the trapezoidal rule in phi.
     {
       MeasureSetup s(Geometry::sphere, 3);
-      s.initial.type            = "von mises fisher";
+      s.initial.type            = InitialMeasureType::von_mises_fisher;
       s.initial.means           = "0, 0, 1 | 1, 0, 0";
       s.initial.concentrations  = "1000, 3";
       s.initial.mixture_weights = "1, 3";
@@ -231,7 +231,7 @@ namespace attnflow
     // A Gaussian mixture in R^2 and the uniform measures.
     {
       MeasureSetup s(Geometry::euclidean, 2);
-      s.initial.type        = "gaussian";
+      s.initial.type        = InitialMeasureType::gaussian;
       s.initial.means       = "1, 0 | -1, 2";
       s.initial.covariances = "2, 0.5; 0.5, 1 | 0.5*identity";
       const Model          model(s.model);

@@ -75,6 +75,32 @@ namespace attnflow
       }
   }
 
+  TEST(MatrixSpec, MessagesCountWhatWasGiven)
+  {
+    const auto message = [](const std::string &text, const unsigned int d) {
+      try
+        {
+          parse_matrix(text, d, "Model/Q");
+        }
+      catch (const InputError &e)
+        {
+          return std::string(e.what());
+        }
+      return std::string("accepted");
+    };
+    EXPECT_NE(message("diagonal 1", 2).find("has 1 diagonal entry, "),
+              std::string::npos);
+    EXPECT_NE(message("1, 2; 3", 2).find("'1, 2; 3' has 1 entry, "),
+              std::string::npos);
+    EXPECT_NE(message("1, 2", 2).find("has 1 row "), std::string::npos);
+    EXPECT_NE(message("1, 2; 3, 4; 5, 6", 2).find("has 3 rows "),
+              std::string::npos);
+    EXPECT_NE(message("identy", 2).find("'identy' is not a matrix"),
+              std::string::npos);
+    EXPECT_NE(message("identy", 1).find("'identy' is not a matrix"),
+              std::string::npos);
+  }
+
   TEST(Model, BuildsHeadsAndLayers)
   {
     ModelParameters p = euclidean(2, 1.);

@@ -99,14 +99,7 @@ namespace attnflow
     }
 
   private:
-    enum class Type
-    {
-      uniform,
-      gaussian,
-      von_mises_fisher,
-      function,
-      tokens_file
-    };
+    using Type = InitialMeasureType;
 
     /** One token from the uniform measure (sphere or box). */
     void

@@ -1,11 +1,16 @@
 /**
  * @file
- * The run parameters, one struct per section of the parameter file
- * (DESIGN.md section 6). Each struct declares its entries, with the
- * documentation that `attnflow --print-parameters` prints, and parses them.
+ * The run parameters, one struct per section of the parameter file. Each
+ * struct holds its entries as members with their defaults in-class, and
+ * add_parameters() declares the entries bound to those members, with the
+ * range (pattern) and the documentation that `attnflow --print-parameters`
+ * prints: each default, range and text stands in one place. Selections are
+ * enums with one table of names (selection.h).
  */
 #ifndef attnflow_parameters_h
 #define attnflow_parameters_h
+
+#include <attnflow/selection.h>
 
 #include <deal.II/base/parameter_handler.h>
 
@@ -21,6 +26,10 @@ namespace attnflow
     sphere
   };
 
+  /** The names of Model/geometry. */
+  inline const SelectionTable<Geometry> geometry_names =
+    {{Geometry::euclidean, "euclidean"}, {Geometry::sphere, "sphere"}};
+
   /** Softmax (SA) or unnormalised (USA) attention. */
   enum class Normalization
   {
@@ -28,7 +37,13 @@ namespace attnflow
     uniform
   };
 
-  /** Section "Model": the attention dynamics (DESIGN.md section 1). */
+  /** The names of Model/normalization. */
+  inline const SelectionTable<Normalization> normalization_names =
+    {{Normalization::softmax, "softmax"}, {Normalization::uniform, "uniform"}};
+
+  /**
+   * Section "Model": the attention dynamics (doc/theory.md section 1.1).
+   */
   struct ModelParameters
   {
     Geometry      geometry      = Geometry::sphere;
@@ -44,35 +59,60 @@ namespace attnflow
     std::vector<double> layer_durations;
     unsigned int        weights_seed = 1;
 
-    /** Declares the entries of this section in @p prm. */
-    static void
-    declare_parameters(dealii::ParameterHandler &prm);
-    /** Reads the entries of this section from @p prm. */
+    /**
+     * Declares the entries of section "Model" in @p prm, bound to the
+     * members of this object: their in-class values are the defaults.
+     */
     void
-    parse_parameters(dealii::ParameterHandler &prm);
+    add_parameters(dealii::ParameterHandler &prm);
+    /**
+     * What the patterns cannot check (positive layer durations, d >= 2 on
+     * the sphere): InputError naming the entry.
+     */
+    void
+    check() const;
   };
+
+  /** The kinds of initial measure mu0 (Initial condition/type). */
+  enum class InitialMeasureType
+  {
+    uniform,
+    gaussian,
+    von_mises_fisher,
+    function,
+    tokens_file
+  };
+
+  /** The names of Initial condition/type. */
+  inline const SelectionTable<InitialMeasureType> initial_measure_names = {
+    {InitialMeasureType::uniform, "uniform"},
+    {InitialMeasureType::gaussian, "gaussian"},
+    {InitialMeasureType::von_mises_fisher, "von mises fisher"},
+    {InitialMeasureType::function, "function"},
+    {InitialMeasureType::tokens_file, "tokens file"}};
 
   /** Section "Initial condition": the initial measure mu0. */
   struct InitialConditionParameters
   {
-    /** uniform | gaussian | von mises fisher | function | tokens file */
-    std::string  type             = "uniform";
-    std::string  density_function = "";
-    unsigned int seed             = 1;
-    std::string  tokens_file      = "";
-    std::string  lower_corner     = "-1";
-    std::string  upper_corner     = "1";
-    std::string  means            = "0";
-    std::string  covariances      = "identity";
-    std::string  concentrations   = "10";
-    std::string  mixture_weights  = "";
+    InitialMeasureType type             = InitialMeasureType::uniform;
+    std::string        density_function = "";
+    unsigned int       seed             = 1;
+    std::string        tokens_file      = "";
+    /** The box of uniform and function measures (see parse_box()). */
+    std::string lower_corner    = "-1";
+    std::string upper_corner    = "1";
+    std::string means           = "0";
+    std::string covariances     = "identity";
+    std::string concentrations  = "10";
+    std::string mixture_weights = "";
 
-    /** Declares the entries of this section in @p prm. */
-    static void
-    declare_parameters(dealii::ParameterHandler &prm);
-    /** Reads the entries of this section from @p prm. */
+    /**
+     * Declares the entries of section "Initial condition" in @p prm, bound
+     * to the members of this object: their in-class values are the
+     * defaults.
+     */
     void
-    parse_parameters(dealii::ParameterHandler &prm);
+    add_parameters(dealii::ParameterHandler &prm);
   };
 
   /** Section "Tokens": the Lagrangian solver. */
@@ -82,12 +122,15 @@ namespace attnflow
     double       cluster_radius           = 0.1;
     double       minimum_cluster_fraction = 0.;
 
-    /** Declares the entries of this section in @p prm. */
-    static void
-    declare_parameters(dealii::ParameterHandler &prm);
-    /** Reads the entries of this section from @p prm. */
+    /**
+     * Declares the entries of section "Tokens" in @p prm, bound to the
+     * members of this object: their in-class values are the defaults.
+     */
     void
-    parse_parameters(dealii::ParameterHandler &prm);
+    add_parameters(dealii::ParameterHandler &prm);
+    /** What the patterns cannot check (cluster radius > 0): InputError. */
+    void
+    check() const;
   };
 
   /** Time integration schemes of the finite-element solver. */
@@ -98,38 +141,67 @@ namespace attnflow
     crank_nicolson
   };
 
-  /** Section "Density": the finite-element solver of the continuity equation.
+  /** The names of Density/time integrator. */
+  inline const SelectionTable<DensityScheme> density_scheme_names = {
+    {DensityScheme::ssp_rk3, "ssp rk3"},
+    {DensityScheme::backward_euler, "backward euler"},
+    {DensityScheme::crank_nicolson, "crank nicolson"}};
+
+  /** Preconditioners of the implicit density schemes (Trilinos). */
+  enum class Preconditioner
+  {
+    ilu,
+    amg
+  };
+
+  /** The names of Density/preconditioner. */
+  inline const SelectionTable<Preconditioner> preconditioner_names =
+    {{Preconditioner::ilu, "ilu"}, {Preconditioner::amg, "amg"}};
+
+  /**
+   * Section "Density": the finite-element solver of the continuity
+   * equation.
    */
   struct DensityParameters
   {
     bool         enabled     = false;
     unsigned int degree      = 2;
     unsigned int refinements = 6;
-    /** Euclidean box: corners (1 or d numbers) and coarse cells per axis. */
-    std::string   lower_corner         = "-1";
-    std::string   upper_corner         = "1";
-    std::string   subdivisions         = "1";
-    unsigned int  mapping_degree       = 3;
-    double        cfl_number           = 0.5;
-    DensityScheme scheme               = DensityScheme::ssp_rk3;
-    double        time_step            = 0.05;
-    unsigned int  picard_iterations    = 1;
-    double        solver_tolerance     = 1e-12;
-    std::string   preconditioner       = "ilu";
-    bool          positivity_limiter   = true;
-    bool          adaptive_refinement  = false;
-    unsigned int  max_refinement_level = 8;
-    double        refine_ratio         = 2.;
-    double        coarsen_ratio        = 0.1;
-    unsigned int  adaptation_interval  = 10;
-    double        kde_bandwidth        = 0.;
+    /**
+     * Euclidean box: corners (1 or d numbers, see parse_box()) and coarse
+     * cells per axis.
+     */
+    std::string    lower_corner         = "-1";
+    std::string    upper_corner         = "1";
+    std::string    subdivisions         = "1";
+    unsigned int   mapping_degree       = 3;
+    double         cfl_number           = 0.5;
+    DensityScheme  scheme               = DensityScheme::ssp_rk3;
+    double         time_step            = 0.05;
+    unsigned int   picard_iterations    = 1;
+    double         solver_tolerance     = 1e-12;
+    Preconditioner preconditioner       = Preconditioner::ilu;
+    bool           positivity_limiter   = true;
+    bool           adaptive_refinement  = false;
+    unsigned int   max_refinement_level = 8;
+    double         refine_ratio         = 2.;
+    double         coarsen_ratio        = 0.1;
+    unsigned int   adaptation_interval  = 10;
+    double         kde_bandwidth        = 0.;
 
-    /** Declares the entries of this section in @p prm. */
-    static void
-    declare_parameters(dealii::ParameterHandler &prm);
-    /** Reads the entries of this section from @p prm. */
+    /**
+     * Declares the entries of section "Density" in @p prm, bound to the
+     * members of this object: their in-class values are the defaults.
+     */
     void
-    parse_parameters(dealii::ParameterHandler &prm);
+    add_parameters(dealii::ParameterHandler &prm);
+    /**
+     * What the patterns cannot check (cfl number in (0, 1], positive steps
+     * and tolerance, the adaptivity levels and ratios): InputError naming
+     * the entry.
+     */
+    void
+    check() const;
   };
 
   /** Time integration schemes of the token solver. */
@@ -139,6 +211,12 @@ namespace attnflow
     rk4,
     dopri5
   };
+
+  /** The names of Time/integrator. */
+  inline const SelectionTable<TimeScheme> time_scheme_names = {
+    {TimeScheme::dopri5, "dopri5"},
+    {TimeScheme::rk4, "rk4"},
+    {TimeScheme::euler, "euler"}};
 
   /** Section "Time": the common time axis and the token integrator. */
   struct TimeParameters
@@ -150,12 +228,19 @@ namespace attnflow
     double     relative_tolerance = 1e-8;
     double     absolute_tolerance = 1e-10;
 
-    /** Declares the entries of this section in @p prm. */
-    static void
-    declare_parameters(dealii::ParameterHandler &prm);
-    /** Reads the entries of this section from @p prm. */
+    /**
+     * Declares the entries of section "Time" in @p prm, bound to the
+     * members of this object: their in-class values are the defaults.
+     */
     void
-    parse_parameters(dealii::ParameterHandler &prm);
+    add_parameters(dealii::ParameterHandler &prm);
+    /**
+     * What the patterns cannot check (positive interval and step, the
+     * number of output times and steps, one tolerance > 0): InputError
+     * naming the entry.
+     */
+    void
+    check() const;
   };
 
   /** Section "Output": where and what a run writes. */
@@ -165,12 +250,15 @@ namespace attnflow
     bool        write_vtu = true;
     bool        write_csv = false;
 
-    /** Declares the entries of this section in @p prm. */
-    static void
-    declare_parameters(dealii::ParameterHandler &prm);
-    /** Reads the entries of this section from @p prm. */
+    /**
+     * Declares the entries of section "Output" in @p prm, bound to the
+     * members of this object: their in-class values are the defaults.
+     */
     void
-    parse_parameters(dealii::ParameterHandler &prm);
+    add_parameters(dealii::ParameterHandler &prm);
+    /** What the patterns cannot check (a directory): InputError. */
+    void
+    check() const;
   };
 
   /** Section "Comparison": the distances between density and tokens. */
@@ -180,12 +268,15 @@ namespace attnflow
     unsigned int sliced_directions = 64;
     unsigned int seed              = 1;
 
-    /** Declares the entries of this section in @p prm. */
-    static void
-    declare_parameters(dealii::ParameterHandler &prm);
-    /** Reads the entries of this section from @p prm. */
+    /**
+     * Declares the entries of section "Comparison" in @p prm, bound to the
+     * members of this object: their in-class values are the defaults.
+     */
     void
-    parse_parameters(dealii::ParameterHandler &prm);
+    add_parameters(dealii::ParameterHandler &prm);
+    /** What the patterns cannot check (mmd bandwidth > 0): InputError. */
+    void
+    check() const;
   };
 
   /** Section "Parallel": threads (and later MPI) of the run. */
@@ -193,12 +284,12 @@ namespace attnflow
   {
     unsigned int n_threads = 0;
 
-    /** Declares the entries of this section in @p prm. */
-    static void
-    declare_parameters(dealii::ParameterHandler &prm);
-    /** Reads the entries of this section from @p prm. */
+    /**
+     * Declares the entries of section "Parallel" in @p prm, bound to the
+     * members of this object: their in-class values are the defaults.
+     */
     void
-    parse_parameters(dealii::ParameterHandler &prm);
+    add_parameters(dealii::ParameterHandler &prm);
   };
 
   /**
@@ -236,6 +327,12 @@ namespace attnflow
     /** Reads the entries of this section from @p prm. */
     void
     parse_parameters(dealii::ParameterHandler &prm);
+    /**
+     * Declares the entries of section "Convergence" in @p prm, bound to the
+     * members of this object: their in-class values are the defaults.
+     */
+    void
+    add_parameters(dealii::ParameterHandler &prm);
   };
 
   /**
@@ -256,19 +353,29 @@ namespace attnflow
     /** The complete parameter file of this run (PRM format). */
     std::string used_parameter_file;
 
-    /** Declares every section in @p prm. */
-    static void
-    declare_parameters(dealii::ParameterHandler &prm);
-    /** Reads every section from @p prm and records the file used. */
+    /**
+     * Declares the entries of every section in @p prm, bound to the members
+     * of this object: their in-class values are the defaults. A default
+     * Parameters bound to a handler documents every entry
+     * (`attnflow --print-parameters`).
+     */
     void
-    parse_parameters(dealii::ParameterHandler &prm);
+    add_parameters(dealii::ParameterHandler &prm);
+    /**
+     * The checks of every section, and those across sections (the number of
+     * implicit density steps): InputError naming the entry.
+     */
+    void
+    check() const;
   };
 
   /**
    * Reads @p file, then applies each "Section/name=value" of @p overrides in
-   * order (the --set options), and parses the result. Unknown sections and
-   * entries, and values that do not match their pattern, raise InputError
-   * naming the entry and what it allows.
+   * order (the --set options), into a Parameters bound to the handler, and
+   * checks the result; records the complete parameter file used. Unknown
+   * sections and entries, and values that do not match their pattern, raise
+   * InputError naming the entry ("Section/name"), the value, where it was
+   * read and what is allowed (e.g. "a number >= 0").
    */
   Parameters
   read_parameters(const std::string              &file,
@@ -296,6 +403,25 @@ namespace attnflow
   parse_coordinates(const std::string &text,
                     const unsigned int d,
                     const std::string &parameter);
+
+  /** An axis-aligned box [lower, upper] of R^d. */
+  struct Box
+  {
+    std::vector<double> lower;
+    std::vector<double> upper;
+  };
+
+  /**
+   * The box of the entries "lower corner" and "upper corner" of
+   * @p section ("Initial condition" or "Density"), each one number (every
+   * coordinate) or @p d; InputError naming the entry unless it is such a
+   * list and lower < upper in every coordinate.
+   */
+  Box
+  parse_box(const std::string &lower_corner,
+            const std::string &upper_corner,
+            const unsigned int d,
+            const std::string &section);
 } // namespace attnflow
 
 #endif
