@@ -4,7 +4,8 @@
  * both orders, every .npy version, .npz stored and deflated, safetensors),
  * read back exactly; one malformed file per error, each refused with an
  * InputError naming the file and what is wrong; and files written by
- * NumPy itself (numpy.save, savez, savez_compressed) through python3.
+ * NumPy itself (numpy.save, savez, savez_compressed) and by
+ * scripts/make_gpt2_weights.py through python3.
  */
 #include <attnflow/exceptions.h>
 #include <attnflow/weight_files.h>
@@ -507,15 +508,50 @@ namespace attnflow
       "np.savez_compressed(d + '/compressed.npz', a=a, b=b, c=c)\n";
     testing::write_text(directory / "write.py", script);
     // The python3 first on the PATH may lack NumPy; Debian's has it.
-    bool have_numpy = false;
-    for (const std::string python : {"python3", "/usr/bin/python3"})
-      if (!have_numpy)
-        have_numpy =
-          std::system((python + " " + (directory / "write.py").string() + " " +
-                       directory.string() + " 2> /dev/null")
-                        .c_str()) == 0;
-    if (have_numpy)
+    std::string python;
+    for (const std::string candidate : {"python3", "/usr/bin/python3"})
+      if (python.empty() &&
+          std::system((candidate + " " + (directory / "write.py").string() +
+                       " " + directory.string() + " 2> /dev/null")
+                        .c_str()) == 0)
+        python = candidate;
+    if (!python.empty())
       {
+        // The generator's two files hold the same tensors, in the
+        // documented names and shapes (d = 8, 2 heads of d_k = 2).
+        const std::string out = (directory / "gpt2").string();
+        ASSERT_EQ(std::system((python +
+                               " " ATTNFLOW_SOURCE_DIR
+                               "/scripts/make_gpt2_weights.py --out " +
+                               out +
+                               " --layers 2 --heads 2 --dimension 8 "
+                               "--head-dimension 2 > /dev/null")
+                                .c_str()),
+                  0);
+        const auto npz  = read_tensors(out + ".npz");
+        const auto safe = read_tensors(out + ".safetensors");
+        EXPECT_EQ(npz.size(), 2u * (2 * 3 + 2));
+        for (const auto &[name, tensor] : npz)
+          {
+            EXPECT_EQ(safe.at(name).values, tensor.values) << name;
+            EXPECT_EQ(safe.at(name).shape, tensor.shape) << name;
+          }
+        for (unsigned int l = 0; l < 2; ++l)
+          {
+            for (unsigned int h = 0; h < 2; ++h)
+              {
+                read_tensor(out + ".npz", WeightNames::head(l, h, "Q"), {2, 8});
+                read_tensor(out + ".npz", WeightNames::head(l, h, "K"), {2, 8});
+                read_tensor(out + ".npz", WeightNames::head(l, h, "V"), {8, 8});
+              }
+            read_tensor(out + ".safetensors",
+                        WeightNames::feed_forward(l, "W"),
+                        {8, 8});
+            read_tensor(out + ".safetensors",
+                        WeightNames::feed_forward(l, "b"),
+                        {8});
+          }
+
         expect_exact(
           read_tensor((directory / "a.npy").string(), "a", {3, 4}).values,
           a);
