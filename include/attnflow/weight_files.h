@@ -33,8 +33,9 @@
  *
  * Matrices are stored row by row (C order) as they act, y = A x; from
  * PyTorch, numpy.save(f, linear.weight.detach().numpy()) writes this
- * layout (a torch.nn.Linear's weight is out x in). scripts/
- * make_gpt2_weights.py writes GPT-2-shaped files in this naming.
+ * layout (a torch.nn.Linear's weight is out x in; GPT-2's own Conv1D
+ * stores in x out, the transpose). scripts/make_gpt2_weights.py writes
+ * GPT-2-shaped files in this naming.
  */
 #ifndef attnflow_weight_files_h
 #define attnflow_weight_files_h
