@@ -164,17 +164,20 @@ namespace attnflow
 
     /**
      * The running (online) log-sum-exp state of one parallel task: shift,
-     * normaliser and value sums of up to task_size targets.
+     * normaliser and value sums of up to task_size targets. With the causal
+     * mask, target i sums the sources j <= i only.
      */
     class TargetTask
     {
     public:
       TargetTask(const PointSet     &queries,
                  const TiledSources &sources,
+                 const bool          causal,
                  const std::size_t   begin,
                  const std::size_t   end)
           : queries(queries)
           , sources(sources)
+          , causal(causal)
           , begin(begin)
           , end(end)
           , shift(end - begin, minus_infinity)
@@ -184,20 +187,37 @@ namespace attnflow
           , exponents(block_size * tile_size)
       {}
 
-      /** Accumulates all sources, tile after tile. */
+      /**
+       * Accumulates all sources, tile after tile. Under the causal mask a
+       * block of targets i0..i_last stops at the tile holding i_last: tiles
+       * after it are skipped, and in that tile only the sources up to
+       * i_last (rounded up to whole vectors) are computed, those after each
+       * target set to -inf.
+       */
       void
       run()
       {
-        for (std::size_t j0 = 0; j0 < sources.n_padded; j0 += tile_size)
+        const std::size_t n_tiled = causal ? end : sources.n_padded;
+        for (std::size_t j0 = 0; j0 < n_tiled; j0 += tile_size)
           for (std::size_t i0 = begin; i0 < end; i0 += block_size)
             {
-              load_block(i0);
-              compute_exponents(j0);
               const unsigned int n_rows =
                 std::min<std::size_t>(block_size, end - i0);
+              std::size_t w = sources.width(j0);
+              if (causal)
+                {
+                  const std::size_t last = i0 + n_rows - 1;
+                  if (last < j0)
+                    continue;
+                  w = std::min(w, round_up(last + 1 - j0));
+                }
+              load_block(i0);
+              compute_exponents(j0, w);
+              if (causal && j0 + w > i0 + 1)
+                mask_later_sources(j0, i0, n_rows, w);
               for (unsigned int r = 0; r < n_rows; ++r)
-                exponentiate_row(i0 - begin + r, r, sources.width(j0));
-              accumulate_values(j0, i0 - begin, n_rows);
+                exponentiate_row(i0 - begin + r, r, w);
+              accumulate_values(j0, w, i0 - begin, n_rows);
             }
       }
 
@@ -227,15 +247,26 @@ namespace attnflow
             block_queries[k * block_size + r] = queries[i0 + r][k];
       }
 
-      /** exponents(r, j) = <a_r, b_j> + log w_j for the tile at @p j0. */
+      /** @p n rounded up to whole pairs of vectors (source_granularity). */
+      static std::size_t
+      round_up(const std::size_t n)
+      {
+        return (n + source_granularity - 1) / source_granularity *
+               source_granularity;
+      }
+
+      /**
+       * exponents(r, j) = <a_r, b_j> + log w_j for the first @p n sources
+       * (a multiple of source_granularity) of the tile at @p j0.
+       */
       void
-      compute_exponents(const std::size_t j0)
+      compute_exponents(const std::size_t j0, const std::size_t n)
       {
         const unsigned int d     = queries.dimension;
         const std::size_t  w     = sources.width(j0);
         const double      *keys  = sources.keys.data() + j0 * d;
         const double      *log_w = sources.log_weights.data() + j0;
-        for (std::size_t j = 0; j < w; j += 2 * lanes)
+        for (std::size_t j = 0; j < n; j += 2 * lanes)
           {
             vdouble       acc0[block_size], acc1[block_size];
             const vdouble lw0 = load(log_w + j), lw1 = load(log_w + j + lanes);
@@ -260,6 +291,25 @@ namespace attnflow
                 store(exponents.data() + r * tile_size + j, acc0[r]);
                 store(exponents.data() + r * tile_size + j + lanes, acc1[r]);
               }
+          }
+      }
+
+      /**
+       * The causal mask on a diagonal tile: exponents(r, j) = -inf for the
+       * sources j0 + j > i0 + r, j < @p n, of the block's rows.
+       */
+      void
+      mask_later_sources(const std::size_t  j0,
+                         const std::size_t  i0,
+                         const unsigned int n_rows,
+                         const std::size_t  n)
+      {
+        for (unsigned int r = 0; r < n_rows; ++r)
+          {
+            double           *e     = exponents.data() + r * tile_size;
+            const std::size_t i     = i0 + r;
+            const std::size_t first = i < j0 ? 0 : std::min(n, i + 1 - j0);
+            std::fill(e + first, e + n, minus_infinity);
           }
       }
 
@@ -308,9 +358,13 @@ namespace attnflow
         normaliser[t] += horizontal_sum(s);
       }
 
-      /** values(t, c) += sum_j p(r, j) v_j(c) for the rows of this block. */
+      /**
+       * values(t, c) += sum_j p(r, j) v_j(c) over the first @p n sources of
+       * the tile at @p j0, for the rows of this block.
+       */
       void
       accumulate_values(const std::size_t  j0,
+                        const std::size_t  n,
                         const std::size_t  t0,
                         const unsigned int n_rows)
       {
@@ -323,7 +377,7 @@ namespace attnflow
             vdouble acc0[block_size], acc1[block_size];
             for (unsigned int r = 0; r < block_size; ++r)
               acc0[r] = acc1[r] = broadcast(0.);
-            for (std::size_t j = 0; j < w; j += lanes)
+            for (std::size_t j = 0; j < n; j += lanes)
               {
                 const vdouble v0 = load(vals + c * w + j);
                 const vdouble v1 = load(vals + (c + 1) * w + j);
@@ -346,7 +400,7 @@ namespace attnflow
             vdouble acc[block_size];
             for (unsigned int r = 0; r < block_size; ++r)
               acc[r] = broadcast(0.);
-            for (std::size_t j = 0; j < w; j += lanes)
+            for (std::size_t j = 0; j < n; j += lanes)
               {
                 const vdouble v = load(vals + c * w + j);
                 for (unsigned int r = 0; r < block_size; ++r)
@@ -359,6 +413,7 @@ namespace attnflow
 
       const PointSet     &queries;
       const TiledSources &sources;
+      const bool          causal;
       const std::size_t   begin, end;
       std::vector<double> shift, normaliser, values;
       std::vector<double> block_queries;
@@ -384,6 +439,35 @@ namespace attnflow
 
 
 
+  void
+  KernelEngine::check_mask(const AttentionMask       &mask,
+                           const PointSet            &queries,
+                           const std::vector<double> &log_weights)
+  {
+    if (!(mask.alibi_slope >= 0.) || !std::isfinite(mask.alibi_slope))
+      throw std::invalid_argument(
+        "KernelEngine: the ALiBi slope must be finite and >= 0");
+    if (mask.kind == AttentionMask::Kind::none)
+      {
+        if (mask.alibi_slope != 0.)
+          throw std::invalid_argument(
+            "KernelEngine: an ALiBi slope needs the causal mask");
+        return;
+      }
+    if (queries.size() != log_weights.size())
+      throw std::invalid_argument(
+        "KernelEngine: the causal mask needs as many targets as sources "
+        "(the same tokens in order), not " +
+        std::to_string(queries.size()) + " and " +
+        std::to_string(log_weights.size()));
+    if (!(log_weights[0] > minus_infinity))
+      throw std::invalid_argument(
+        "KernelEngine: the causal mask needs w_0 > 0 (the first token sees "
+        "only itself)");
+  }
+
+
+
   KernelEngine::KernelEngine(const unsigned int n_threads)
       : thread_limit(n_threads)
   {}
@@ -395,7 +479,8 @@ namespace attnflow
                          const PointSet            &keys,
                          const std::vector<double> &weights,
                          const PointSet            &values,
-                         KernelSums                &sums) const
+                         KernelSums                &sums,
+                         const AttentionMask       &mask) const
   {
     if (std::any_of(weights.begin(), weights.end(), [](const double w) {
           return !(w >= 0.);
@@ -404,7 +489,7 @@ namespace attnflow
     std::vector<double> log_weights(weights.size());
     for (std::size_t j = 0; j < weights.size(); ++j)
       log_weights[j] = std::log(weights[j]);
-    evaluate_log_weights(queries, keys, log_weights, values, sums);
+    evaluate_log_weights(queries, keys, log_weights, values, sums, mask);
   }
 
 
@@ -414,7 +499,8 @@ namespace attnflow
                                      const PointSet            &keys,
                                      const std::vector<double> &log_weights,
                                      const PointSet            &values,
-                                     KernelSums                &sums) const
+                                     KernelSums                &sums,
+                                     const AttentionMask       &mask) const
   {
     if (queries.dimension != keys.dimension)
       throw std::invalid_argument("KernelEngine: queries of dimension " +
@@ -436,7 +522,23 @@ namespace attnflow
       throw std::invalid_argument(
         "KernelEngine: weights must be non-negative, finite and not all zero");
 
-    const TiledSources sources(keys, log_weights, values);
+    const bool causal = mask.kind == AttentionMask::Kind::causal;
+    check_mask(mask, queries, log_weights);
+
+    // ALiBi: -slope (i - j) / n = slope j / n (a log-weight of source j)
+    // - slope i / n (a shift of target i, subtracted below).
+    const std::size_t   n_sources = keys.size();
+    std::vector<double> biased_log_weights;
+    if (mask.alibi_slope != 0.)
+      {
+        biased_log_weights = log_weights;
+        for (std::size_t j = 0; j < n_sources; ++j)
+          biased_log_weights[j] += mask.alibi_slope * double(j) / n_sources;
+      }
+    const TiledSources sources(keys,
+                               mask.alibi_slope != 0. ? biased_log_weights :
+                                                        log_weights,
+                               values);
     const std::size_t  n_targets = queries.size();
     sums.shift.resize(n_targets);
     sums.normaliser.resize(n_targets);
@@ -450,6 +552,7 @@ namespace attnflow
             {
               TargetTask task(queries,
                               sources,
+                              causal,
                               i,
                               std::min(range.end(), i + task_size));
               task.run();
@@ -464,5 +567,8 @@ namespace attnflow
         tbb::task_arena arena(static_cast<int>(thread_limit));
         arena.execute(work);
       }
+    if (mask.alibi_slope != 0.)
+      for (std::size_t i = 0; i < n_targets; ++i)
+        sums.shift[i] -= mask.alibi_slope * double(i) / n_sources;
   }
 } // namespace attnflow

@@ -40,6 +40,33 @@ namespace attnflow
   log_sum_exp(const std::vector<double> &a);
 
   /**
+   * Which sources each target of KernelEngine::evaluate() sees, and a bias
+   * on the exponent. With Kind::causal the targets and the sources are the
+   * same n tokens in order (decoder-only attention): target i sums over the
+   * sources j <= i only, and the exponent gains the ALiBi bias
+   *
+   *   <a_i, b_j> + log w_j - alibi_slope (i - j) / n,    j <= i,
+   *
+   * which damps distant tokens (alibi_slope = 0: the plain causal mask).
+   * The first token attends to itself alone. See doc/theory-causal.md.
+   */
+  struct AttentionMask
+  {
+    /** No mask (every target sees every source) or the causal mask. */
+    enum class Kind
+    {
+      none,
+      causal
+    };
+
+    /** The mask; the default, none, is the plain all-pairs sum. */
+    Kind kind = Kind::none;
+
+    /** The ALiBi slope lambda >= 0 (causal masks only). */
+    double alibi_slope = 0.;
+  };
+
+  /**
    * The tiled, vectorised and multi-threaded all-pairs engine for
    *
    *   sum_j w_j exp(<a_i, b_j>) (1, v_j),
@@ -69,15 +96,25 @@ namespace attnflow
      * Computes @p sums for the targets @p queries over the sources
      * (@p keys, @p weights, @p values). @p values may have any dimension
      * d_v, including 0 (then only shift and normaliser are computed);
-     * queries and keys share one dimension. Weights must be >= 0 and not all
-     * zero.
+     * queries and keys share one dimension d_k, which need not be the
+     * dimension of the values (a transformer head: d_k < d_v = d). Weights
+     * must be >= 0 and not all zero.
+     *
+     * With a causal @p mask (queries and keys then number the same n
+     * tokens, and w_0 > 0) the sums run over j <= i: source tiles that lie
+     * wholly after a block of targets are skipped, so the cost is about
+     * half of the unmasked sum, and only the tiles on the diagonal are
+     * masked entry by entry. The ALiBi bias costs nothing per pair: it is
+     * folded into the log-weights (+ slope j / n) and the shifts
+     * (- slope i / n).
      */
     void
     evaluate(const PointSet            &queries,
              const PointSet            &keys,
              const std::vector<double> &weights,
              const PointSet            &values,
-             KernelSums                &sums) const;
+             KernelSums                &sums,
+             const AttentionMask       &mask = AttentionMask()) const;
 
     /**
      * The same sums with the weights given by their logarithms, log w_j
@@ -89,9 +126,20 @@ namespace attnflow
                          const PointSet            &keys,
                          const std::vector<double> &log_weights,
                          const PointSet            &values,
-                         KernelSums                &sums) const;
+                         KernelSums                &sums,
+                         const AttentionMask &mask = AttentionMask()) const;
 
   private:
+    /**
+     * std::invalid_argument unless @p mask suits @p queries and the sources
+     * of @p log_weights: a slope >= 0, only with the causal mask, which
+     * needs one target per source and w_0 > 0.
+     */
+    static void
+    check_mask(const AttentionMask       &mask,
+               const PointSet            &queries,
+               const std::vector<double> &log_weights);
+
     /** The number of threads this engine uses (0: all cores). */
     unsigned int thread_limit;
   };
