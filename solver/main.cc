@@ -46,7 +46,8 @@ main(int argc, char **argv)
           if (argument == "--print-parameters")
             {
               dealii::ParameterHandler prm;
-              Parameters::declare_parameters(prm);
+              Parameters               defaults;
+              defaults.declare_parameters(prm);
               prm.print_parameters(std::cout, dealii::ParameterHandler::PRM);
               return 0;
             }
