@@ -193,7 +193,7 @@ namespace attnflow
             return max_distance(tokens->tokens(),
                                 exact.translated_tokens(initial, t));
           }
-        default: // the distances, measured above
+        default: // the distances, returned above
           return std::numeric_limits<double>::quiet_NaN();
       }
   }

@@ -213,7 +213,7 @@ namespace attnflow
     unsigned int
     n_rows() const
     {
-      return errors.empty() ? 0 : errors[0].size();
+      return errors[0].size();
     }
 
     /** The mean error over the seeds of series @p s at value @p v. */
@@ -355,19 +355,19 @@ namespace attnflow
     void
     describe(std::ostream &log) const;
 
-    /** The mean error of series @p s at value @p v (after run()). */
+    /** The mean error of series @p s at value @p v, after run() (for tests). */
     double
     mean_error(const unsigned int s, const unsigned int v) const;
 
-    /** The observed rate of series @p s at value @p v (after run()). */
+    /** The rate of series @p s at value @p v, after run() (for tests). */
     double
     rate(const unsigned int s, const unsigned int v) const;
 
-    /** The least-squares order of series @p s (after run()). */
+    /** The least-squares order of series @p s, after run() (for tests). */
     double
     fitted_order(const unsigned int s) const;
 
-    /** The number of values with an error. */
+    /** The number of values with an error (for tests). */
     unsigned int
     n_rows() const;
 

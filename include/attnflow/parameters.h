@@ -254,7 +254,7 @@ namespace attnflow
    */
   struct ConvergenceParameters
   {
-    /** The swept parameter (a row of sweeps()). */
+    /** The swept parameter, a row of sweeps() (default: the first). */
     const Sweep *sweep = &sweeps().front();
     /** Its values, comma-separated. */
     std::string values = "";
