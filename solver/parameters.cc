@@ -803,127 +803,75 @@ namespace attnflow
 
 
 
-  const char *const ConvergenceParameters::sweepable =
-    "Density/refinements|Density/degree|Density/cfl number|Density/time step|"
-    "Time/time step|Tokens/number of tokens";
-
-
-
-  void
-  ConvergenceParameters::declare_parameters(ParameterHandler &prm)
-  {
-    prm.enter_subsection("Convergence");
-    prm.declare_entry("sweep",
-                      "Density/refinements",
-                      Selection(std::string(sweepable)),
-                      "attnflow --convergence only: the parameter swept. "
-                      "Rates are measured against 1/h (refinements), 1/dt "
-                      "(time step, cfl number) or n (number of tokens); a "
-                      "degree sweep gives the reduction factor e_(i-1)/e_i.");
-    prm.declare_entry("values",
-                      "",
-                      Anything(),
-                      "attnflow --convergence only: the values of the swept "
-                      "parameter, comma-separated, coarsest first (e.g. 2, 3, "
-                      "4, 5); at least two.");
-    prm.declare_entry("series",
-                      "none",
-                      Selection("none|" + std::string(sweepable)),
-                      "attnflow --convergence only: a second parameter; the "
-                      "table gets one error column (and rate) per value, "
-                      "e.g. Density/degree for h^(k+1) at k = 1, 2, 3.");
-    prm.declare_entry("series values",
-                      "",
-                      Anything(),
-                      "attnflow --convergence only: the values of the series "
-                      "parameter, comma-separated.");
-    prm.declare_entry("error",
-                      "density L1",
-                      Selection("density L1|density moments|token positions|"
-                                "token moments|w1|w2|sliced_w2|mmd"),
-                      "attnflow --convergence only: the error at the end "
-                      "time. density L1: int |rho_h - rho|; density/token "
-                      "moments: max |mean - m| and max |covariance - S| "
-                      "(entries); token positions: max_i |x_i - x_i^ref|; "
-                      "w1, w2, sliced_w2, mmd: the distance between tokens "
-                      "and density (the metrics.csv column; no reference).");
-    prm.declare_entry("reference",
-                      "exact",
-                      Selection("exact|finest"),
-                      "attnflow --convergence only: measure density L1 and "
-                      "token positions against the exact solution (E1: "
-                      "beta = 0 in R^d; E2: softmax from one Gaussian in "
-                      "R^d) or against the run with the last (finest) value, "
-                      "which then gets no row. Moments need exact.");
-    prm.declare_entry("number of seeds",
-                      "1",
-                      Integer(1, 1000),
-                      "attnflow --convergence only: runs per value, with "
-                      "Initial condition/seed and Comparison/seed = seed, "
-                      "seed + 1, ...; the table shows the mean error and "
-                      "its standard deviation (spread).");
-    prm.declare_entry("reference slopes",
-                      "auto",
-                      Anything(),
-                      "attnflow --convergence only: the slopes p of the "
-                      "reference lines C x^(-p) in the plot, comma-separated, "
-                      "or auto (k + 1 for refinements, the order of the time "
-                      "scheme for time steps, 1/2 for the number of tokens).");
-    prm.declare_entry("plot",
-                      "true",
-                      Bool(),
-                      "attnflow --convergence only: draw convergence.png and "
-                      "convergence.svg with gnuplot (the script "
-                      "convergence.gp is written in any case).");
-    prm.leave_subsection();
-  }
-
-
-
-  void
-  ConvergenceParameters::parse_parameters(ParameterHandler &prm)
-  {
-    prm.enter_subsection("Convergence");
-    sweep            = prm.get("sweep");
-    values           = prm.get("values");
-    series           = prm.get("series");
-    series_values    = prm.get("series values");
-    error            = prm.get("error");
-    reference        = prm.get("reference");
-    n_seeds          = prm.get_integer("number of seeds");
-    reference_slopes = prm.get("reference slopes");
-    plot             = prm.get_bool("plot");
-    prm.leave_subsection();
-  }
-
-
-
-  // Temporary, until the study helper's ConvergenceParameters lands: binds
-  // the members to the entries that declare_parameters() declares (replace
-  // by that branch's add_parameters() when merging).
   void
   ConvergenceParameters::add_parameters(ParameterHandler &prm)
   {
-    using dealii::Patterns::Tools::Convert;
-    declare_parameters(prm);
     prm.enter_subsection("Convergence");
-    const std::vector<std::pair<std::string, std::string *>> texts = {
-      {"sweep", &sweep},
-      {"values", &values},
-      {"series", &series},
-      {"series values", &series_values},
-      {"error", &error},
-      {"reference", &reference},
-      {"reference slopes", &reference_slopes}};
-    for (const auto &[entry, member] : texts)
-      prm.add_action(entry,
-                     [member](const std::string &value) { *member = value; });
-    prm.add_action("number of seeds", [this](const std::string &value) {
-      n_seeds = Convert<unsigned int>::to_value(value, Integer(1, 1000));
-    });
-    prm.add_action("plot", [this](const std::string &value) {
-      plot = Convert<bool>::to_value(value);
-    });
+    add_selection(prm,
+                  "sweep",
+                  sweep,
+                  sweep_selection(false),
+                  "attnflow --convergence only: the parameter swept. "
+                  "Rates are measured against 1/h (refinements), 1/dt "
+                  "(time step, cfl number) or n (number of tokens); a "
+                  "degree sweep gives the reduction factor e_(i-1)/e_i.");
+    prm.add_parameter("values",
+                      values,
+                      "attnflow --convergence only: the values of the swept "
+                      "parameter, comma-separated, coarsest first (e.g. 2, 3, "
+                      "4, 5); at least two.",
+                      Anything());
+    add_selection(prm,
+                  "series",
+                  series,
+                  sweep_selection(true),
+                  "attnflow --convergence only: a second parameter; the "
+                  "table gets one error column (and rate) per value, "
+                  "e.g. Density/degree for h^(k+1) at k = 1, 2, 3.");
+    prm.add_parameter("series values",
+                      series_values,
+                      "attnflow --convergence only: the values of the series "
+                      "parameter, comma-separated.",
+                      Anything());
+    add_selection(prm,
+                  "error",
+                  error,
+                  convergence_errors,
+                  "attnflow --convergence only: the error at the end "
+                  "time. density L1: int |rho_h - rho|; density/token "
+                  "moments: max |mean - m| and max |covariance - S| "
+                  "(entries); token positions: max_i |x_i - x_i^ref|; "
+                  "w1, w2, sliced_w2, mmd: the distance between tokens "
+                  "and density (the metrics.csv column; no reference).");
+    add_selection(prm,
+                  "reference",
+                  reference,
+                  convergence_references,
+                  "attnflow --convergence only: measure density L1 and "
+                  "token positions against the exact solution (E1: "
+                  "beta = 0 in R^d; E2: softmax from one Gaussian in "
+                  "R^d) or against the run with the last (finest) value, "
+                  "which then gets no row. Moments need exact.");
+    prm.add_parameter("number of seeds",
+                      n_seeds,
+                      "attnflow --convergence only: runs per value, with "
+                      "Initial condition/seed and Comparison/seed = seed, "
+                      "seed + 1, ...; the table shows the mean error and "
+                      "its standard deviation (spread).",
+                      Integer(1, 1000));
+    prm.add_parameter("reference slopes",
+                      reference_slopes,
+                      "attnflow --convergence only: the slopes p of the "
+                      "reference lines C x^(-p) in the plot, comma-separated, "
+                      "or auto (k + 1 for refinements, the order of the time "
+                      "scheme for time steps, 1/2 for the number of tokens).",
+                      Anything());
+    prm.add_parameter("plot",
+                      plot,
+                      "attnflow --convergence only: draw convergence.png and "
+                      "convergence.svg with gnuplot (the script "
+                      "convergence.gp is written in any case).",
+                      Bool());
     prm.leave_subsection();
   }
 

@@ -1,8 +1,10 @@
 /**
  * @file
  * Convergence studies: the exact solutions E1 and E2 against closed forms,
- * observed rates of whole studies (DG in h, RK4 in dt), the files a study
- * writes, and the errors of bad study sections.
+ * the table of sweeps and the plan (section "Convergence" parsed, labels,
+ * columns, reference slopes), observed rates of whole studies (DG in h, RK4
+ * and backward Euler in dt), the files a study writes, and the errors of
+ * bad study sections.
  */
 #include <attnflow/convergence_study.h>
 #include <attnflow/exact_solution.h>
@@ -12,6 +14,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "test_helpers.h"
@@ -112,6 +115,114 @@ namespace attnflow
     EXPECT_NEAR(exact.density(t)(x),
                 std::exp(-r2 / (2. * s)) / (2. * M_PI * s),
                 1e-12);
+  }
+
+  TEST(ConvergenceSweeps, EveryRowSetsADeclaredEntry)
+  {
+    // Each sweep's parameter is an entry of the parameter file, named once.
+    dealii::ParameterHandler prm;
+    Parameters               defaults;
+    defaults.declare_parameters(prm);
+    std::set<std::string> parameters;
+    for (const Sweep &sweep : sweeps())
+      {
+        EXPECT_TRUE(parameters.insert(sweep.parameter).second)
+          << sweep.parameter;
+        const std::vector<std::string> path = split(sweep.parameter, '/');
+        ASSERT_EQ(path.size(), 2u) << sweep.parameter;
+        prm.enter_subsection(path[0]);
+        EXPECT_NO_THROW(prm.get(path[1])) << sweep.parameter;
+        prm.leave_subsection();
+      }
+    EXPECT_EQ(defaults.convergence.sweep->parameter, "Density/refinements");
+    EXPECT_EQ(defaults.convergence.series, nullptr);
+  }
+
+  TEST(ConvergenceSweeps, SectionIsParsedIntoTypes)
+  {
+    const Parameters p = testing::parameters_from(
+      "subsection Convergence\n set sweep = Tokens/number of tokens\n"
+      " set series = Time/time step\n set error = sliced_w2\n"
+      " set reference = finest\n set number of seeds = 3\n"
+      " set plot = false\n set values = 10, 20\nend\n",
+      "convergence_section");
+    const ConvergenceParameters &c = p.convergence;
+    EXPECT_EQ(c.sweep->parameter, "Tokens/number of tokens");
+    EXPECT_EQ(c.sweep->abscissa_name(), "n");
+    ASSERT_NE(c.series, nullptr);
+    EXPECT_EQ(c.series->parameter, "Time/time step");
+    EXPECT_EQ(c.series->abscissa_name(), "1/dt");
+    EXPECT_EQ(c.error, ConvergenceError::sliced_w2);
+    EXPECT_EQ(c.reference, ConvergenceReference::finest);
+    EXPECT_EQ(c.n_seeds, 3u);
+    EXPECT_FALSE(c.plot);
+    EXPECT_EQ(c.values, "10, 20");
+    // The file used names the values again, so that it reproduces the study.
+    EXPECT_NE(p.used_parameter_file.find("Tokens/number of tokens"),
+              std::string::npos);
+    EXPECT_THROW(
+      testing::parameters_from("subsection Convergence\n set error = L2\nend\n",
+                               "bad"),
+      InputError);
+  }
+
+  TEST(ConvergencePlan, LabelsColumnsAndSlopesBeforeAnyRun)
+  {
+    const std::string file =
+      study_file(translation_1d +
+                   "subsection Convergence\n set values = 4, 5, 6\n"
+                   " set series = Density/degree\n"
+                   " set series values = 1, 3\nend\n",
+                 "plan_h");
+    const ConvergencePlan plan(file, {});
+    EXPECT_EQ(plan.n_series(), 2u);
+    EXPECT_EQ(plan.n_rows(), 3u); // exact reference: every value a row
+    EXPECT_EQ(plan.label(1, 2, 0), "refinements_6_k_3");
+    EXPECT_EQ(plan.error_name(0), "L1 k=1");
+    EXPECT_EQ(plan.reference_slope(0), 2.); // k + 1
+    EXPECT_EQ(plan.reference_slope(1), 4.);
+    EXPECT_EQ(plan.run_parameters(1, 2, 0).density.refinements, 6u);
+    EXPECT_EQ(plan.run_parameters(1, 2, 0).density.degree, 3u);
+    EXPECT_FALSE(plan.measures_distance());
+    // Nothing was written.
+    EXPECT_FALSE(std::filesystem::exists(plan.directory()));
+
+    const ConvergencePlan euler(
+      study_file(translation_1d +
+                   "subsection Time\n set integrator = euler\nend\n"
+                   "subsection Convergence\n set sweep = Time/time step\n"
+                   " set values = 0.1, 0.05, 0.025\n"
+                   " set error = token moments\n set number of seeds = 2\n"
+                   "end\n",
+                 "plan_dt"),
+      {});
+    EXPECT_EQ(euler.reference_slope(0), 1.);
+    EXPECT_EQ(euler.label(0, 1, 1), "dt_0.05_seed_2");
+    EXPECT_EQ(euler.run_parameters(0, 1, 1).initial_condition.seed, 2u);
+  }
+
+  TEST(ConvergenceStudy, BackwardEulerStepsConvergeAtOrderOne)
+  {
+    // Density/time step of the implicit scheme against the finest run (same
+    // mesh): the abscissa is the step taken, the rate 1.
+    const std::string file =
+      study_file(translation_1d +
+                   "subsection Density\n set refinements = 5\n"
+                   " set time integrator = backward euler\nend\n"
+                   "subsection Convergence\n set sweep = Density/time step\n"
+                   " set values = 0.1, 0.05, 0.025, 0.003125\n"
+                   " set reference = finest\n set plot = false\nend\n",
+                 "study_density_dt");
+    ConvergenceStudy   study(file, {});
+    std::ostringstream log;
+    study.run(log);
+    ASSERT_EQ(study.n_rows(), 3u);
+    EXPECT_NEAR(study.rate(0, 2), 1., 0.15) << log.str();
+    const std::vector<std::string> csv = lines_of(
+      std::filesystem::path(file).parent_path() / "output/convergence.csv");
+    ASSERT_EQ(csv.size(), 4u);
+    EXPECT_EQ(csv[0], "dt,1/dt,L1,rate L1");
+    EXPECT_EQ(split(csv[3], ',')[1], "40"); // 1 / 0.025
   }
 
   TEST(ConvergenceStudy, DensityL1ConvergesAtOrderKPlusOne)

@@ -10,6 +10,7 @@
 #ifndef attnflow_parameters_h
 #define attnflow_parameters_h
 
+#include <attnflow/convergence_sweep.h>
 #include <attnflow/selection.h>
 
 #include <deal.II/base/parameter_handler.h>
@@ -292,28 +293,68 @@ namespace attnflow
     add_parameters(dealii::ParameterHandler &prm);
   };
 
+  /** What a convergence study measures at the end time. */
+  enum class ConvergenceError
+  {
+    /** int |rho_h - rho|. */
+    density_l1,
+    /** max |mean - m| and max |covariance - S| of the density. */
+    density_moments,
+    /** The same for the tokens. */
+    token_moments,
+    /** max_i |x_i - x_i^ref|. */
+    token_positions,
+    /** The distances between tokens and density (no reference). */
+    w1,
+    w2,
+    sliced_w2,
+    mmd
+  };
+
+  /** The names of Convergence/error. */
+  inline const SelectionTable<ConvergenceError> convergence_errors = {
+    {ConvergenceError::density_l1, "density L1"},
+    {ConvergenceError::density_moments, "density moments"},
+    {ConvergenceError::token_positions, "token positions"},
+    {ConvergenceError::token_moments, "token moments"},
+    {ConvergenceError::w1, "w1"},
+    {ConvergenceError::w2, "w2"},
+    {ConvergenceError::sliced_w2, "sliced_w2"},
+    {ConvergenceError::mmd, "mmd"}};
+
+  /** What a convergence study's error is measured against. */
+  enum class ConvergenceReference
+  {
+    /** The exact solution (E1, E2). */
+    exact,
+    /** The run with the last, finest value. */
+    finest
+  };
+
+  /** The names of Convergence/reference. */
+  inline const SelectionTable<ConvergenceReference> convergence_references = {
+    {ConvergenceReference::exact, "exact"},
+    {ConvergenceReference::finest, "finest"}};
+
   /**
    * Section "Convergence": what `attnflow --convergence STUDY.prm` sweeps and
    * measures (ignored by a plain run). The values stay text here; the
-   * ConvergenceStudy checks them against the run they apply to.
+   * ConvergencePlan checks them against the runs they apply to.
    */
   struct ConvergenceParameters
   {
-    /** The parameters a study can sweep, '|'-separated. */
-    static const char *const sweepable;
-
-    /** The swept parameter, "Section/name". */
-    std::string sweep = "Density/refinements";
+    /** The swept parameter, a row of sweeps() (default: the first). */
+    const Sweep *sweep = &sweeps().front();
     /** Its values, comma-separated. */
     std::string values = "";
-    /** A second parameter with one error column per value, or "none". */
-    std::string series = "none";
+    /** A second parameter with one error column per value; null: none. */
+    const Sweep *series = nullptr;
     /** The values of the series parameter, comma-separated. */
     std::string series_values = "";
     /** The error measured at the end time. */
-    std::string error = "density L1";
-    /** What the error is measured against: exact | finest. */
-    std::string reference = "exact";
+    ConvergenceError error = ConvergenceError::density_l1;
+    /** What the error is measured against. */
+    ConvergenceReference reference = ConvergenceReference::exact;
     /** Runs per value (seeds seed, seed + 1, ...): mean and spread. */
     unsigned int n_seeds = 1;
     /** The slopes of the reference lines of the plot, or "auto". */
@@ -321,12 +362,6 @@ namespace attnflow
     /** Whether to draw convergence.png and .svg with gnuplot. */
     bool plot = true;
 
-    /** Declares the entries of this section in @p prm. */
-    static void
-    declare_parameters(dealii::ParameterHandler &prm);
-    /** Reads the entries of this section from @p prm. */
-    void
-    parse_parameters(dealii::ParameterHandler &prm);
     /**
      * Declares the entries of section "Convergence" in @p prm, bound to the
      * members of this object: their in-class values are the defaults.
