@@ -1,0 +1,1130 @@
+/**
+ * @file
+ * The circle Fourier series and the sphere harmonic expansion of the kernel
+ * sums (doc/theory.md sections 6.1, 6.2), with the per-target guard of
+ * section 6.5.
+ */
+#include <attnflow/fast_expansions.h>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/parallel_reduce.h>
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace attnflow
+{
+  namespace
+  {
+    using complex = std::complex<double>;
+
+    constexpr double unit_roundoff = std::numeric_limits<double>::epsilon() / 2;
+    constexpr double pi            = 3.14159265358979323846;
+
+    /** Sources summed in sequence before the pairwise tree (section 6.1). */
+    constexpr std::size_t leaf_size = 64;
+    /** Points whose harmonics are computed together (vectorised over them). */
+    constexpr unsigned int batch_size = 16;
+    /** Targets per parallel task. */
+    constexpr std::size_t target_task_size = 512;
+
+    /**
+     * The truncation tail is kept below this fraction of the tolerance
+     * (section 6.1): it then never decides the fate of a target whose
+     * scaled normaliser is above 1e-5.
+     */
+    constexpr double truncation_fraction = 1e-5;
+
+    /**
+     * Measured costs in units of one direct kernel pair (benchmarks/README.md,
+     * "Fast field methods"): one (point, mode, component) of the circle
+     * series, one (point, harmonic, component) of the sphere expansion.
+     */
+    constexpr double circle_cost_per_mode     = 1.;
+    constexpr double sphere_cost_per_harmonic = 0.5;
+
+    /** The start index of Miller's backward recurrence for argument @p r. */
+    unsigned int
+    miller_start(const double r, const unsigned int n_max)
+    {
+      return std::max<unsigned int>(n_max,
+                                    static_cast<unsigned int>(
+                                      std::ceil(r + 10. * std::sqrt(r))) +
+                                      60) +
+             20;
+    }
+
+    /**
+     * A series sum_k t_k truncated after index @p order: the coefficients
+     * 0..order, and a bound of the neglected part, @p tail.
+     */
+    struct Truncation
+    {
+      unsigned int        order;
+      double              tail;
+      std::vector<double> coefficients;
+    };
+
+    /**
+     * The smallest truncation of the series with terms @p weight(k) c_k
+     * (c = @p coefficients, k = 0..N) whose tail, bounded beyond N by the
+     * geometric series of ratio @p ratio_beyond, is at most @p tau; order
+     * N + 1 (that is: none found) if none below N - N/4.
+     */
+    template <typename Weight>
+    Truncation
+    truncate(const std::vector<double> &coefficients,
+             const Weight              &weight,
+             const double               ratio_beyond,
+             const double               tau)
+    {
+      const unsigned int N = coefficients.size() - 1;
+      // Sum of the terms beyond N: at most t_N q / (1 - q).
+      double tail =
+        weight(N) * coefficients[N] * ratio_beyond / (1. - ratio_beyond);
+      std::vector<double> tails(N + 1);
+      tails[N] = tail;
+      for (unsigned int k = N; k-- > 0;)
+        {
+          tail += weight(k + 1) * coefficients[k + 1];
+          tails[k] = tail;
+        }
+      // The coefficients are accurate to a few hundred ulps (Miller).
+      const double safety = 1. + 1e-12;
+      for (unsigned int k = 0; k + N / 4 < N; ++k)
+        if (tails[k] * safety <= tau)
+          return {k,
+                  tails[k] * safety,
+                  std::vector<double>(coefficients.begin(),
+                                      coefficients.begin() + k + 1)};
+      return {N + 1, 0., {}};
+    }
+
+    /**
+     * The truncation of exp(r cos theta) e^{-r} = sum_k e^{-r} I_k(r)
+     * e^{i k theta} to |k| <= K with the two-sided tail
+     * 2 sum_{k>K} e^{-r} I_k(r) <= tau (section 6.1).
+     */
+    Truncation
+    bessel_truncation(const double r, const double tau)
+    {
+      if (r == 0.)
+        return {0, 0., {1.}};
+      for (unsigned int n_max = 0;; n_max = 2 * n_max + 64)
+        {
+          const std::vector<double> I =
+            scaled_bessel_i(r, miller_start(r, 0) + n_max);
+          const unsigned int N          = I.size() - 1;
+          const Truncation   truncation = truncate(
+            I,
+            [](unsigned int) { return 2.; },
+            r / (2. * (N + 1)),
+            tau);
+          if (truncation.order <= N)
+            return truncation;
+        }
+    }
+
+    /**
+     * The truncation of e^{c (t - 1)} = sum_l (2l + 1) e^{-c} i_l(c) P_l(t)
+     * to l <= L with the tail sum_{l>L} (2l + 1) e^{-c} i_l(c) <= tau
+     * (section 6.2).
+     */
+    Truncation
+    spherical_bessel_truncation(const double c, const double tau)
+    {
+      if (c == 0.)
+        return {0, 0., {1.}};
+      for (unsigned int n_max = 0;; n_max = 2 * n_max + 64)
+        {
+          const std::vector<double> i =
+            scaled_spherical_bessel_i(c, miller_start(c, 0) + n_max);
+          const unsigned int N          = i.size() - 1;
+          const Truncation   truncation = truncate(
+            i,
+            [](unsigned int l) { return 2. * l + 1.; },
+            c / (2. * N + 1.),
+            tau);
+          if (truncation.order <= N)
+            return truncation;
+        }
+    }
+
+    /** The truncation target for the tolerance @p tolerance. */
+    double
+    truncation_target(const double tolerance)
+    {
+      return std::max(truncation_fraction * tolerance, 1e-30);
+    }
+
+    /** max_i | |p_i| - 1 |, the distance of @p points from the unit sphere. */
+    double
+    distance_from_sphere(const PointSet &points)
+    {
+      double distance = 0.;
+      for (std::size_t i = 0; i < points.size(); ++i)
+        {
+          double norm2 = 0.;
+          for (unsigned int k = 0; k < points.dimension; ++k)
+            norm2 += points[i][k] * points[i][k];
+          distance = std::max(distance, std::abs(std::sqrt(norm2) - 1.));
+        }
+      return distance;
+    }
+
+    /**
+     * expm1(Delta), Delta = |A|_2 (delta_t + delta_s + delta_t delta_s): the
+     * relative change of every kernel value when targets and sources at
+     * distances delta_t, delta_s from the sphere are projected onto it
+     * (section 6.1).
+     */
+    double
+    projection_error(const double norm_A,
+                     const double delta_targets,
+                     const double delta_sources)
+    {
+      return std::expm1(norm_A * (delta_targets + delta_sources +
+                                  delta_targets * delta_sources));
+    }
+
+    /**
+     * The first-order round-off bound 2 n u of a chain of n floating-point
+     * operations (complex ones counted twice), relative to the sum of the
+     * absolute values of the terms (sections 6.1, 6.2).
+     */
+    double
+    roundoff_bound(const double chain_length)
+    {
+      return 2. * chain_length * unit_roundoff /
+             (1. - 2. * chain_length * unit_roundoff);
+    }
+
+    /** The length of the pairwise source tree over @p n_sources. */
+    double
+    source_chain_length(const std::size_t n_sources)
+    {
+      return leaf_size +
+             std::ceil(
+               std::log2(1. + static_cast<double>(n_sources) / leaf_size)) +
+             1.;
+    }
+
+    /**
+     * The guard of section 6.5: whether the scaled normaliser @p n_hat, with
+     * the absolute bound @p expansion_error of the truncated expansion and
+     * the relative projection error @p projection, is certified to the
+     * tolerance: E <= tol (n_hat - E), with E the total bound. The same
+     * test certifies the values relative to S^0 max_j |v_j|.
+     */
+    bool
+    certified(const double n_hat,
+              const double expansion_error,
+              const double projection,
+              const double tolerance)
+    {
+      const double bound =
+        expansion_error + projection * (std::abs(n_hat) + expansion_error);
+      return std::isfinite(n_hat) && bound <= tolerance * (n_hat - bound);
+    }
+
+    /** sum_j |w_j|. */
+    double
+    total_weight(const std::vector<double> &weights)
+    {
+      double W = 0.;
+      for (const double w : weights)
+        W += std::abs(w);
+      return W;
+    }
+
+    /**
+     * The columns (w_j, w_j v_j) / W of the sources, one array per
+     * component: the right-hand sides of the moments.
+     */
+    std::vector<std::vector<double>>
+    weighted_columns(const KernelSumProblem &problem, const double W)
+    {
+      const unsigned int               n_values = problem.values.dimension;
+      const std::size_t                n        = problem.sources.size();
+      std::vector<std::vector<double>> columns(1 + n_values,
+                                               std::vector<double>(n));
+      for (std::size_t j = 0; j < n; ++j)
+        {
+          const double w = problem.weights[j] / W;
+          columns[0][j]  = w;
+          for (unsigned int c = 0; c < n_values; ++c)
+            columns[1 + c][j] = w * problem.values[j][c];
+        }
+      return columns;
+    }
+
+    /**
+     * Moments sum_j (basis functions at y_j) (columns at j), summed
+     * deterministically: leaves of leaf_size sources in sequence, then a
+     * pairwise tree (tbb::parallel_deterministic_reduce), so that every run
+     * gives the same bits and the round-off chain is leaf_size + log2 n.
+     * @p accumulate(begin, end, moments) adds the moments of a range.
+     */
+    template <typename Accumulate>
+    std::vector<double>
+    deterministic_moments(const std::size_t n_sources,
+                          const std::size_t n_moments,
+                          const Accumulate &accumulate)
+    {
+      return tbb::parallel_deterministic_reduce(
+        tbb::blocked_range<std::size_t>(0, n_sources, leaf_size),
+        std::vector<double>(n_moments, 0.),
+        [&](const tbb::blocked_range<std::size_t> &range,
+            std::vector<double>                    moments) {
+          accumulate(range.begin(), range.end(), moments);
+          return moments;
+        },
+        [](std::vector<double> a, const std::vector<double> &b) {
+          for (std::size_t k = 0; k < a.size(); ++k)
+            a[k] += b[k];
+          return a;
+        },
+        tbb::simple_partitioner());
+    }
+
+    /** Sizes @p sums for @p n_targets targets, all with the same shift. */
+    void
+    resize_sums(KernelSums        &sums,
+                const std::size_t  n_targets,
+                const unsigned int n_values,
+                const double       shift)
+    {
+      sums.shift.assign(n_targets, shift);
+      sums.normaliser.assign(n_targets, 0.);
+      sums.values = PointSet(n_values, n_targets);
+    }
+
+    /** The rejected targets, in increasing order, from the flags. */
+    void
+    collect_rejected(const std::vector<char>  &rejected_flags,
+                     std::vector<std::size_t> &rejected)
+    {
+      rejected.clear();
+      for (std::size_t i = 0; i < rejected_flags.size(); ++i)
+        if (rejected_flags[i])
+          rejected.push_back(i);
+    }
+
+    /**
+     * Whether @p fast_cost (in direct pairs) is no gain over the direct sum
+     * of @p problem; the refusal reason if so.
+     */
+    std::string
+    no_gain_reason(const KernelSumProblem &problem,
+                   const double            fast_cost,
+                   const std::string      &modes)
+    {
+      const double direct_cost = static_cast<double>(problem.sources.size()) *
+                                 static_cast<double>(problem.targets.size());
+      if (fast_cost < direct_cost)
+        return "";
+      std::ostringstream reason;
+      reason << "no gain over the direct sum: " << modes << " for "
+             << problem.sources.size() << " sources and "
+             << problem.targets.size() << " targets cost about " << fast_cost
+             << " kernel pairs, the direct sum " << direct_cost;
+      return reason.str();
+    }
+
+    // ---------------------------------------------------------------------
+    // The circle (section 6.1).
+
+    /**
+     * e^{i m t_q} = (p_q / |p_q|)^m, m = 0..@p n_frequencies - 1, for the
+     * @p n points p_q = @p points[first + q] of R^2, into
+     * @p power_r[m * batch_size + q] and @p power_i (real and imaginary
+     * parts; the last point repeated up to batch_size), by repeated
+     * multiplication, vectorised over the points.
+     */
+    void
+    unit_powers(const PointSet      &points,
+                const std::size_t    first,
+                const unsigned int   n,
+                const unsigned int   n_frequencies,
+                std::vector<double> &power_r,
+                std::vector<double> &power_i)
+    {
+      double z_r[batch_size], z_i[batch_size];
+      for (unsigned int q = 0; q < batch_size; ++q)
+        {
+          const double *p    = points[first + std::min(q, n - 1)];
+          const double  norm = std::sqrt(p[0] * p[0] + p[1] * p[1]);
+          z_r[q]             = p[0] / norm;
+          z_i[q]             = p[1] / norm;
+          power_r[q]         = 1.;
+          power_i[q]         = 0.;
+        }
+      for (unsigned int m = 1; m < n_frequencies; ++m)
+        {
+          const double *pr = &power_r[(m - 1) * batch_size];
+          const double *pi = &power_i[(m - 1) * batch_size];
+          double       *nr = &power_r[m * batch_size];
+          double       *ni = &power_i[m * batch_size];
+          for (unsigned int q = 0; q < batch_size; ++q)
+            {
+              nr[q] = pr[q] * z_r[q] - pi[q] * z_i[q];
+              ni[q] = pr[q] * z_i[q] + pi[q] * z_r[q];
+            }
+        }
+    }
+
+    /** <x, A y> = r1 cos(t - s - phi1) + r2 cos(t + s - phi2). */
+    struct CircleForm
+    {
+      double r1, phi1, r2, phi2;
+    };
+
+    CircleForm
+    circle_form(const std::vector<double> &A)
+    {
+      const double a = (A[0] + A[3]) / 2., b = (A[2] - A[1]) / 2.;
+      const double c = (A[0] - A[3]) / 2., d = (A[1] + A[2]) / 2.;
+      return {std::hypot(a, b),
+              std::atan2(b, a),
+              std::hypot(c, d),
+              std::atan2(d, c)};
+    }
+
+    /** Everything the circle series of one problem needs. */
+    struct CircleSeries
+    {
+      CircleSeries(const KernelSumProblem &problem)
+          : form(circle_form(problem.A))
+          , tau(truncation_target(problem.tolerance))
+          , bessel1(bessel_truncation(form.r1, tau))
+          , bessel2(bessel_truncation(form.r2, tau))
+          , K1(bessel1.order)
+          , K2(bessel2.order)
+          , n_frequencies(K1 + K2 + 1)
+      {}
+
+      /** Cost in direct pairs (the measured constant above). */
+      double
+      cost(const KernelSumProblem &problem) const
+      {
+        const double n_components = 1. + problem.values.dimension;
+        return circle_cost_per_mode * n_components *
+               ((problem.sources.size() + problem.targets.size()) *
+                  static_cast<double>(n_frequencies) +
+                static_cast<double>(n_frequencies) * (2. * K1 + 1.));
+      }
+
+      CircleForm   form;
+      double       tau;
+      Truncation   bessel1, bessel2;
+      unsigned int K1, K2;
+      /** Frequencies 0..K1 + K2 of the moments and of the targets. */
+      unsigned int n_frequencies;
+    };
+  } // namespace
+
+
+
+  std::vector<double>
+  scaled_bessel_i(const double r, const unsigned int n_max)
+  {
+    std::vector<double> result(n_max + 1, 0.);
+    if (r == 0.)
+      {
+        result[0] = 1.;
+        return result;
+      }
+    const unsigned int  N = miller_start(r, n_max);
+    std::vector<double> I(N + 2, 0.);
+    I[N] = 1.;
+    for (unsigned int k = N; k > 0; --k)
+      {
+        I[k - 1] = (2. * k / r) * I[k] + I[k + 1];
+        if (I[k - 1] > 1e250)
+          for (unsigned int q = k - 1; q <= N; ++q)
+            I[q] *= 1e-250;
+      }
+    // I_0 + 2 sum_{k>=1} I_k = e^r, summed from the small end.
+    double sum = 0.;
+    for (unsigned int k = N; k > 0; --k)
+      sum += 2. * I[k];
+    sum += I[0];
+    for (unsigned int k = 0; k <= n_max; ++k)
+      result[k] = I[k] / sum;
+    return result;
+  }
+
+
+
+  std::vector<double>
+  scaled_spherical_bessel_i(const double c, const unsigned int n_max)
+  {
+    std::vector<double> result(n_max + 1, 0.);
+    if (c == 0.)
+      {
+        result[0] = 1.;
+        return result;
+      }
+    const unsigned int  N = miller_start(c, n_max);
+    std::vector<double> i(N + 2, 0.);
+    i[N] = 1.;
+    for (unsigned int l = N; l > 0; --l)
+      {
+        i[l - 1] = ((2. * l + 1.) / c) * i[l] + i[l + 1];
+        if (i[l - 1] > 1e250)
+          for (unsigned int q = l - 1; q <= N; ++q)
+            i[q] *= 1e-250;
+      }
+    // sum_l (2l + 1) i_l(c) = e^c, summed from the small end.
+    double sum = 0.;
+    for (unsigned int l = N + 1; l-- > 0;)
+      sum += (2. * l + 1.) * i[l];
+    for (unsigned int l = 0; l <= n_max; ++l)
+      result[l] = i[l] / sum;
+    return result;
+  }
+
+
+
+  std::string
+  CircleFourierMethod::name() const
+  {
+    return "circle fourier";
+  }
+
+
+
+  CircleFourierMethod::Modes
+  CircleFourierMethod::modes(const KernelSumProblem &problem) const
+  {
+    const CircleSeries series(problem);
+    return {series.K1, series.K2};
+  }
+
+
+
+  std::string
+  CircleFourierMethod::refusal(const KernelSumProblem &problem) const
+  {
+    if (problem.targets.dimension != 2 || problem.sources.dimension != 2)
+      return "the circle series needs points in R^2 (tokens on S^1); these "
+             "are in R^" +
+             std::to_string(problem.targets.dimension);
+    if (total_weight(problem.weights) == 0.)
+      return "no gain over the direct sum: no source has a positive weight";
+    const CircleSeries series(problem);
+    const double       norm_A     = series.form.r1 + series.form.r2;
+    const double       delta_t    = distance_from_sphere(problem.targets);
+    const double       delta_s    = distance_from_sphere(problem.sources);
+    const double       projection = projection_error(norm_A, delta_t, delta_s);
+    if (projection > problem.tolerance / 4.)
+      {
+        std::ostringstream reason;
+        reason << "the points are not on the unit circle: up to "
+               << std::max(delta_t, delta_s) << " away, which changes the "
+               << "kernel by up to " << projection
+               << " relative (allowed: tolerance / 4)";
+        return reason.str();
+      }
+    return no_gain_reason(problem,
+                          series.cost(problem),
+                          "K1 = " + std::to_string(series.K1) +
+                            ", K2 = " + std::to_string(series.K2) + " modes");
+  }
+
+
+
+  void
+  CircleFourierMethod::evaluate(const KernelSumProblem   &problem,
+                                KernelSums               &sums,
+                                std::vector<std::size_t> &rejected) const
+  {
+    if (problem.targets.dimension != 2 || problem.sources.dimension != 2)
+      throw std::invalid_argument(
+        "CircleFourierMethod::evaluate: the points must be in R^2");
+    const CircleSeries series(problem);
+    const CircleForm  &form          = series.form;
+    const unsigned int n_values      = problem.values.dimension;
+    const unsigned int n_components  = 1 + n_values;
+    const unsigned int n_frequencies = series.n_frequencies;
+    const int          K1 = series.K1, K2 = series.K2;
+    const double       W = total_weight(problem.weights);
+
+    // Source moments M_m = sum_j (w_j / W) e^{i m s_j} (1, v_j),
+    // m = 0..K1 + K2, stored as (re, im) per component.
+    const std::vector<std::vector<double>> columns =
+      weighted_columns(problem, W);
+    const std::size_t         stride  = 2 * n_components;
+    const std::vector<double> moments = deterministic_moments(
+      problem.sources.size(),
+      n_frequencies * stride,
+      [&](const std::size_t    begin,
+          const std::size_t    end,
+          std::vector<double> &M) {
+        std::vector<double> power_r(n_frequencies * batch_size),
+          power_i(n_frequencies * batch_size);
+        for (std::size_t j0 = begin; j0 < end; j0 += batch_size)
+          {
+            const unsigned int n = static_cast<unsigned int>(
+              std::min<std::size_t>(batch_size, end - j0));
+            unit_powers(problem.sources,
+                        j0,
+                        n,
+                        n_frequencies,
+                        power_r,
+                        power_i);
+            for (unsigned int m = 0; m < n_frequencies; ++m)
+              for (unsigned int c = 0; c < n_components; ++c)
+                {
+                  const double *u  = columns[c].data() + j0;
+                  const double *pr = &power_r[m * batch_size];
+                  const double *pi = &power_i[m * batch_size];
+                  double        re = 0., im = 0.;
+                  for (unsigned int q = 0; q < n; ++q)
+                    {
+                      re += pr[q] * u[q];
+                      im += pi[q] * u[q];
+                    }
+                  M[m * stride + 2 * c] += re;
+                  M[m * stride + 2 * c + 1] += im;
+                }
+          }
+      });
+    const auto moment = [&](const int m, const unsigned int c) {
+      const complex M(moments[std::abs(m) * stride + 2 * c],
+                      moments[std::abs(m) * stride + 2 * c + 1]);
+      return m >= 0 ? M : std::conj(M);
+    };
+
+    // Target coefficients F_n = sum_{k + l = n} I_k(r1) I_l(r2)
+    // e^{-i (k phi1 + l phi2)} M_{l - k}, n = 0..K1 + K2 (F_{-n} = conj F_n).
+    std::vector<complex> F(n_frequencies * n_components);
+    for (int n = 0; n < static_cast<int>(n_frequencies); ++n)
+      for (int k = std::max(-K1, n - K2); k <= std::min(K1, n + K2); ++k)
+        {
+          const int     l = n - k;
+          const complex coefficient =
+            series.bessel1.coefficients[std::abs(k)] *
+            series.bessel2.coefficients[std::abs(l)] *
+            std::polar(1., -(k * form.phi1 + l * form.phi2));
+          for (unsigned int c = 0; c < n_components; ++c)
+            F[n * n_components + c] += coefficient * moment(l - k, c);
+        }
+
+    // The guard (sections 6.1, 6.5): truncation plus round-off, relative to the
+    // scaled sum of |terms| <= 1, and the projection onto the circle.
+    const double expansion_error =
+      series.bessel1.tail + series.bessel2.tail +
+      roundoff_bound(source_chain_length(problem.sources.size()) +
+                     6. * n_frequencies + 2. * K1 + 8.);
+    const double projection =
+      projection_error(form.r1 + form.r2,
+                       distance_from_sphere(problem.targets),
+                       distance_from_sphere(problem.sources));
+
+    const std::size_t n_targets = problem.targets.size();
+    resize_sums(sums, n_targets, n_values, std::log(W) + form.r1 + form.r2);
+    std::vector<char> rejected_flags(n_targets, 0);
+    tbb::parallel_for(
+      tbb::blocked_range<std::size_t>(0, n_targets, target_task_size),
+      [&](const tbb::blocked_range<std::size_t> &range) {
+        std::vector<double> power_r(n_frequencies * batch_size),
+          power_i(n_frequencies * batch_size);
+        std::vector<double> total(n_components * batch_size);
+        for (std::size_t i0 = range.begin(); i0 < range.end(); i0 += batch_size)
+          {
+            const unsigned int n = static_cast<unsigned int>(
+              std::min<std::size_t>(batch_size, range.end() - i0));
+            unit_powers(problem.targets,
+                        i0,
+                        n,
+                        n_frequencies,
+                        power_r,
+                        power_i);
+            std::fill(total.begin(), total.end(), 0.);
+            for (unsigned int m = 1; m < n_frequencies; ++m)
+              for (unsigned int c = 0; c < n_components; ++c)
+                {
+                  const double  f_r = F[m * n_components + c].real();
+                  const double  f_i = F[m * n_components + c].imag();
+                  const double *pr  = &power_r[m * batch_size];
+                  const double *pi  = &power_i[m * batch_size];
+                  double       *t   = &total[c * batch_size];
+                  for (unsigned int q = 0; q < batch_size; ++q)
+                    t[q] += f_r * pr[q] - f_i * pi[q];
+                }
+            for (unsigned int q = 0; q < n; ++q)
+              {
+                const std::size_t i = i0 + q;
+                sums.normaliser[i]  = F[0].real() + 2. * total[q];
+                for (unsigned int c = 0; c < n_values; ++c)
+                  sums.values[i][c] =
+                    F[1 + c].real() + 2. * total[(1 + c) * batch_size + q];
+                rejected_flags[i] = !certified(sums.normaliser[i],
+                                               expansion_error,
+                                               projection,
+                                               problem.tolerance);
+              }
+          }
+      });
+    collect_rejected(rejected_flags, rejected);
+  }
+
+  // -----------------------------------------------------------------------
+  // The sphere (section 6.2).
+
+  namespace
+  {
+    /** A = c R: the factor c and the deviation |A^T A / c^2 - I|_F. */
+    struct ScaledOrthogonal
+    {
+      double c, deviation;
+    };
+
+    ScaledOrthogonal
+    scaled_orthogonal(const std::vector<double> &A)
+    {
+      double AtA[3][3] = {};
+      double trace     = 0.;
+      for (unsigned int r = 0; r < 3; ++r)
+        for (unsigned int s = 0; s < 3; ++s)
+          {
+            for (unsigned int k = 0; k < 3; ++k)
+              AtA[r][s] += A[k * 3 + r] * A[k * 3 + s];
+            if (r == s)
+              trace += AtA[r][s];
+          }
+      const double c2 = trace / 3.;
+      if (c2 == 0.)
+        return {0., 0.};
+      double deviation2 = 0.;
+      for (unsigned int r = 0; r < 3; ++r)
+        for (unsigned int s = 0; s < 3; ++s)
+          {
+            const double e = AtA[r][s] / c2 - (r == s ? 1. : 0.);
+            deviation2 += e * e;
+          }
+      return {std::sqrt(c2), std::sqrt(deviation2)};
+    }
+
+    /**
+     * The real orthonormal spherical harmonics up to degree L at a batch of
+     * points, vectorised over the points (section 6.2):
+     *
+     *   Y_l0 = pbar_l0(z),   Y_lm^{c,s} = sqrt(2) pbar_lm(z) (Re, Im) w^m,
+     *
+     * with z = x_3, w = x_1 + i x_2 and pbar_lm = Pbar_lm / sin^m theta, by
+     * pbar_mm = sqrt((2m+1)/(2m)) pbar_{m-1,m-1} (constants),
+     * pbar_{m+1,m} = sqrt(2m+3) z pbar_mm, and
+     * pbar_lm = a_lm (z pbar_{l-1,m} - b_lm pbar_{l-2,m}).
+     */
+    class HarmonicBasis
+    {
+    public:
+      explicit HarmonicBasis(const unsigned int L)
+          : L(L)
+          , n_harmonics((L + 1) * (L + 1))
+          , a((L + 1) * (L + 1))
+          , b((L + 1) * (L + 1))
+          , diagonal(L + 1)
+          , degree_of(n_harmonics)
+      {
+        diagonal[0] = std::sqrt(1. / (4. * pi));
+        for (unsigned int m = 1; m <= L; ++m)
+          diagonal[m] = diagonal[m - 1] * std::sqrt((2. * m + 1.) / (2. * m));
+        for (unsigned int m = 0; m <= L; ++m)
+          for (unsigned int l = m + 2; l <= L; ++l)
+            {
+              const double l2 = double(l) * l, m2 = double(m) * m;
+              a[l * (L + 1) + m] = std::sqrt((4. * l2 - 1.) / (l2 - m2));
+              b[l * (L + 1) + m] = std::sqrt(((l - 1.) * (l - 1.) - m2) /
+                                             (4. * (l - 1.) * (l - 1.) - 1.));
+            }
+        for (unsigned int m = 0; m <= L; ++m)
+          for (unsigned int l = m; l <= L; ++l)
+            {
+              degree_of[index(l, m, false)] = l;
+              if (m > 0)
+                degree_of[index(l, m, true)] = l;
+            }
+      }
+
+      /**
+       * The index of Y_lm (the sine one if @p sine): m = 0 first (l = 0..L),
+       * then for each m >= 1 the pairs (cos, sin) for l = m..L.
+       */
+      unsigned int
+      index(const unsigned int l, const unsigned int m, const bool sine) const
+      {
+        if (m == 0)
+          return l;
+        // (L + 1) + 2 sum_{m' = 1}^{m - 1} (L - m' + 1)
+        const unsigned int offset = (L + 1) + (m - 1) * (2 * L + 2 - m);
+        return offset + 2 * (l - m) + (sine ? 1 : 0);
+      }
+
+      /** The first harmonic of order @p m and the number of them. */
+      std::pair<unsigned int, unsigned int>
+      order_range(const unsigned int m) const
+      {
+        return {index(m, m, false), m == 0 ? L + 1 : 2 * (L - m + 1)};
+      }
+
+      /**
+       * Y[h * batch_size + q] = Y_h(point q), q < @p n, for the unit
+       * vectors @p points (3 coordinates each).
+       */
+      void
+      evaluate(const double        *points,
+               const unsigned int   n,
+               std::vector<double> &Y) const
+      {
+        double z[batch_size], wr[batch_size], wi[batch_size];
+        double pr[batch_size], pi_[batch_size];
+        double p0[batch_size], p1[batch_size];
+        for (unsigned int q = 0; q < batch_size; ++q)
+          {
+            const double *x = points + 3 * std::min(q, n - 1);
+            z[q]            = x[2];
+            wr[q]           = x[0];
+            wi[q]           = x[1];
+            pr[q]           = 1.;
+            pi_[q]          = 0.;
+          }
+        const double sqrt2 = std::sqrt(2.);
+        for (unsigned int m = 0; m <= L; ++m)
+          {
+            if (m > 0)
+              for (unsigned int q = 0; q < batch_size; ++q)
+                {
+                  const double re = pr[q] * wr[q] - pi_[q] * wi[q];
+                  pi_[q]          = pr[q] * wi[q] + pi_[q] * wr[q];
+                  pr[q]           = re;
+                }
+            const double s  = m == 0 ? 1. : sqrt2;
+            double      *Yc = &Y[index(m, m, false) * batch_size];
+            if (m == 0)
+              {
+                for (unsigned int l = 0; l <= L; ++l)
+                  recurrence_step(l, 0, z, p0, p1, Y.data() + l * batch_size);
+              }
+            else
+              {
+                for (unsigned int l = m; l <= L; ++l)
+                  {
+                    double scratch[batch_size];
+                    recurrence_step(l, m, z, p0, p1, scratch);
+                    double *c = Yc + 2 * (l - m) * batch_size;
+                    for (unsigned int q = 0; q < batch_size; ++q)
+                      {
+                        c[q]              = s * scratch[q] * pr[q];
+                        c[batch_size + q] = s * scratch[q] * pi_[q];
+                      }
+                  }
+              }
+          }
+      }
+
+      unsigned int        L, n_harmonics;
+      std::vector<double> a, b, diagonal;
+      /** The degree l of each harmonic. */
+      std::vector<unsigned int> degree_of;
+
+    private:
+      /**
+       * pbar_lm into @p out, given pbar_{l-1,m} in @p p1 and pbar_{l-2,m}
+       * in @p p0 (both shifted on).
+       */
+      void
+      recurrence_step(const unsigned int l,
+                      const unsigned int m,
+                      const double      *z,
+                      double            *p0,
+                      double            *p1,
+                      double            *out) const
+      {
+        if (l == m)
+          for (unsigned int q = 0; q < batch_size; ++q)
+            {
+              out[q] = diagonal[m];
+              p1[q]  = diagonal[m];
+              p0[q]  = 0.;
+            }
+        else if (l == m + 1)
+          for (unsigned int q = 0; q < batch_size; ++q)
+            {
+              out[q] = std::sqrt(2. * m + 3.) * z[q] * p1[q];
+              p0[q]  = p1[q];
+              p1[q]  = out[q];
+            }
+        else
+          {
+            const double al = a[l * (L + 1) + m], bl = b[l * (L + 1) + m];
+            for (unsigned int q = 0; q < batch_size; ++q)
+              {
+                out[q] = al * (z[q] * p1[q] - bl * p0[q]);
+                p0[q]  = p1[q];
+                p1[q]  = out[q];
+              }
+          }
+      }
+    };
+
+    /** Everything the sphere expansion of one problem needs. */
+    struct SphereExpansion
+    {
+      SphereExpansion(const KernelSumProblem &problem)
+          : scale(scaled_orthogonal(problem.A))
+          , bessel(
+              spherical_bessel_truncation(scale.c,
+                                          truncation_target(problem.tolerance)))
+          , L(bessel.order)
+      {}
+
+      /** Cost in direct pairs (the measured constant above). */
+      double
+      cost(const KernelSumProblem &problem) const
+      {
+        const double n_components = 1. + problem.values.dimension;
+        return sphere_cost_per_harmonic * n_components *
+               (problem.sources.size() + problem.targets.size()) *
+               static_cast<double>((L + 1) * (L + 1));
+      }
+
+      ScaledOrthogonal scale;
+      Truncation       bessel;
+      unsigned int     L;
+    };
+
+    /** The unit vectors y'_j = A y_j / |A y_j|, and max_j | |A y_j| / c - 1 |.
+     */
+    double
+    rotated_sources(const KernelSumProblem &problem,
+                    const double            c,
+                    std::vector<double>    &rotated)
+    {
+      const std::size_t n = problem.sources.size();
+      rotated.resize(3 * n);
+      double distance = 0.;
+      for (std::size_t j = 0; j < n; ++j)
+        {
+          const double *y     = problem.sources[j];
+          double        norm2 = 0.;
+          for (unsigned int r = 0; r < 3; ++r)
+            {
+              double sum = 0.;
+              for (unsigned int k = 0; k < 3; ++k)
+                sum += problem.A[r * 3 + k] * y[k];
+              rotated[3 * j + r] = sum;
+              norm2 += sum * sum;
+            }
+          const double norm = std::sqrt(norm2);
+          if (c > 0.)
+            distance = std::max(distance, std::abs(norm / c - 1.));
+          for (unsigned int r = 0; r < 3; ++r)
+            rotated[3 * j + r] = norm > 0. ? rotated[3 * j + r] / norm : 0.;
+        }
+      return distance;
+    }
+
+    /** The unit vectors x_i / |x_i| of the targets. */
+    std::vector<double>
+    unit_targets(const PointSet &targets)
+    {
+      std::vector<double> unit(3 * targets.size());
+      for (std::size_t i = 0; i < targets.size(); ++i)
+        {
+          const double *x = targets[i];
+          const double  norm =
+            std::sqrt(x[0] * x[0] + x[1] * x[1] + x[2] * x[2]);
+          for (unsigned int r = 0; r < 3; ++r)
+            unit[3 * i + r] = x[r] / norm;
+        }
+      return unit;
+    }
+  } // namespace
+
+
+
+  std::string
+  SphereHarmonicMethod::name() const
+  {
+    return "sphere harmonics";
+  }
+
+
+
+  unsigned int
+  SphereHarmonicMethod::degree(const KernelSumProblem &problem) const
+  {
+    return SphereExpansion(problem).L;
+  }
+
+
+
+  std::string
+  SphereHarmonicMethod::refusal(const KernelSumProblem &problem) const
+  {
+    if (problem.targets.dimension != 3 || problem.sources.dimension != 3)
+      return "the sphere harmonic expansion needs points in R^3 (tokens on "
+             "S^2); these are in R^" +
+             std::to_string(problem.targets.dimension);
+    if (total_weight(problem.weights) == 0.)
+      return "no gain over the direct sum: no source has a positive weight";
+    const ScaledOrthogonal scale = scaled_orthogonal(problem.A);
+    // With D = A^T A / c^2 - I, |A y| / c = sqrt(1 + y^T D y) for unit y:
+    // off the sphere by up to |D|_2 / 2, the kernel by up to c |D|_2 / 2.
+    if (scale.c * scale.deviation > problem.tolerance / 4.)
+      {
+        std::ostringstream reason;
+        reason << "A = beta Q^T K is not c R with R orthogonal: "
+               << "|A^T A / c^2 - I| = " << scale.deviation
+               << " with c = " << scale.c
+               << " (allowed: c |A^T A / c^2 - I| <= tolerance / 4)";
+        return reason.str();
+      }
+    std::vector<double> rotated;
+    const double        delta_s = rotated_sources(problem, scale.c, rotated);
+    const double        delta_t = distance_from_sphere(problem.targets);
+    const double projection     = projection_error(scale.c, delta_t, delta_s);
+    if (projection > problem.tolerance / 4.)
+      {
+        std::ostringstream reason;
+        reason << "the points are not on the unit sphere: up to "
+               << std::max(delta_t, delta_s) << " away, which changes the "
+               << "kernel by up to " << projection
+               << " relative (allowed: tolerance / 4)";
+        return reason.str();
+      }
+    const SphereExpansion expansion(problem);
+    return no_gain_reason(problem,
+                          expansion.cost(problem),
+                          "degree L = " + std::to_string(expansion.L));
+  }
+
+
+
+  void
+  SphereHarmonicMethod::evaluate(const KernelSumProblem   &problem,
+                                 KernelSums               &sums,
+                                 std::vector<std::size_t> &rejected) const
+  {
+    if (problem.targets.dimension != 3 || problem.sources.dimension != 3)
+      throw std::invalid_argument(
+        "SphereHarmonicMethod::evaluate: the points must be in R^3");
+    const SphereExpansion expansion(problem);
+    const double          c            = expansion.scale.c;
+    const unsigned int    L            = expansion.L;
+    const unsigned int    n_values     = problem.values.dimension;
+    const unsigned int    n_components = 1 + n_values;
+    const HarmonicBasis   basis(L);
+    const unsigned int    n_harmonics = basis.n_harmonics;
+    const double          W           = total_weight(problem.weights);
+
+    std::vector<double> rotated;
+    const double        delta_s = rotated_sources(problem, c, rotated);
+    const std::vector<std::vector<double>> columns =
+      weighted_columns(problem, W);
+
+    // Moments M_h = sum_j (w_j / W) Y_h(R y_j) (1, v_j), harmonic-major.
+    const std::size_t         n_sources = problem.sources.size();
+    const std::vector<double> moments   = deterministic_moments(
+      n_sources,
+      n_harmonics * n_components,
+      [&](const std::size_t    begin,
+          const std::size_t    end,
+          std::vector<double> &M) {
+        std::vector<double> Y(n_harmonics * batch_size);
+        for (std::size_t j0 = begin; j0 < end; j0 += batch_size)
+          {
+            const unsigned int n = static_cast<unsigned int>(
+              std::min<std::size_t>(batch_size, end - j0));
+            basis.evaluate(&rotated[3 * j0], n, Y);
+            for (unsigned int h = 0; h < n_harmonics; ++h)
+              {
+                const double *Yh = &Y[h * batch_size];
+                for (unsigned int k = 0; k < n_components; ++k)
+                  {
+                    const double *u   = columns[k].data() + j0;
+                    double        sum = 0.;
+                    for (unsigned int q = 0; q < n; ++q)
+                      sum += Yh[q] * u[q];
+                    M[h * n_components + k] += sum;
+                  }
+              }
+          }
+      });
+
+    // F_h = 4 pi e^{-c} i_l(c) M_h.
+    std::vector<double> F(n_harmonics * n_components);
+    for (unsigned int h = 0; h < n_harmonics; ++h)
+      for (unsigned int k = 0; k < n_components; ++k)
+        F[h * n_components + k] =
+          4. * pi * expansion.bessel.coefficients[basis.degree_of[h]] *
+          moments[h * n_components + k];
+
+    const double expansion_error =
+      expansion.bessel.tail + roundoff_bound(source_chain_length(n_sources) +
+                                             batch_size + 10. * (L + 1.) + 8.);
+    const std::vector<double> targets = unit_targets(problem.targets);
+    const double              projection =
+      projection_error(c, distance_from_sphere(problem.targets), delta_s);
+
+    const std::size_t n_targets = problem.targets.size();
+    resize_sums(sums, n_targets, n_values, std::log(W) + c);
+    std::vector<char> rejected_flags(n_targets, 0);
+    tbb::parallel_for(
+      tbb::blocked_range<std::size_t>(0, n_targets, target_task_size),
+      [&](const tbb::blocked_range<std::size_t> &range) {
+        std::vector<double> Y(n_harmonics * batch_size);
+        std::vector<double> total(n_components * batch_size);
+        std::vector<double> partial(n_components * batch_size);
+        for (std::size_t i0 = range.begin(); i0 < range.end(); i0 += batch_size)
+          {
+            const unsigned int n = static_cast<unsigned int>(
+              std::min<std::size_t>(batch_size, range.end() - i0));
+            basis.evaluate(&targets[3 * i0], n, Y);
+            std::fill(total.begin(), total.end(), 0.);
+            // Summed order by order, then over the orders (a chain of
+            // 3 (L + 1) rather than (L + 1)^2, section 6.2).
+            for (unsigned int m = 0; m <= L; ++m)
+              {
+                std::fill(partial.begin(), partial.end(), 0.);
+                const auto [first, count] = basis.order_range(m);
+                for (unsigned int h = first; h < first + count; ++h)
+                  {
+                    const double *Yh = &Y[h * batch_size];
+                    for (unsigned int k = 0; k < n_components; ++k)
+                      {
+                        const double f = F[h * n_components + k];
+                        double      *p = &partial[k * batch_size];
+                        for (unsigned int q = 0; q < batch_size; ++q)
+                          p[q] += f * Yh[q];
+                      }
+                  }
+                for (unsigned int q = 0; q < n_components * batch_size; ++q)
+                  total[q] += partial[q];
+              }
+            for (unsigned int q = 0; q < n; ++q)
+              {
+                const std::size_t i = i0 + q;
+                sums.normaliser[i]  = total[q];
+                for (unsigned int k = 0; k < n_values; ++k)
+                  sums.values[i][k] = total[(1 + k) * batch_size + q];
+                rejected_flags[i] = !certified(total[q],
+                                               expansion_error,
+                                               projection,
+                                               problem.tolerance);
+              }
+          }
+      });
+    collect_rejected(rejected_flags, rejected);
+  }
+} // namespace attnflow
