@@ -218,17 +218,28 @@ namespace
             sample.push_back(i);
             break;
           }
-    const PointSet                 sample_targets = subset(tokens, sample);
-    const KernelSumProblem         sampled{sample_targets,
+    const PointSet         sample_targets = subset(tokens, sample);
+    const KernelSumProblem sampled{sample_targets,
                                    tokens,
                                    weights,
                                    values,
                                    A,
                                    1e-10};
-    const std::vector<std::size_t> one_leaf_indices(sample.begin(),
-                                                    sample.begin() + 256);
-    const PointSet                 one_leaf = subset(tokens, one_leaf_indices);
-    const KernelSumProblem         setup_problem{one_leaf,
+    // One target leaf: the 64 sample targets nearest to the first centre.
+    std::vector<std::size_t> one_leaf_indices = sample;
+    const auto               closeness        = [&](const std::size_t i) {
+      return tokens[i][0] * centres[0][0] + tokens[i][1] * centres[0][1] +
+             tokens[i][2] * centres[0][2];
+    };
+    std::partial_sort(one_leaf_indices.begin(),
+                      one_leaf_indices.begin() + 64,
+                      one_leaf_indices.end(),
+                      [&](const std::size_t i, const std::size_t j) {
+                        return closeness(i) > closeness(j);
+                      });
+    one_leaf_indices.resize(64);
+    const PointSet         one_leaf = subset(tokens, one_leaf_indices);
+    const KernelSumProblem setup_problem{one_leaf,
                                          tokens,
                                          weights,
                                          values,
@@ -244,7 +255,7 @@ namespace
       median_time([&]() { method.evaluate(sampled, sums, rejected); },
                   repetitions);
     const double fast =
-      setup + (sample_time - setup) * double(n - 256) / (sample.size() - 256);
+      setup + (sample_time - setup) * double(n - 64) / (sample.size() - 64);
     const double direct_time =
       median_time([&]() { evaluate_direct(sampled, engine, direct); },
                   repetitions) *

@@ -7,6 +7,7 @@
  */
 #include <attnflow/sphere_pruned_method.h>
 
+#include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
@@ -23,9 +24,9 @@ namespace attnflow
   namespace
   {
     /** Sources per leaf of the source tree (the unit the sum skips). */
-    constexpr std::size_t source_leaf_size = 128;
+    constexpr std::size_t source_leaf_size = 64;
     /** Targets per leaf of the target tree (one engine call each). */
-    constexpr std::size_t target_leaf_size = 256;
+    constexpr std::size_t target_leaf_size = 128;
     /** How far |x|^2 may be from 1 for a point on the sphere. */
     constexpr double sphere_tolerance = 1e-8;
     /** How far A^T A may be from c^2 I, relative to c^2. */
@@ -65,6 +66,10 @@ namespace attnflow
           , order(points.size())
       {
         std::iota(order.begin(), order.end(), std::size_t(0));
+        max_norm2 = 0.;
+        for (std::size_t i = 0; i < points.size(); ++i)
+          max_norm2 = std::max(max_norm2, dot(points[i], points[i], dimension));
+        max_norm2 *= 1. + 1e-14;
         nodes.push_back({0, points.size(), 0, 0., 0.});
         centres.resize(dimension);
         build(points, weights, leaf_size, 0);
@@ -76,7 +81,9 @@ namespace attnflow
         return centres.data() + n * dimension;
       }
 
-      unsigned int             dimension;
+      unsigned int dimension;
+      /** The largest |p|^2 over the points (rounded up). */
+      double                   max_norm2;
       std::vector<Node>        nodes;
       std::vector<double>      centres;
       std::vector<std::size_t> order;
@@ -118,7 +125,7 @@ namespace attnflow
             radius2 = std::max(radius2, r2);
           }
         // Round-off of the distance: the ball must cover its points.
-        nodes[n].radius = std::sqrt(radius2) * (1. + 1e-12) + 1e-300;
+        nodes[n].radius = std::sqrt(radius2) * (1. + 1e-12) + 1e-15;
         nodes[n].weight = weight;
         if (end - begin <= leaf_size)
           return;
@@ -173,38 +180,92 @@ namespace attnflow
       return true;
     }
 
+    /**
+     * An upper bound of <x', y> over all x' in the ball B(x, r_x) with
+     * |x'|^2 <= rho2_x and all y in B(m, r) with |y|^2 <= rho2_y
+     * (doc/theory.md section 6.4): the smaller of Cauchy–Schwarz,
+     * <x, m> + r_x |m| + r (|x| + r_x), and of the polarisation
+     * (rho2_x + rho2_y - max(0, |x - m| - r_x - r)^2) / 2.
+     */
+    double
+    inner_product_bound(const double      *x,
+                        const double       r_x,
+                        const double       rho2_x,
+                        const double      *m,
+                        const double       r,
+                        const double       rho2_y,
+                        const unsigned int d)
+    {
+      double xm = 0., mm = 0., xx = 0.;
+      for (unsigned int k = 0; k < d; ++k)
+        {
+          xm += x[k] * m[k];
+          mm += m[k] * m[k];
+          xx += x[k] * x[k];
+        }
+      const double cauchy_schwarz =
+        xm + r_x * std::sqrt(mm) + r * (std::sqrt(xx) + r_x);
+      const double gap =
+        std::max(0., std::sqrt(std::max(0., xx + mm - 2 * xm)) - r_x - r);
+      return std::min(cauchy_schwarz, (rho2_x + rho2_y - gap * gap) / 2);
+    }
+
+    /**
+     * The buffers of one thread for one target leaf, kept from leaf to leaf
+     * so that the gathered sources are not allocated anew each time.
+     */
+    struct LeafScratch
+    {
+      std::vector<std::size_t> exact, skipped;
+      PointSet                 keys, values, targets;
+      std::vector<double>      log_weights, log_bounds;
+      KernelSums               sums;
+    };
+
+    /** @p points resized to @p n points of dimension @p d (kept capacity). */
+    void
+    resize(PointSet &points, const unsigned int d, const std::size_t n)
+    {
+      points.dimension = d;
+      points.coordinates.resize(d * n);
+    }
+
     /** A node of the source tree with the log of its bound. */
     using Bound = std::pair<double, std::size_t>;
 
     /**
      * The best-first visit of the source tree for one leaf of targets
-     * (centre @p x0, radius @p r0; doc/theory.md section 6.4): the leaves
-     * to sum exactly into @p exact, the nodes skipped into @p skipped.
-     * A node's bound for any target of the leaf is
-     * W exp(c (<x0, m> + r0 |m| + r |x0| + r0 r)); the visit stops when the
+     * (centre @p x0, radius @p r0, squared norms up to @p rho2_x;
+     * doc/theory.md section 6.4): the leaves to sum exactly into @p exact,
+     * the nodes skipped into @p skipped. A node's bound for any target of
+     * the leaf is W exp(c inner_product_bound()); the visit stops when the
      * bounds left are below tolerance/4 times the estimate
-     * sum W exp(c <x0, m>) of the exact part.
+     * sum W exp(c (rho2_x + rho2_y - |x0 - m|^2) / 2) of the exact part.
      */
     void
     visit_sources(const BallTree           &tree,
                   const double              c,
                   const double             *x0,
                   const double              r0,
+                  const double              rho2_x,
                   const double              tolerance,
                   std::vector<std::size_t> &exact,
                   std::vector<std::size_t> &skipped)
     {
-      const unsigned int d         = tree.dimension;
-      const double       norm_0    = std::sqrt(dot(x0, x0, d));
-      const auto         log_bound = [&](const std::size_t n) {
-        const double *m = tree.centre(n);
-        const double  r = tree.nodes[n].radius;
-        return std::log(tree.nodes[n].weight) +
-               c * (dot(x0, m, d) + r0 * std::sqrt(dot(m, m, d)) + r * norm_0 +
-                    r0 * r);
-      };
+      const unsigned int d = tree.dimension;
+      const auto         log_bound =
+        [&](const std::size_t n, const double r_x, const double r) {
+          return std::log(tree.nodes[n].weight) +
+                 c * inner_product_bound(x0,
+                                         r_x,
+                                         rho2_x,
+                                         tree.centre(n),
+                                         r,
+                                         tree.max_norm2,
+                                         d);
+        };
       std::priority_queue<Bound> queue;
-      const double               reference = log_bound(0);
+      const double reference = log_bound(0, r0, tree.nodes[0].radius);
       queue.push({reference, 0});
       double left = 1., estimate = 0.;
       exact.clear();
@@ -228,15 +289,14 @@ namespace attnflow
           if (node.first_child == 0)
             {
               exact.push_back(n);
-              estimate += std::exp(std::log(node.weight) +
-                                   c * dot(x0, tree.centre(n), d) - reference);
+              estimate += std::exp(log_bound(n, 0., 0.) - reference);
               continue;
             }
           for (const std::size_t child :
                {node.first_child, node.first_child + 1})
             if (tree.nodes[child].weight > 0.)
               {
-                const double b = log_bound(child);
+                const double b = log_bound(child, r0, tree.nodes[child].radius);
                 queue.push({b, child});
                 left += std::exp(b - reference);
               }
@@ -356,13 +416,17 @@ namespace attnflow
     const KernelEngine engine(0);
     const double       log_tolerance = std::log(problem.tolerance / 2);
 
+    tbb::enumerable_thread_specific<LeafScratch> scratches;
     const auto sum_leaf = [&](const std::size_t leaf) {
-      const BallTree::Node    &node = targets.nodes[leaf];
-      std::vector<std::size_t> exact, skipped;
+      const BallTree::Node     &node    = targets.nodes[leaf];
+      LeafScratch              &scratch = scratches.local();
+      std::vector<std::size_t> &exact   = scratch.exact,
+                               &skipped = scratch.skipped;
       visit_sources(sources,
                     c,
                     targets.centre(leaf),
                     node.radius,
+                    targets.max_norm2,
                     problem.tolerance,
                     exact,
                     skipped);
@@ -374,9 +438,12 @@ namespace attnflow
       std::size_t n_exact = 0;
       for (const std::size_t n : exact)
         n_exact += sources.nodes[n].end - sources.nodes[n].begin;
-      PointSet            leaf_keys(d, n_exact), leaf_values(n_values, n_exact);
-      std::vector<double> leaf_log_weights(n_exact);
-      std::size_t         q = 0;
+      PointSet &leaf_keys = scratch.keys, &leaf_values = scratch.values;
+      std::vector<double> &leaf_log_weights = scratch.log_weights;
+      resize(leaf_keys, d, n_exact);
+      resize(leaf_values, n_values, n_exact);
+      leaf_log_weights.resize(n_exact);
+      std::size_t q = 0;
       for (const std::size_t n : exact)
         for (std::size_t p = sources.nodes[n].begin; p < sources.nodes[n].end;
              ++p, ++q)
@@ -385,12 +452,13 @@ namespace attnflow
             std::copy(values[p], values[p] + n_values, leaf_values[q]);
             leaf_log_weights[q] = log_weights[p];
           }
-      PointSet leaf_targets(d, node.end - node.begin);
+      PointSet &leaf_targets = scratch.targets;
+      resize(leaf_targets, d, node.end - node.begin);
       for (std::size_t p = node.begin; p < node.end; ++p)
         std::copy(problem.targets[targets.order[p]],
                   problem.targets[targets.order[p]] + d,
                   leaf_targets[p - node.begin]);
-      KernelSums leaf_sums;
+      KernelSums &leaf_sums = scratch.sums;
       engine.evaluate_log_weights(leaf_targets,
                                   leaf_keys,
                                   leaf_log_weights,
@@ -398,21 +466,28 @@ namespace attnflow
                                   leaf_sums);
 
       // The certificate of each target: the bounds of its skipped groups,
-      // sum W exp(c (<x, m> + r |x|)), against tolerance/2 times its sum.
-      std::vector<double> log_bounds(skipped.size());
+      // sum W exp(c inner_product_bound()), against tolerance/2 times its
+      // exact part.
+      std::vector<double> &log_bounds = scratch.log_bounds;
+      log_bounds.resize(skipped.size());
       for (std::size_t p = node.begin; p < node.end; ++p)
         {
-          const std::size_t i      = targets.order[p];
-          const std::size_t t      = p - node.begin;
-          const double     *x      = problem.targets[i];
-          const double      norm_x = std::sqrt(dot(x, x, d));
-          double            top    = -std::numeric_limits<double>::infinity();
+          const std::size_t i       = targets.order[p];
+          const std::size_t t       = p - node.begin;
+          const double     *x       = problem.targets[i];
+          const double      norm2_x = dot(x, x, d);
+          double            top     = -std::numeric_limits<double>::infinity();
           for (std::size_t s = 0; s < skipped.size(); ++s)
             {
               const std::size_t n = skipped[s];
               log_bounds[s]       = std::log(sources.nodes[n].weight) +
-                              c * (dot(x, sources.centre(n), d) +
-                                   sources.nodes[n].radius * norm_x);
+                              c * inner_product_bound(x,
+                                                      0.,
+                                                      norm2_x,
+                                                      sources.centre(n),
+                                                      sources.nodes[n].radius,
+                                                      sources.max_norm2,
+                                                      d);
               top = std::max(top, log_bounds[s]);
             }
           double log_skipped = top;
