@@ -1,0 +1,77 @@
+/**
+ * @file
+ * Exact kernel sums for a diagonal matrix A when the sources form a tensor
+ * grid (doc/theory.md section 6.3): the kernel factorises per coordinate and
+ * the sums become a chain of small matrix products.
+ */
+#ifndef attnflow_tensor_product_method_h
+#define attnflow_tensor_product_method_h
+
+#include <attnflow/field_method.h>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace attnflow
+{
+  /**
+   * The kernel sums S_i = sum_j w_j exp(<x_i, A y_j>) (1, v_j) for a
+   * diagonal A = diag(a_1..a_d), where
+   *
+   *   exp(<x, A y>) = prod_k exp(a_k x_k y_k)
+   *
+   * (doc/theory.md section 6.3). The sources must form a tensor grid
+   * X_1 x ... x X_d (every combination of the distinct coordinates present
+   * exactly once; weights may be zero), as the cell quadrature points of a
+   * uniform Cartesian mesh do. The targets may be any points; the method
+   * gains when they take few distinct values per coordinate (cell and face
+   * quadrature points of a uniform mesh take about N^(1/d) each).
+   *
+   * The axes are contracted one at a time, the last first: with the distinct
+   * target coordinates T_k and E_k(t, a) = exp(a_k T_k[t] X_k[a] - s_k(t)),
+   * s_k(t) = max_a a_k T_k[t] X_k[a] (the per-axis log-sum-exp shift),
+   *
+   *   U_d = W,   U_k(a_1..a_{k-1}; t_k..t_d)
+   *            = sum_{a_k} E_k(t_k, a_k) U_{k+1}(a_1..a_k; t_{k+1}..t_d),
+   *
+   * each only for the suffixes (t_k..t_d) some target has, so that
+   * S_i = exp(sum_k s_k(t_k(i))) U_1(t(i)): in 2-D on a uniform mesh
+   * O(N^1.5) operations, in 3-D O(N^(4/3)), against N_s N_t for the direct
+   * sum. Every term is positive for the normaliser, so the result is exact
+   * up to round-off; the a-posteriori bound per target (round-off, the
+   * merging of coordinates that differ by round-off, underflow) rejects the
+   * targets where it exceeds the tolerance. The values are the same
+   * contractions with w_j v_j, accurate relative to S_i^0 max_j |v_j|.
+   */
+  class TensorProductMethod : public FieldMethod
+  {
+  public:
+    /** The method using @p n_threads threads; 0 lets TBB use every core. */
+    explicit TensorProductMethod(const unsigned int n_threads = 0);
+
+    /** "tensor product". */
+    std::string
+    name() const override;
+
+    /**
+     * Refuses a non-diagonal A, sources that are not a tensor grid, and
+     * problems where the contractions would cost more than the direct sum
+     * (doc/theory.md section 6.3: the estimated multiply-adds against
+     * N_s N_t times the measured cost ratio of a kernel pair).
+     */
+    std::string
+    refusal(const KernelSumProblem &problem) const override;
+
+    /** The sums by the contractions; rejected targets as FieldMethod says. */
+    void
+    evaluate(const KernelSumProblem   &problem,
+             KernelSums               &sums,
+             std::vector<std::size_t> &rejected) const override;
+
+  private:
+    unsigned int thread_limit;
+  };
+} // namespace attnflow
+
+#endif
