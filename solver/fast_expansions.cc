@@ -386,15 +386,19 @@ namespace attnflow
       double r1, phi1, r2, phi2;
     };
 
+    /**
+     * The form of the 2x2 matrix @p A (row-major): r1 e^{i phi1} = a1 + i b1
+     * (its rotation part), r2 e^{i phi2} = a2 + i b2 (its reflection part).
+     */
     CircleForm
     circle_form(const std::vector<double> &A)
     {
-      const double a = (A[0] + A[3]) / 2., b = (A[2] - A[1]) / 2.;
-      const double c = (A[0] - A[3]) / 2., d = (A[1] + A[2]) / 2.;
-      return {std::hypot(a, b),
-              std::atan2(b, a),
-              std::hypot(c, d),
-              std::atan2(d, c)};
+      const double a1 = (A[0] + A[3]) / 2., b1 = (A[2] - A[1]) / 2.;
+      const double a2 = (A[0] - A[3]) / 2., b2 = (A[1] + A[2]) / 2.;
+      return {std::hypot(a1, b1),
+              std::atan2(b1, a1),
+              std::hypot(a2, b2),
+              std::atan2(b2, a2)};
     }
 
     /** Everything the circle series of one problem needs. */
@@ -427,6 +431,153 @@ namespace attnflow
       unsigned int K1, K2;
       /** Frequencies 0..K1 + K2 of the moments and of the targets. */
       unsigned int n_frequencies;
+    };
+
+    /** The source moments M_m, m = 0..K1 + K2, as (re, im) per component. */
+    struct CircleMoments
+    {
+      /** M_m of component @p c for any m in -(K1 + K2)..K1 + K2. */
+      complex
+      operator()(const int m, const unsigned int c) const
+      {
+        const complex M(values[std::abs(m) * stride + 2 * c],
+                        values[std::abs(m) * stride + 2 * c + 1]);
+        return m >= 0 ? M : std::conj(M);
+      }
+
+      std::size_t         stride;
+      std::vector<double> values;
+    };
+
+    /**
+     * M_m = sum_j (w_j / W) e^{i m s_j} (1, v_j), m = 0..K1 + K2, from the
+     * @p columns (w_j, w_j v_j) / W: batches of points, vectorised over the
+     * batch, summed deterministically (section 6.1).
+     */
+    CircleMoments
+    circle_moments(const KernelSumProblem                 &problem,
+                   const std::vector<std::vector<double>> &columns,
+                   const CircleSeries                     &series)
+    {
+      const unsigned int n_components  = columns.size();
+      const unsigned int n_frequencies = series.n_frequencies;
+      const std::size_t  stride        = 2 * n_components;
+      return {stride,
+              deterministic_moments(
+                problem.sources.size(),
+                n_frequencies * stride,
+                [&](const std::size_t    begin,
+                    const std::size_t    end,
+                    std::vector<double> &M) {
+                  std::vector<double> power_r(n_frequencies * batch_size),
+                    power_i(n_frequencies * batch_size);
+                  for (std::size_t j0 = begin; j0 < end; j0 += batch_size)
+                    {
+                      const unsigned int n = static_cast<unsigned int>(
+                        std::min<std::size_t>(batch_size, end - j0));
+                      unit_powers(problem.sources,
+                                  j0,
+                                  n,
+                                  n_frequencies,
+                                  power_r,
+                                  power_i);
+                      for (unsigned int m = 0; m < n_frequencies; ++m)
+                        for (unsigned int c = 0; c < n_components; ++c)
+                          {
+                            const double *u  = columns[c].data() + j0;
+                            const double *pr = &power_r[m * batch_size];
+                            const double *pi = &power_i[m * batch_size];
+                            double        re = 0., im = 0.;
+                            for (unsigned int q = 0; q < n; ++q)
+                              {
+                                re += pr[q] * u[q];
+                                im += pi[q] * u[q];
+                              }
+                            M[m * stride + 2 * c] += re;
+                            M[m * stride + 2 * c + 1] += im;
+                          }
+                    }
+                })};
+    }
+
+    /**
+     * The target coefficients F_n = sum_{k + l = n} Ĩ_k(r1) Ĩ_l(r2)
+     * e^{-i (k phi1 + l phi2)} M_{l - k}, n = 0..K1 + K2 (F_{-n} =
+     * conj F_n), component after component (section 6.1).
+     */
+    std::vector<complex>
+    circle_target_coefficients(const CircleSeries  &series,
+                               const CircleMoments &moments,
+                               const unsigned int   n_components)
+    {
+      const int            K1 = series.K1, K2 = series.K2;
+      std::vector<complex> F(series.n_frequencies * n_components);
+      for (int n = 0; n < static_cast<int>(series.n_frequencies); ++n)
+        for (int k = std::max(-K1, n - K2); k <= std::min(K1, n + K2); ++k)
+          {
+            const int     l = n - k;
+            const complex coefficient =
+              series.bessel1.coefficients[std::abs(k)] *
+              series.bessel2.coefficients[std::abs(l)] *
+              std::polar(1., -(k * series.form.phi1 + l * series.form.phi2));
+            for (unsigned int c = 0; c < n_components; ++c)
+              F[n * n_components + c] += coefficient * moments(l - k, c);
+          }
+      return F;
+    }
+
+    /**
+     * S(t_q) = F_0 + 2 Re sum_{n>=1} F_n e^{i n t_q} at a batch of targets,
+     * vectorised over the batch (section 6.1); scratch for one task.
+     */
+    class CircleTargets
+    {
+    public:
+      CircleTargets(const unsigned int n_frequencies,
+                    const unsigned int n_components)
+          : n_frequencies(n_frequencies)
+          , n_components(n_components)
+          , power_r(n_frequencies * batch_size)
+          , power_i(n_frequencies * batch_size)
+          , total(n_components * batch_size)
+      {}
+
+      /** The sums at the @p n targets from @p first, from @p F. */
+      void
+      evaluate(const PointSet             &targets,
+               const std::size_t           first,
+               const unsigned int          n,
+               const std::vector<complex> &F)
+      {
+        unit_powers(targets, first, n, n_frequencies, power_r, power_i);
+        std::fill(total.begin(), total.end(), 0.);
+        for (unsigned int m = 1; m < n_frequencies; ++m)
+          for (unsigned int c = 0; c < n_components; ++c)
+            {
+              const double  f_r = F[m * n_components + c].real();
+              const double  f_i = F[m * n_components + c].imag();
+              const double *pr  = &power_r[m * batch_size];
+              const double *pi  = &power_i[m * batch_size];
+              double       *t   = &total[c * batch_size];
+              for (unsigned int q = 0; q < batch_size; ++q)
+                t[q] += f_r * pr[q] - f_i * pi[q];
+            }
+        for (unsigned int c = 0; c < n_components; ++c)
+          for (unsigned int q = 0; q < batch_size; ++q)
+            total[c * batch_size + q] =
+              F[c].real() + 2. * total[c * batch_size + q];
+      }
+
+      /** Component @p c of the sum at target @p q of the last batch. */
+      double
+      sum(const unsigned int c, const unsigned int q) const
+      {
+        return total[c * batch_size + q];
+      }
+
+    private:
+      unsigned int        n_frequencies, n_components;
+      std::vector<double> power_r, power_i, total;
     };
   } // namespace
 
@@ -549,124 +700,47 @@ namespace attnflow
     if (problem.targets.dimension != 2 || problem.sources.dimension != 2)
       throw std::invalid_argument(
         "CircleFourierMethod::evaluate: the points must be in R^2");
-    const CircleSeries series(problem);
-    const CircleForm  &form          = series.form;
-    const unsigned int n_values      = problem.values.dimension;
-    const unsigned int n_components  = 1 + n_values;
-    const unsigned int n_frequencies = series.n_frequencies;
-    const int          K1 = series.K1, K2 = series.K2;
-    const double       W = total_weight(problem.weights);
+    const CircleSeries  series(problem);
+    const unsigned int  n_components = 1 + problem.values.dimension;
+    const double        W            = total_weight(problem.weights);
+    const CircleMoments moments =
+      circle_moments(problem, weighted_columns(problem, W), series);
+    const std::vector<complex> F =
+      circle_target_coefficients(series, moments, n_components);
 
-    // Source moments M_m = sum_j (w_j / W) e^{i m s_j} (1, v_j),
-    // m = 0..K1 + K2, stored as (re, im) per component.
-    const std::vector<std::vector<double>> columns =
-      weighted_columns(problem, W);
-    const std::size_t         stride  = 2 * n_components;
-    const std::vector<double> moments = deterministic_moments(
-      problem.sources.size(),
-      n_frequencies * stride,
-      [&](const std::size_t    begin,
-          const std::size_t    end,
-          std::vector<double> &M) {
-        std::vector<double> power_r(n_frequencies * batch_size),
-          power_i(n_frequencies * batch_size);
-        for (std::size_t j0 = begin; j0 < end; j0 += batch_size)
-          {
-            const unsigned int n = static_cast<unsigned int>(
-              std::min<std::size_t>(batch_size, end - j0));
-            unit_powers(problem.sources,
-                        j0,
-                        n,
-                        n_frequencies,
-                        power_r,
-                        power_i);
-            for (unsigned int m = 0; m < n_frequencies; ++m)
-              for (unsigned int c = 0; c < n_components; ++c)
-                {
-                  const double *u  = columns[c].data() + j0;
-                  const double *pr = &power_r[m * batch_size];
-                  const double *pi = &power_i[m * batch_size];
-                  double        re = 0., im = 0.;
-                  for (unsigned int q = 0; q < n; ++q)
-                    {
-                      re += pr[q] * u[q];
-                      im += pi[q] * u[q];
-                    }
-                  M[m * stride + 2 * c] += re;
-                  M[m * stride + 2 * c + 1] += im;
-                }
-          }
-      });
-    const auto moment = [&](const int m, const unsigned int c) {
-      const complex M(moments[std::abs(m) * stride + 2 * c],
-                      moments[std::abs(m) * stride + 2 * c + 1]);
-      return m >= 0 ? M : std::conj(M);
-    };
-
-    // Target coefficients F_n = sum_{k + l = n} I_k(r1) I_l(r2)
-    // e^{-i (k phi1 + l phi2)} M_{l - k}, n = 0..K1 + K2 (F_{-n} = conj F_n).
-    std::vector<complex> F(n_frequencies * n_components);
-    for (int n = 0; n < static_cast<int>(n_frequencies); ++n)
-      for (int k = std::max(-K1, n - K2); k <= std::min(K1, n + K2); ++k)
-        {
-          const int     l = n - k;
-          const complex coefficient =
-            series.bessel1.coefficients[std::abs(k)] *
-            series.bessel2.coefficients[std::abs(l)] *
-            std::polar(1., -(k * form.phi1 + l * form.phi2));
-          for (unsigned int c = 0; c < n_components; ++c)
-            F[n * n_components + c] += coefficient * moment(l - k, c);
-        }
-
-    // The guard (sections 6.1, 6.5): truncation plus round-off, relative to the
-    // scaled sum of |terms| <= 1, and the projection onto the circle.
+    // The guard (sections 6.1, 6.5): truncation plus round-off, relative to
+    // the scaled sum of |terms| <= 1, and the projection onto the circle.
     const double expansion_error =
       series.bessel1.tail + series.bessel2.tail +
       roundoff_bound(source_chain_length(problem.sources.size()) +
-                     6. * n_frequencies + 2. * K1 + 8.);
+                     6. * series.n_frequencies + 2. * series.K1 + 8.);
     const double projection =
-      projection_error(form.r1 + form.r2,
+      projection_error(series.form.r1 + series.form.r2,
                        distance_from_sphere(problem.targets),
                        distance_from_sphere(problem.sources));
 
-    const std::size_t n_targets = problem.targets.size();
-    resize_sums(sums, n_targets, n_values, std::log(W) + form.r1 + form.r2);
-    std::vector<char> rejected_flags(n_targets, 0);
+    resize_sums(sums,
+                problem.targets.size(),
+                problem.values.dimension,
+                std::log(W) + series.form.r1 + series.form.r2);
+    std::vector<char> rejected_flags(problem.targets.size(), 0);
     tbb::parallel_for(
-      tbb::blocked_range<std::size_t>(0, n_targets, target_task_size),
+      tbb::blocked_range<std::size_t>(0,
+                                      problem.targets.size(),
+                                      target_task_size),
       [&](const tbb::blocked_range<std::size_t> &range) {
-        std::vector<double> power_r(n_frequencies * batch_size),
-          power_i(n_frequencies * batch_size);
-        std::vector<double> total(n_components * batch_size);
+        CircleTargets targets(series.n_frequencies, n_components);
         for (std::size_t i0 = range.begin(); i0 < range.end(); i0 += batch_size)
           {
             const unsigned int n = static_cast<unsigned int>(
               std::min<std::size_t>(batch_size, range.end() - i0));
-            unit_powers(problem.targets,
-                        i0,
-                        n,
-                        n_frequencies,
-                        power_r,
-                        power_i);
-            std::fill(total.begin(), total.end(), 0.);
-            for (unsigned int m = 1; m < n_frequencies; ++m)
-              for (unsigned int c = 0; c < n_components; ++c)
-                {
-                  const double  f_r = F[m * n_components + c].real();
-                  const double  f_i = F[m * n_components + c].imag();
-                  const double *pr  = &power_r[m * batch_size];
-                  const double *pi  = &power_i[m * batch_size];
-                  double       *t   = &total[c * batch_size];
-                  for (unsigned int q = 0; q < batch_size; ++q)
-                    t[q] += f_r * pr[q] - f_i * pi[q];
-                }
+            targets.evaluate(problem.targets, i0, n, F);
             for (unsigned int q = 0; q < n; ++q)
               {
                 const std::size_t i = i0 + q;
-                sums.normaliser[i]  = F[0].real() + 2. * total[q];
-                for (unsigned int c = 0; c < n_values; ++c)
-                  sums.values[i][c] =
-                    F[1 + c].real() + 2. * total[(1 + c) * batch_size + q];
+                sums.normaliser[i]  = targets.sum(0, q);
+                for (unsigned int c = 0; c < problem.values.dimension; ++c)
+                  sums.values[i][c] = targets.sum(1 + c, q);
                 rejected_flags[i] = !certified(sums.normaliser[i],
                                                expansion_error,
                                                projection,
@@ -934,6 +1008,104 @@ namespace attnflow
       return distance;
     }
 
+    /**
+     * M_h = sum_j (w_j / W) Y_h(y'_j) (1, v_j), harmonic-major, for the
+     * @p rotated unit sources y'_j and the @p columns (w_j, w_j v_j) / W:
+     * batches of points, summed deterministically (section 6.2).
+     */
+    std::vector<double>
+    sphere_moments(const std::vector<double>              &rotated,
+                   const std::vector<std::vector<double>> &columns,
+                   const HarmonicBasis                    &basis)
+    {
+      const unsigned int n_components = columns.size();
+      const unsigned int n_harmonics  = basis.n_harmonics;
+      return deterministic_moments(
+        rotated.size() / 3,
+        n_harmonics * n_components,
+        [&](const std::size_t    begin,
+            const std::size_t    end,
+            std::vector<double> &M) {
+          std::vector<double> Y(n_harmonics * batch_size);
+          for (std::size_t j0 = begin; j0 < end; j0 += batch_size)
+            {
+              const unsigned int n = static_cast<unsigned int>(
+                std::min<std::size_t>(batch_size, end - j0));
+              basis.evaluate(&rotated[3 * j0], n, Y);
+              for (unsigned int h = 0; h < n_harmonics; ++h)
+                {
+                  const double *Yh = &Y[h * batch_size];
+                  for (unsigned int k = 0; k < n_components; ++k)
+                    {
+                      const double *u   = columns[k].data() + j0;
+                      double        sum = 0.;
+                      for (unsigned int q = 0; q < n; ++q)
+                        sum += Yh[q] * u[q];
+                      M[h * n_components + k] += sum;
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * S(x_q) = sum_h Y_h(x_q) F_h at a batch of unit targets, vectorised
+     * over the batch and summed order by order, then over the orders (a
+     * chain of 3 (L + 1) rather than (L + 1)^2, section 6.2); scratch for one
+     * task.
+     */
+    class SphereTargets
+    {
+    public:
+      SphereTargets(const HarmonicBasis &basis, const unsigned int n_components)
+          : basis(basis)
+          , n_components(n_components)
+          , Y(basis.n_harmonics * batch_size)
+          , total(n_components * batch_size)
+          , partial(n_components * batch_size)
+      {}
+
+      /** The sums at the @p n unit vectors @p points, from @p F. */
+      void
+      evaluate(const double              *points,
+               const unsigned int         n,
+               const std::vector<double> &F)
+      {
+        basis.evaluate(points, n, Y);
+        std::fill(total.begin(), total.end(), 0.);
+        for (unsigned int m = 0; m <= basis.L; ++m)
+          {
+            std::fill(partial.begin(), partial.end(), 0.);
+            const auto [first, count] = basis.order_range(m);
+            for (unsigned int h = first; h < first + count; ++h)
+              {
+                const double *Yh = &Y[h * batch_size];
+                for (unsigned int k = 0; k < n_components; ++k)
+                  {
+                    const double f = F[h * n_components + k];
+                    double      *p = &partial[k * batch_size];
+                    for (unsigned int q = 0; q < batch_size; ++q)
+                      p[q] += f * Yh[q];
+                  }
+              }
+            for (unsigned int q = 0; q < n_components * batch_size; ++q)
+              total[q] += partial[q];
+          }
+      }
+
+      /** Component @p k of the sum at point @p q of the last batch. */
+      double
+      sum(const unsigned int k, const unsigned int q) const
+      {
+        return total[k * batch_size + q];
+      }
+
+    private:
+      const HarmonicBasis &basis;
+      unsigned int         n_components;
+      std::vector<double>  Y, total, partial;
+    };
+
     /** The unit vectors x_i / |x_i| of the targets. */
     std::vector<double>
     unit_targets(const PointSet &targets)
@@ -1021,104 +1193,55 @@ namespace attnflow
         "SphereHarmonicMethod::evaluate: the points must be in R^3");
     const SphereExpansion expansion(problem);
     const double          c            = expansion.scale.c;
-    const unsigned int    L            = expansion.L;
-    const unsigned int    n_values     = problem.values.dimension;
-    const unsigned int    n_components = 1 + n_values;
-    const HarmonicBasis   basis(L);
-    const unsigned int    n_harmonics = basis.n_harmonics;
-    const double          W           = total_weight(problem.weights);
+    const unsigned int    n_components = 1 + problem.values.dimension;
+    const HarmonicBasis   basis(expansion.L);
+    const double          W = total_weight(problem.weights);
 
-    std::vector<double> rotated;
-    const double        delta_s = rotated_sources(problem, c, rotated);
-    const std::vector<std::vector<double>> columns =
-      weighted_columns(problem, W);
-
-    // Moments M_h = sum_j (w_j / W) Y_h(R y_j) (1, v_j), harmonic-major.
-    const std::size_t         n_sources = problem.sources.size();
-    const std::vector<double> moments   = deterministic_moments(
-      n_sources,
-      n_harmonics * n_components,
-      [&](const std::size_t    begin,
-          const std::size_t    end,
-          std::vector<double> &M) {
-        std::vector<double> Y(n_harmonics * batch_size);
-        for (std::size_t j0 = begin; j0 < end; j0 += batch_size)
-          {
-            const unsigned int n = static_cast<unsigned int>(
-              std::min<std::size_t>(batch_size, end - j0));
-            basis.evaluate(&rotated[3 * j0], n, Y);
-            for (unsigned int h = 0; h < n_harmonics; ++h)
-              {
-                const double *Yh = &Y[h * batch_size];
-                for (unsigned int k = 0; k < n_components; ++k)
-                  {
-                    const double *u   = columns[k].data() + j0;
-                    double        sum = 0.;
-                    for (unsigned int q = 0; q < n; ++q)
-                      sum += Yh[q] * u[q];
-                    M[h * n_components + k] += sum;
-                  }
-              }
-          }
-      });
+    std::vector<double>       rotated;
+    const double              delta_s = rotated_sources(problem, c, rotated);
+    const std::vector<double> moments =
+      sphere_moments(rotated, weighted_columns(problem, W), basis);
 
     // F_h = 4 pi e^{-c} i_l(c) M_h.
-    std::vector<double> F(n_harmonics * n_components);
-    for (unsigned int h = 0; h < n_harmonics; ++h)
+    std::vector<double> F(basis.n_harmonics * n_components);
+    for (unsigned int h = 0; h < basis.n_harmonics; ++h)
       for (unsigned int k = 0; k < n_components; ++k)
         F[h * n_components + k] =
           4. * pi * expansion.bessel.coefficients[basis.degree_of[h]] *
           moments[h * n_components + k];
 
+    // The guard (sections 6.2, 6.5).
     const double expansion_error =
-      expansion.bessel.tail + roundoff_bound(source_chain_length(n_sources) +
-                                             batch_size + 10. * (L + 1.) + 8.);
+      expansion.bessel.tail +
+      roundoff_bound(source_chain_length(problem.sources.size()) + batch_size +
+                     10. * (expansion.L + 1.) + 8.);
     const std::vector<double> targets = unit_targets(problem.targets);
     const double              projection =
       projection_error(c, distance_from_sphere(problem.targets), delta_s);
 
-    const std::size_t n_targets = problem.targets.size();
-    resize_sums(sums, n_targets, n_values, std::log(W) + c);
-    std::vector<char> rejected_flags(n_targets, 0);
+    resize_sums(sums,
+                problem.targets.size(),
+                problem.values.dimension,
+                std::log(W) + c);
+    std::vector<char> rejected_flags(problem.targets.size(), 0);
     tbb::parallel_for(
-      tbb::blocked_range<std::size_t>(0, n_targets, target_task_size),
+      tbb::blocked_range<std::size_t>(0,
+                                      problem.targets.size(),
+                                      target_task_size),
       [&](const tbb::blocked_range<std::size_t> &range) {
-        std::vector<double> Y(n_harmonics * batch_size);
-        std::vector<double> total(n_components * batch_size);
-        std::vector<double> partial(n_components * batch_size);
+        SphereTargets sphere_targets(basis, n_components);
         for (std::size_t i0 = range.begin(); i0 < range.end(); i0 += batch_size)
           {
             const unsigned int n = static_cast<unsigned int>(
               std::min<std::size_t>(batch_size, range.end() - i0));
-            basis.evaluate(&targets[3 * i0], n, Y);
-            std::fill(total.begin(), total.end(), 0.);
-            // Summed order by order, then over the orders (a chain of
-            // 3 (L + 1) rather than (L + 1)^2, section 6.2).
-            for (unsigned int m = 0; m <= L; ++m)
-              {
-                std::fill(partial.begin(), partial.end(), 0.);
-                const auto [first, count] = basis.order_range(m);
-                for (unsigned int h = first; h < first + count; ++h)
-                  {
-                    const double *Yh = &Y[h * batch_size];
-                    for (unsigned int k = 0; k < n_components; ++k)
-                      {
-                        const double f = F[h * n_components + k];
-                        double      *p = &partial[k * batch_size];
-                        for (unsigned int q = 0; q < batch_size; ++q)
-                          p[q] += f * Yh[q];
-                      }
-                  }
-                for (unsigned int q = 0; q < n_components * batch_size; ++q)
-                  total[q] += partial[q];
-              }
+            sphere_targets.evaluate(&targets[3 * i0], n, F);
             for (unsigned int q = 0; q < n; ++q)
               {
                 const std::size_t i = i0 + q;
-                sums.normaliser[i]  = total[q];
-                for (unsigned int k = 0; k < n_values; ++k)
-                  sums.values[i][k] = total[(1 + k) * batch_size + q];
-                rejected_flags[i] = !certified(total[q],
+                sums.normaliser[i]  = sphere_targets.sum(0, q);
+                for (unsigned int k = 0; k < problem.values.dimension; ++k)
+                  sums.values[i][k] = sphere_targets.sum(1 + k, q);
+                rejected_flags[i] = !certified(sums.normaliser[i],
                                                expansion_error,
                                                projection,
                                                problem.tolerance);

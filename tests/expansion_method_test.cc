@@ -14,6 +14,7 @@
 #include <attnflow/random.h>
 
 #include <gtest/gtest.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
@@ -263,6 +264,16 @@ namespace
                 const std::size_t n_rejected =
                   evaluate_guarded(method, problem, engine, guarded);
                 EXPECT_EQ(n_rejected, rejected.size());
+                // The guard keeps everything where the kernel is flat, and
+                // rejects the far targets of a cluster at large beta.
+                if (beta <= 1.)
+                  {
+                    EXPECT_EQ(n_rejected, 0u) << measure << ", " << head;
+                  }
+                if (beta == 100. && measure == "clustered")
+                  {
+                    EXPECT_GT(n_rejected, targets.size() / 4) << head;
+                  }
                 worst_guarded =
                   std::max(worst_guarded,
                            max_kept_error(guarded, direct, {}, v_max));
@@ -435,4 +446,26 @@ TEST(SphereHarmonicMethod, Refusals)
   EXPECT_EQ(method.refusal({few, few, few_weights, few_values, A, tolerance})
               .rfind("no gain", 0),
             0u);
+}
+
+
+
+TEST(SphereHarmonicMethod, SameBitsOnAnyNumberOfThreads)
+{
+  // The moments are summed in a fixed tree (doc/theory.md section 6.1), so
+  // the result does not depend on the threads.
+  const PointSet            points = sample("clustered", 3, 5000, 3);
+  const std::vector<double> weights(5000, 1. / 5000);
+  const PointSet            values = values_of(points);
+  const std::vector<double> A      = {4., 0., 0., 0., 4., 0., 0., 0., 4.};
+  const KernelSumProblem problem{points, points, weights, values, A, tolerance};
+  KernelSums             one, two;
+  std::vector<std::size_t> rejected_one, rejected_two;
+  tbb::task_arena(1).execute(
+    [&]() { SphereHarmonicMethod().evaluate(problem, one, rejected_one); });
+  tbb::task_arena(2).execute(
+    [&]() { SphereHarmonicMethod().evaluate(problem, two, rejected_two); });
+  EXPECT_EQ(one.normaliser, two.normaliser);
+  EXPECT_EQ(one.values.coordinates, two.values.coordinates);
+  EXPECT_EQ(rejected_one, rejected_two);
 }
