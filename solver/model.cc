@@ -175,10 +175,57 @@ namespace attnflow
 
 
 
-  AttentionField::AttentionField(const Model &model, const KernelEngine &engine)
+  AttentionField::AttentionField(const Model           &model,
+                                 const KernelEngine    &engine,
+                                 const FieldParameters &field)
       : model(model)
       , engine(engine)
+      , tolerance(field.tolerance)
+      , methods(make_field_methods(field.method, engine.n_threads()))
   {}
+
+
+
+  void
+  AttentionField::head_sums(const Layer               &layer,
+                            const unsigned int         h,
+                            const PointSet            &targets,
+                            const PointSet            &sources,
+                            const std::vector<double> &weights,
+                            const PointSet            &values,
+                            KernelSums                &sums) const
+  {
+    const AttentionHead &head = layer.heads[h];
+    if (methods.has_candidates())
+      {
+        const unsigned int  d = model.dimension;
+        std::vector<double> A(std::size_t(d) * d, 0.);
+        for (unsigned int r = 0; r < d; ++r)
+          for (unsigned int k = 0; k < d; ++k)
+            for (unsigned int c = 0; c < d; ++c)
+              A[r * d + c] += model.beta * head.Q(k, r) * head.K(k, c);
+        const KernelSumProblem problem{targets,
+                                       sources,
+                                       weights,
+                                       values,
+                                       A,
+                                       tolerance};
+        const std::string      label =
+          "layer " + std::to_string(&layer - model.layers.data() + 1) +
+          ", head " + std::to_string(h + 1);
+        if (const FieldMethod *method = methods.choose(problem, label))
+          {
+            const std::size_t n_rejected =
+              evaluate_guarded(*method, problem, engine, sums);
+            methods.count(label, targets.size(), n_rejected);
+            return;
+          }
+      }
+    PointSet queries, keys;
+    head.Q.apply(targets, model.beta, queries);
+    head.K.apply(sources, 1., keys);
+    engine.evaluate(queries, keys, weights, values, sums);
+  }
 
 
 
@@ -191,19 +238,17 @@ namespace attnflow
   {
     const unsigned int d = model.dimension;
     velocity             = PointSet(d, targets.size());
-    PointSet   queries, keys, values;
+    PointSet   values;
     KernelSums sums;
-    for (const AttentionHead &head : layer.heads)
+    for (unsigned int h = 0; h < layer.heads.size(); ++h)
       {
         if (model.beta == 0.)
           {
-            add_constant_field(head, sources, weights, velocity);
+            add_constant_field(layer.heads[h], sources, weights, velocity);
             continue;
           }
-        head.Q.apply(targets, model.beta, queries);
-        head.K.apply(sources, 1., keys);
-        head.V.apply(sources, 1., values);
-        engine.evaluate(queries, keys, weights, values, sums);
+        layer.heads[h].V.apply(sources, 1., values);
+        head_sums(layer, h, targets, sources, weights, values, sums);
         for (std::size_t i = 0; i < targets.size(); ++i)
           {
             for (unsigned int k = 0; k < d; ++k)
@@ -269,8 +314,9 @@ namespace attnflow
     PointSet       queries, keys;
     const PointSet no_values(0, points.size());
     KernelSums     sums;
-    for (const AttentionHead &head : layer.heads)
+    for (unsigned int h = 0; h < layer.heads.size(); ++h)
       {
+        const AttentionHead &head = layer.heads[h];
         if (model.beta == 0.)
           {
             // (1/2) <Q m, K m> with m the weighted sum of the points.
@@ -284,9 +330,7 @@ namespace attnflow
               total += 0.5 * queries[0][k] * keys[0][k];
             continue;
           }
-        head.Q.apply(points, model.beta, queries);
-        head.K.apply(points, 1., keys);
-        engine.evaluate(queries, keys, weights, no_values, sums);
+        head_sums(layer, h, points, points, weights, no_values, sums);
         std::vector<double> log_terms(points.size());
         for (std::size_t i = 0; i < points.size(); ++i)
           log_terms[i] =

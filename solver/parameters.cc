@@ -791,6 +791,47 @@ namespace attnflow
 
 
   void
+  FieldParameters::add_parameters(ParameterHandler &prm)
+  {
+    prm.enter_subsection("Field");
+    add_selection(prm,
+                  "method",
+                  method,
+                  field_method_names,
+                  "How each head's nonlocal sums sum_j w_j exp(beta <Q x, "
+                  "K y_j>) (1, V y_j) are computed, for tokens and density "
+                  "alike. auto: per head the first of tensor product, sphere "
+                  "pruned, circle fourier, sphere harmonics that serves it, "
+                  "else direct (the log says which and why the others "
+                  "refused); direct: the all-pairs engine; a method's name: "
+                  "that method where it serves, else direct. circle fourier: "
+                  "S^1, any Q^T K; sphere harmonics: S^2, Q^T K = c R (R "
+                  "orthogonal); tensor product: boxes with diagonal Q^T K and "
+                  "tensor grids of sources (uniform meshes); sphere pruned: "
+                  "the sphere at large beta. Every fast method sums directly "
+                  "the targets whose error bound exceeds Field/tolerance.");
+    prm.add_parameter("tolerance",
+                      tolerance,
+                      "The error allowed to a fast method at each target, "
+                      "relative to the normaliser sum_j w_j k(x, y_j) (for "
+                      "the values: to the normaliser times max |V y|); "
+                      "targets whose bound exceeds it are summed directly. "
+                      "A number in (0, 1).",
+                      Double(0, 1));
+    prm.leave_subsection();
+  }
+
+
+
+  void
+  FieldParameters::check() const
+  {
+    require_positive(tolerance, "Field/tolerance");
+  }
+
+
+
+  void
   ParallelParameters::add_parameters(ParameterHandler &prm)
   {
     prm.enter_subsection("Parallel");
@@ -888,6 +929,7 @@ namespace attnflow
     output.add_parameters(prm);
     parallel.add_parameters(prm);
     comparison.add_parameters(prm);
+    field.add_parameters(prm);
     convergence.add_parameters(prm);
   }
 
@@ -902,6 +944,7 @@ namespace attnflow
     time.check();
     output.check();
     comparison.check();
+    field.check();
     // Each implicit step is a linear solve: refuse what would never end.
     if (density.enabled && density.scheme != DensityScheme::ssp_rk3 &&
         time.end_time / density.time_step > 1e8)

@@ -16,7 +16,7 @@ namespace attnflow
       : parameters(parameters)
       , engine(parameters.parallel.n_threads)
       , model(parameters.model)
-      , field(model, engine)
+      , field(model, engine, parameters.field)
       , initial_measure(parameters.initial_condition,
                         model,
                         parameters.density.kde_bandwidth)
@@ -35,7 +35,8 @@ namespace attnflow
       tokens = std::make_unique<TokenSolver>(model,
                                              parameters.time,
                                              engine,
-                                             initial_measure.sample(n));
+                                             initial_measure.sample(n),
+                                             parameters.field);
     if (parameters.density.enabled)
       density = create_density_solver(model,
                                       parameters.density,

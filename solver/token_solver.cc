@@ -5,12 +5,13 @@
 
 namespace attnflow
 {
-  TokenSolver::TokenSolver(const Model          &model,
-                           const TimeParameters &time_parameters,
-                           const KernelEngine   &engine,
-                           const PointSet       &tokens)
+  TokenSolver::TokenSolver(const Model           &model,
+                           const TimeParameters  &time_parameters,
+                           const KernelEngine    &engine,
+                           const PointSet        &tokens,
+                           const FieldParameters &field)
       : model(model)
-      , field(model, engine)
+      , field(model, engine, field)
       , integrator(time_parameters)
       , points(tokens)
       , token_weights(tokens.size(), 1. / tokens.size())

@@ -129,6 +129,13 @@ namespace attnflow
                          KernelSums                &sums,
                          const AttentionMask &mask = AttentionMask()) const;
 
+    /** The number of threads this engine uses (0: all cores). */
+    unsigned int
+    n_threads() const
+    {
+      return thread_limit;
+    }
+
   private:
     /**
      * std::invalid_argument unless @p mask suits @p queries and the sources

@@ -6,6 +6,7 @@
 #ifndef attnflow_model_h
 #define attnflow_model_h
 
+#include <attnflow/field_method_choice.h>
 #include <attnflow/kernel_engine.h>
 #include <attnflow/matrix_spec.h>
 #include <attnflow/parameters.h>
@@ -73,14 +74,20 @@ namespace attnflow
    * The attention field X[mu](x) = sum_h X_h[mu](x) of a weighted point
    * measure mu = sum_j w_j delta_{y_j} (tokens: w_j = 1/n; a finite-element
    * density: w_j = rho(y_j) JxW_j), projected on the tangent space on the
-   * sphere, and the interaction energy. Every sum is one KernelEngine call
-   * per head.
+   * sphere, and the interaction energy. Every sum is one kernel sum per
+   * head: by the fast method Field/method chooses for it (doc/theory.md
+   * section 6), or by the KernelEngine.
    */
   class AttentionField
   {
   public:
-    /** The field of @p model, computed with @p engine. */
-    AttentionField(const Model &model, const KernelEngine &engine);
+    /**
+     * The field of @p model, computed with @p engine and the fast methods
+     * that @p field allows.
+     */
+    AttentionField(const Model           &model,
+                   const KernelEngine    &engine,
+                   const FieldParameters &field = FieldParameters());
 
     /**
      * X[mu] of the weights of layer @p layer at @p targets, for the
@@ -108,7 +115,28 @@ namespace attnflow
            const PointSet            &points,
            const std::vector<double> &weights) const;
 
+    /** One line per head: the method that sums it, and what was refused. */
+    std::vector<std::string>
+    method_report() const
+    {
+      return methods.report();
+    }
+
   private:
+    /**
+     * The kernel sums sum_j w_j exp(beta <Q x_i, K y_j>) (1, V y_j) of head
+     * @p h of @p layer (no values when @p values is empty), by the chosen
+     * method with the direct engine for what it rejects, or by the engine.
+     */
+    void
+    head_sums(const Layer               &layer,
+              const unsigned int         h,
+              const PointSet            &targets,
+              const PointSet            &sources,
+              const std::vector<double> &weights,
+              const PointSet            &values,
+              KernelSums                &sums) const;
+
     /** Adds the field of @p head for beta = 0: V m, the same everywhere. */
     void
     add_constant_field(const AttentionHead       &head,
@@ -118,6 +146,10 @@ namespace attnflow
 
     const Model        &model;
     const KernelEngine &engine;
+    /** Field/tolerance. */
+    const double tolerance;
+    /** The candidate fast methods and the record of their use. */
+    const FieldMethodChoice methods;
   };
 } // namespace attnflow
 

@@ -280,6 +280,45 @@ namespace attnflow
     check() const;
   };
 
+  /** How each head's kernel sums are computed (doc/theory.md section 6). */
+  enum class FieldMethodKind
+  {
+    /** The fastest exact method that serves the head, else direct. */
+    automatic,
+    /** The all-pairs KernelEngine. */
+    direct,
+    circle_fourier,
+    sphere_harmonics,
+    tensor_product,
+    sphere_pruned
+  };
+
+  /** The names of Field/method. */
+  inline const SelectionTable<FieldMethodKind> field_method_names = {
+    {FieldMethodKind::automatic, "auto"},
+    {FieldMethodKind::direct, "direct"},
+    {FieldMethodKind::circle_fourier, "circle fourier"},
+    {FieldMethodKind::sphere_harmonics, "sphere harmonics"},
+    {FieldMethodKind::tensor_product, "tensor product"},
+    {FieldMethodKind::sphere_pruned, "sphere pruned"}};
+
+  /** Section "Field": the evaluation of the nonlocal sums. */
+  struct FieldParameters
+  {
+    FieldMethodKind method    = FieldMethodKind::automatic;
+    double          tolerance = 1e-10;
+
+    /**
+     * Declares the entries of section "Field" in @p prm, bound to the
+     * members of this object: their in-class values are the defaults.
+     */
+    void
+    add_parameters(dealii::ParameterHandler &prm);
+    /** What the patterns cannot check (0 < tolerance < 1): InputError. */
+    void
+    check() const;
+  };
+
   /** Section "Parallel": threads (and later MPI) of the run. */
   struct ParallelParameters
   {
@@ -384,6 +423,7 @@ namespace attnflow
     OutputParameters           output;
     ParallelParameters         parallel;
     ComparisonParameters       comparison;
+    FieldParameters            field;
     ConvergenceParameters      convergence;
     /** The complete parameter file of this run (PRM format). */
     std::string used_parameter_file;

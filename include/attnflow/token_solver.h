@@ -32,12 +32,21 @@ namespace attnflow
   public:
     /**
      * The solver for @p model starting from @p tokens at t = 0, integrated
-     * as @p time_parameters say, fields computed with @p engine.
+     * as @p time_parameters say, fields computed with @p engine and the
+     * fast methods @p field allows.
      */
-    TokenSolver(const Model          &model,
-                const TimeParameters &time_parameters,
-                const KernelEngine   &engine,
-                const PointSet       &tokens);
+    TokenSolver(const Model           &model,
+                const TimeParameters  &time_parameters,
+                const KernelEngine    &engine,
+                const PointSet        &tokens,
+                const FieldParameters &field = FieldParameters());
+
+    /** The field's methods, one line per head (AttentionField). */
+    std::vector<std::string>
+    field_method_report() const
+    {
+      return field.method_report();
+    }
 
     /** Advances the tokens from the current time to @p t_end. */
     void

@@ -1,0 +1,86 @@
+/**
+ * @file
+ * Which method computes each head's kernel sums (Field/method): the first
+ * of the candidate fast methods that serves the head's problem, or the
+ * direct engine; with what was refused and why, for the log.
+ */
+#ifndef attnflow_field_method_choice_h
+#define attnflow_field_method_choice_h
+
+#include <attnflow/field_method.h>
+#include <attnflow/parameters.h>
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace attnflow
+{
+  /** How one head's sums were computed so far. */
+  struct FieldMethodUse
+  {
+    /** The method's name, or "direct". */
+    std::string method = "direct";
+    /** "name: reason" for each candidate that refused the head. */
+    std::vector<std::string> refusals;
+    /** Targets summed, and those handed to the direct sum by the guard. */
+    std::size_t n_targets = 0, n_rejected = 0;
+  };
+
+  /**
+   * The candidate fast methods of a run, in order of preference, and the
+   * record of which one served each head (doc/theory.md section 6.5).
+   */
+  class FieldMethodChoice
+  {
+  public:
+    /** Chooses among @p candidates (empty: always the direct engine). */
+    explicit FieldMethodChoice(
+      std::vector<std::unique_ptr<FieldMethod>> candidates);
+
+    /**
+     * The first candidate that serves @p problem, or null for the direct
+     * engine; the choice and the refusals are recorded under @p head.
+     */
+    const FieldMethod *
+    choose(const KernelSumProblem &problem, const std::string &head) const;
+
+    /** Adds @p n_targets targets, @p n_rejected of them rejected, to @p head.
+     */
+    void
+    count(const std::string &head,
+          const std::size_t  n_targets,
+          const std::size_t  n_rejected) const;
+
+    /** One line per head: its method, rejected targets and refusals. */
+    std::vector<std::string>
+    report() const;
+
+    /** Whether any fast method is a candidate. */
+    bool
+    has_candidates() const
+    {
+      return !candidates.empty();
+    }
+
+  private:
+    std::vector<std::unique_ptr<FieldMethod>> candidates;
+    /** Guards uses: solvers may evaluate from several threads. */
+    mutable std::mutex                            mutex;
+    mutable std::map<std::string, FieldMethodUse> uses;
+  };
+
+  /**
+   * The candidates of Field/method = @p kind: for auto, in this order,
+   * tensor product, sphere pruned (large beta on the sphere), circle
+   * fourier, sphere harmonics; for one method's name, that method; none for
+   * direct. Methods that run on threads get @p n_threads (0: all cores).
+   */
+  FieldMethodChoice
+  make_field_methods(const FieldMethodKind kind, const unsigned int n_threads);
+} // namespace attnflow
+
+#endif

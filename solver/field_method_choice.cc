@@ -1,0 +1,89 @@
+#include <attnflow/fast_expansions.h>
+#include <attnflow/field_method_choice.h>
+#include <attnflow/sphere_pruned_method.h>
+#include <attnflow/tensor_product_method.h>
+
+namespace attnflow
+{
+  FieldMethodChoice::FieldMethodChoice(
+    std::vector<std::unique_ptr<FieldMethod>> candidates)
+      : candidates(std::move(candidates))
+  {}
+
+
+
+  const FieldMethod *
+  FieldMethodChoice::choose(const KernelSumProblem &problem,
+                            const std::string      &head) const
+  {
+    const FieldMethod       *chosen = nullptr;
+    std::vector<std::string> refusals;
+    for (const auto &method : candidates)
+      {
+        const std::string reason = method->refusal(problem);
+        if (reason.empty())
+          {
+            chosen = method.get();
+            break;
+          }
+        refusals.push_back(method->name() + ": " + reason);
+      }
+    const std::lock_guard<std::mutex> lock(mutex);
+    FieldMethodUse                   &use = uses[head];
+    use.method                            = chosen ? chosen->name() : "direct";
+    use.refusals                          = std::move(refusals);
+    return chosen;
+  }
+
+
+
+  void
+  FieldMethodChoice::count(const std::string &head,
+                           const std::size_t  n_targets,
+                           const std::size_t  n_rejected) const
+  {
+    const std::lock_guard<std::mutex> lock(mutex);
+    FieldMethodUse                   &use = uses[head];
+    use.n_targets += n_targets;
+    use.n_rejected += n_rejected;
+  }
+
+
+
+  std::vector<std::string>
+  FieldMethodChoice::report() const
+  {
+    const std::lock_guard<std::mutex> lock(mutex);
+    std::vector<std::string>          lines;
+    for (const auto &[head, use] : uses)
+      {
+        std::string line = head + ": " + use.method;
+        if (use.method != "direct")
+          line += " (" + std::to_string(use.n_rejected) + " of " +
+                  std::to_string(use.n_targets) +
+                  " targets summed directly by the guard)";
+        for (const std::string &refusal : use.refusals)
+          line += "; refused " + refusal;
+        lines.push_back(line);
+      }
+    return lines;
+  }
+
+
+
+  FieldMethodChoice
+  make_field_methods(const FieldMethodKind kind, const unsigned int n_threads)
+  {
+    const bool all = kind == FieldMethodKind::automatic;
+    std::vector<std::unique_ptr<FieldMethod>> candidates;
+    if (all || kind == FieldMethodKind::tensor_product)
+      candidates.push_back(std::make_unique<TensorProductMethod>(n_threads));
+    if (all || kind == FieldMethodKind::sphere_pruned)
+      candidates.push_back(std::make_unique<SpherePrunedMethod>(n_threads));
+    if (all || kind == FieldMethodKind::circle_fourier)
+      candidates.push_back(std::make_unique<CircleFourierMethod>());
+    if (all || kind == FieldMethodKind::sphere_harmonics)
+      candidates.push_back(std::make_unique<SphereHarmonicMethod>());
+    return FieldMethodChoice(std::move(candidates));
+  }
+} // namespace attnflow

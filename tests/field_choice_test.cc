@@ -1,0 +1,151 @@
+/**
+ * @file
+ * Field/method: which method AttentionField takes for each head, what the
+ * log says about it, and that the fast field, the energy and the direct
+ * engine agree to Field/tolerance (doc/theory.md section 6.5).
+ */
+#include <attnflow/model.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "test_helpers.h"
+
+namespace attnflow
+{
+  namespace
+  {
+    /** The field of @p model at its own points @p x with Field/method @p kind.
+     */
+    PointSet
+    field_with(const Model              &model,
+               const PointSet           &x,
+               const FieldMethodKind     kind,
+               std::vector<std::string> *report = nullptr)
+    {
+      const KernelEngine engine;
+      FieldParameters    parameters;
+      parameters.method = kind;
+      const AttentionField field(model, engine, parameters);
+      std::vector<double>  w(x.size(), 1. / x.size());
+      PointSet             v;
+      field.evaluate(model.layers[0], x, x, w, v);
+      if (report)
+        *report = field.method_report();
+      return v;
+    }
+
+    /** max_i |a_i - b_i| / max_i |b_i| over all coordinates. */
+    double
+    relative_difference(const PointSet &a, const PointSet &b)
+    {
+      double difference = 0., scale = 0.;
+      for (std::size_t k = 0; k < a.coordinates.size(); ++k)
+        {
+          difference =
+            std::max(difference, std::abs(a.coordinates[k] - b.coordinates[k]));
+          scale = std::max(scale, std::abs(b.coordinates[k]));
+        }
+      return difference / scale;
+    }
+
+    /** Whether some line of @p report contains @p text. */
+    bool
+    mentions(const std::vector<std::string> &report, const std::string &text)
+    {
+      return std::any_of(report.begin(),
+                         report.end(),
+                         [&](const std::string &line) {
+                           return line.find(text) != std::string::npos;
+                         });
+    }
+  } // namespace
+
+  TEST(FieldChoice, CircleTakesTheFourierSeriesAndAgreesWithDirect)
+  {
+    ModelParameters p;
+    p.beta = 4.;
+    p.Q    = "1, 0.3; -0.2, 0.8";
+    const Model              model(p);
+    const PointSet           x = testing::random_points(2, 3000, 3, true);
+    std::vector<std::string> report;
+    const PointSet           fast =
+      field_with(model, x, FieldMethodKind::automatic, &report);
+    const PointSet direct = field_with(model, x, FieldMethodKind::direct);
+    ASSERT_EQ(report.size(), 1u);
+    EXPECT_TRUE(mentions(report, "layer 1, head 1: circle fourier"))
+      << report[0];
+    EXPECT_LT(relative_difference(fast, direct), 1e-9);
+  }
+
+  TEST(FieldChoice, SphereAtLargeBetaIsPruned)
+  {
+    ModelParameters p;
+    p.dimension = 3;
+    p.beta      = 100.;
+    const Model              model(p);
+    const PointSet           x = testing::random_points(3, 4000, 5, true);
+    std::vector<std::string> report;
+    const PointSet           fast =
+      field_with(model, x, FieldMethodKind::automatic, &report);
+    const PointSet direct = field_with(model, x, FieldMethodKind::direct);
+    EXPECT_TRUE(mentions(report, "head 1: sphere pruned")) << report[0];
+    EXPECT_LT(relative_difference(fast, direct), 1e-9);
+  }
+
+  TEST(FieldChoice, NonDiagonalBoxFallsBackWithTheReason)
+  {
+    ModelParameters p;
+    p.geometry  = Geometry::euclidean;
+    p.dimension = 2;
+    p.beta      = 1.;
+    p.Q         = "1, 0.5; 0, 1";
+    const Model              model(p);
+    const PointSet           x = testing::random_points(2, 500, 7);
+    std::vector<std::string> report;
+    const PointSet           fast =
+      field_with(model, x, FieldMethodKind::automatic, &report);
+    const PointSet direct = field_with(model, x, FieldMethodKind::direct);
+    EXPECT_TRUE(mentions(report, "head 1: direct")) << report[0];
+    EXPECT_TRUE(
+      mentions(report, "tensor product: A = beta Q^T K is not diagonal"))
+      << report[0];
+    // The fallback is the direct engine itself: the same numbers.
+    EXPECT_EQ(fast.coordinates, direct.coordinates);
+  }
+
+  TEST(FieldChoice, DirectRecordsNothingAndANamedMethodIsUsedAlone)
+  {
+    ModelParameters p;
+    p.beta = 2.;
+    const Model              model(p);
+    const PointSet           x = testing::random_points(2, 1000, 9, true);
+    std::vector<std::string> report;
+    field_with(model, x, FieldMethodKind::direct, &report);
+    EXPECT_TRUE(report.empty());
+    field_with(model, x, FieldMethodKind::sphere_harmonics, &report);
+    ASSERT_EQ(report.size(), 1u);
+    EXPECT_TRUE(mentions(report, "head 1: direct; refused sphere harmonics"))
+      << report[0];
+  }
+
+  TEST(FieldChoice, EnergyThroughTheFastMethodAgreesWithDirect)
+  {
+    ModelParameters p;
+    p.beta          = 9.;
+    p.normalization = Normalization::uniform;
+    const Model         model(p);
+    const PointSet      x = testing::random_points(2, 2000, 11, true);
+    std::vector<double> w(x.size(), 1. / x.size());
+    const KernelEngine  engine;
+    FieldParameters     fast, direct;
+    direct.method = FieldMethodKind::direct;
+    const double e_fast =
+      AttentionField(model, engine, fast).energy(model.layers[0], x, w);
+    const double e_direct =
+      AttentionField(model, engine, direct).energy(model.layers[0], x, w);
+    EXPECT_NEAR(e_fast, e_direct, 1e-9 * e_direct);
+  }
+} // namespace attnflow
