@@ -2,8 +2,9 @@
  * @file
  * The tensor-product method (doc/theory.md section 6.3) and the pruned sum
  * on the sphere (section 6.4) against the direct engine, measured side by
- * side in one run: one field evaluation each, the median of a few
- * repetitions, the speed-up and the largest error against direct.
+ * side in one run: one field evaluation each, the median CPU time (all
+ * threads) of a few repetitions, the speed-up and the largest error against
+ * direct.
  *
  *   local_methods_benchmark [--quick]
  *
@@ -286,8 +287,8 @@ main(int argc, char **argv)
   const bool         quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   const unsigned int repetitions = quick ? 1 : 3;
   std::cout << "CPU: " << cpu_model() << ", threads: all cores (TBB)\n"
-            << "times in seconds per field evaluation (median of "
-            << repetitions << ")\n\n"
+            << "CPU seconds (all threads) per field evaluation, median of "
+            << repetitions << "\n\n"
             << "| case | sources | targets | fast | direct | speed-up | max "
                "error | rejected | refusal |\n"
             << "|---|---|---|---|---|---|---|---|---|" << std::endl;
