@@ -1,4 +1,5 @@
 #include <attnflow/exceptions.h>
+#include <attnflow/parameter_file.h>
 #include <attnflow/parameters.h>
 
 #include <cmath>
@@ -860,6 +861,7 @@ namespace attnflow
   read_parameters(const std::string              &file,
                   const std::vector<std::string> &overrides)
   {
+    check_parameter_file(file);
     ParameterHandler prm;
     Parameters::declare_parameters(prm);
     try
