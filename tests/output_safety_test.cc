@@ -120,8 +120,10 @@ namespace attnflow
       {
         const std::string name = entry.path().filename().string();
         if (name != ".attnflow-manifest")
-          EXPECT_NE(manifest.find("file " + name + "\n"), std::string::npos)
-            << name;
+          {
+            EXPECT_NE(manifest.find("file " + name + "\n"), std::string::npos)
+              << name;
+          }
       }
     for (const char *name :
          {"parameters.prm", "log.txt", "metrics.csv", "tokens_0002.csv"})
