@@ -1,10 +1,13 @@
 #include <attnflow/exceptions.h>
 #include <attnflow/output.h>
+#include <attnflow/output_folder.h>
 
 #include <deal.II/base/data_out_base.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <sstream>
@@ -38,17 +41,28 @@ namespace attnflow
     try
       {
         {
+          errno = 0;
           std::ofstream out(temporary);
           if (!out)
-            throw std::runtime_error("cannot open '" + temporary.string() +
-                                     "' for writing");
-          write(out);
-          out.flush();
+            throw OutputError(path, io_failure_cause(temporary, errno));
+          try
+            {
+              write(out);
+            }
+          catch (const dealii::ExceptionBase &)
+            {
+              // deal.II's writers throw ExcIO when the stream fails.
+              if (out)
+                throw;
+            }
+          out.close();
           if (!out)
-            throw std::runtime_error("writing '" + temporary.string() +
-                                     "' failed (disk full?)");
+            throw OutputError(path, io_failure_cause(temporary, errno));
         }
-        std::filesystem::rename(temporary, path);
+        std::error_code error;
+        std::filesystem::rename(temporary, path, error);
+        if (error)
+          throw OutputError(path, io_failure_cause(path, error.value()));
       }
     catch (...)
       {
@@ -77,14 +91,24 @@ namespace attnflow
 
 
 
-  TokenOutput::TokenOutput(const std::filesystem::path &directory,
-                           const bool                   write_vtu,
-                           const bool                   write_csv)
-      : directory(directory)
+  TokenOutput::TokenOutput(OutputFolder &folder,
+                           const bool    write_vtu,
+                           const bool    write_csv)
+      : folder(folder)
       , vtu(write_vtu)
       , csv(write_csv)
-      , record(directory / "tokens.pvd")
   {}
+
+
+
+  std::string
+  TokenOutput::file_name(const unsigned int index, const std::string &extension)
+  {
+    std::ostringstream name;
+    name << "tokens_" << std::setw(4) << std::setfill('0') << index << '.'
+         << extension;
+    return name.str();
+  }
 
 
 
@@ -95,12 +119,15 @@ namespace attnflow
                      const PointSet                  &velocity,
                      const std::vector<unsigned int> &cluster)
   {
-    std::ostringstream name;
-    name << "tokens_" << std::setw(4) << std::setfill('0') << index;
     if (vtu)
-      write_vtu(name.str() + ".vtu", index, time, tokens, velocity, cluster);
+      write_vtu(file_name(index, "vtu"),
+                index,
+                time,
+                tokens,
+                velocity,
+                cluster);
     if (csv)
-      write_file_atomically(directory / (name.str() + ".csv"),
+      write_file_atomically(folder.add(file_name(index, "csv")),
                             [&](std::ostream &out) {
                               out << std::setprecision(17);
                               for (std::size_t i = 0; i < tokens.size(); ++i)
@@ -156,10 +183,12 @@ namespace attnflow
          dealii::DataComponentInterpretation::component_is_part_of_vector}};
     dealii::DataOutBase::VtkFlags flags(time, index);
 
-    write_file_atomically(directory / name, [&](std::ostream &out) {
+    write_file_atomically(folder.add(name), [&](std::ostream &out) {
       dealii::DataOutBase::write_vtu(patches, names, vectors, flags, out);
     });
-    record.add(time, name);
+    if (!record)
+      record = std::make_unique<PvdRecord>(folder.add("tokens.pvd"));
+    record->add(time, name);
   }
 
 
@@ -208,5 +237,117 @@ namespace attnflow
           out << '\n';
         }
     });
+  }
+
+  namespace
+  {
+    /** The gnuplot commands of the metrics panels, with "name" curves. */
+    std::string
+    metrics_panels(const std::vector<std::string> &columns)
+    {
+      const auto column_of = [&](const std::string &name) {
+        const auto at = std::find(columns.begin(), columns.end(), name);
+        return at == columns.end() ? 0 : int(at - columns.begin()) + 1;
+      };
+      struct Panel
+      {
+        const char                                        *title;
+        std::vector<std::pair<const char *, const char *>> curves;
+        bool                                               log_scale;
+      };
+      const std::vector<Panel> panels = {
+        {"interaction energy",
+         {{"energy_tokens", "tokens"}, {"energy_density", "density"}},
+         false},
+        {"order parameter |mean|",
+         {{"order_tokens", "tokens"}, {"order_density", "density"}},
+         false},
+        {"clusters",
+         {{"clusters_tokens", "tokens"}, {"clusters_density", "density"}},
+         false},
+        {"distance of tokens and density",
+         {{"w1", "W1"},
+          {"w2", "W2"},
+          {"sliced_w2", "sliced W2"},
+          {"mmd", "MMD"}},
+         true}};
+      std::ostringstream out;
+      unsigned int       n_panels = 0;
+      for (const Panel &panel : panels)
+        n_panels +=
+          std::any_of(panel.curves.begin(),
+                      panel.curves.end(),
+                      [&](const auto &c) { return column_of(c.first); });
+      out << "set multiplot layout " << (n_panels > 2 ? 2 : 1) << ","
+          << (n_panels > 1 ? 2 : 1) << " title 'attnflow: metrics against t'\n";
+      for (const Panel &panel : panels)
+        {
+          std::string plot;
+          for (const auto &[name, title] : panel.curves)
+            if (const int c = column_of(name))
+              plot += std::string(plot.empty() ? "plot " : ", ") +
+                      "'metrics.csv' skip 1 using 1:" + std::to_string(c) +
+                      " with linespoints title '" + title + "'";
+          if (plot.empty())
+            continue;
+          out << "set title '" << panel.title << "'\n"
+              << (panel.log_scale ? "set logscale y\n" : "unset logscale y\n")
+              << plot << "\n";
+        }
+      out << "unset multiplot\n";
+      return out.str();
+    }
+  } // namespace
+
+
+
+  bool
+  plot_metrics(OutputFolder                   &folder,
+               const std::vector<std::string> &columns,
+               std::ostream                   &log)
+  {
+    const std::string panels = metrics_panels(columns);
+    write_file_atomically(folder.add("metrics.gp"), [&](std::ostream &out) {
+      out << "# attnflow: the metrics of this run against t; redraw with\n"
+          << "#   gnuplot metrics.gp   (in this folder)\n"
+          << "set datafile separator ','\nset xlabel 't'\nset grid\n"
+          << "set key bottom right\nset format y '%g'\n"
+          << "set offsets 0, 0, graph 0.05, graph 0.05\n"
+          << "set terminal pngcairo size 1000,700 enhanced font ',10'\n"
+          << "set output 'metrics.png.tmp'\n"
+          << panels << "set terminal svg size 1000,700 enhanced font ',10'\n"
+          << "set output 'metrics.svg.tmp'\n"
+          << panels << "set output\n";
+    });
+    if (std::system("command -v gnuplot > /dev/null 2>&1") != 0)
+      {
+        log << "note: no metrics.png (gnuplot is not installed; "
+               "scripts/setup.sh installs gnuplot-nox, metrics.gp draws it)"
+            << std::endl;
+        return false;
+      }
+    const std::filesystem::path &directory = folder.path();
+    for (const char *plot_file : {"metrics.png", "metrics.svg"})
+      folder.add(plot_file);
+    std::string quoted = "'";
+    for (const char c : directory.string())
+      quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    const std::string command =
+      "cd " + quoted + "' && gnuplot metrics.gp > /dev/null 2>&1";
+    if (std::system(command.c_str()) != 0)
+      {
+        log << "note: gnuplot failed on " << (directory / "metrics.gp").string()
+            << ": no metrics.png" << std::endl;
+        for (const char *plot_file : {"metrics.png.tmp", "metrics.svg.tmp"})
+          {
+            std::error_code ignored;
+            std::filesystem::remove(directory / plot_file, ignored);
+          }
+        return false;
+      }
+    for (const char *plot_file : {"metrics.png", "metrics.svg"})
+      std::filesystem::rename(directory / (std::string(plot_file) + ".tmp"),
+                              directory / plot_file);
+    return true;
   }
 } // namespace attnflow

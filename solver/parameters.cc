@@ -1,4 +1,5 @@
 #include <attnflow/exceptions.h>
+#include <attnflow/parameter_file.h>
 #include <attnflow/parameters.h>
 
 #include <cmath>
@@ -959,7 +960,8 @@ namespace attnflow
   read_parameters(const std::string              &file,
                   const std::vector<std::string> &overrides)
   {
-    Parameters       parameters;
+    Parameters parameters;
+    check_parameter_file(file);
     ParameterHandler prm;
     parameters.add_parameters(prm);
     try

@@ -1,19 +1,141 @@
 #include <attnflow/exceptions.h>
+#include <attnflow/run_limits.h>
 #include <attnflow/simulator.h>
 #include <attnflow/token_metrics.h>
 
 #include <deal.II/base/table_handler.h>
 #include <deal.II/base/timer.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 
 namespace attnflow
 {
-  Simulator::Simulator(const Parameters &parameters)
-      : parameters(parameters)
+  namespace
+  {
+    /** The files a run reads: the parameter file, a tokens file. */
+    std::vector<OutputFolder::Input>
+    inputs_of(const Parameters &parameters, const std::string &parameter_file)
+    {
+      std::vector<OutputFolder::Input> files;
+      if (!parameter_file.empty())
+        files.push_back({parameter_file, "the parameter file"});
+      if (parameters.initial_condition.type == InitialMeasureType::tokens_file)
+        files.push_back({parameters.initial_condition.tokens_file,
+                         "Initial condition/tokens file"});
+      return files;
+    }
+
+
+
+    /**
+     * Whether the run of @p parameters writes a file named @p name into its
+     * folder (parameters.prm not if @p keeps_parameter_file).
+     */
+    bool
+    writes(const Parameters  &parameters,
+           const bool         keeps_parameter_file,
+           const std::string &name)
+    {
+      const bool with_tokens  = parameters.tokens.n_tokens > 0;
+      const bool with_density = parameters.density.enabled;
+      const bool vtu          = parameters.output.write_vtu;
+      if (name == "metrics.csv" || name == "log.txt" || name == "metrics.gp" ||
+          name == "metrics.png" || name == "metrics.svg")
+        return true;
+      if (name == "parameters.prm")
+        return !keeps_parameter_file;
+      if (name == "tokens.pvd")
+        return with_tokens && vtu;
+      if (name == "density.pvd")
+        return with_density && vtu;
+      // A series file prefix_NNNN.extension of an output index the run has.
+      const auto series = [&](const std::string &prefix,
+                              const std::string &extension) {
+        if (name.rfind(prefix, 0) != 0 ||
+            name.size() <= prefix.size() + extension.size() ||
+            name.compare(name.size() - extension.size(),
+                         extension.size(),
+                         extension) != 0)
+          return false;
+        const std::string digits =
+          name.substr(prefix.size(),
+                      name.size() - prefix.size() - extension.size());
+        if (digits.size() < 4 ||
+            digits.find_first_not_of("0123456789") != std::string::npos)
+          return false;
+        return std::stod(digits) < estimate_run_size(parameters).n_outputs;
+      };
+      return (with_tokens && vtu && series("tokens_", ".vtu")) ||
+             (with_tokens && parameters.output.write_csv &&
+              series("tokens_", ".csv")) ||
+             (with_density && vtu && series("density_", ".vtu"));
+    }
+
+    /**
+     * Whether @p parameter_file is the run folder's parameters.prm with
+     * exactly the text the run would write: rerunning a folder's own
+     * parameters.prm keeps it; changed parameters would overwrite it, which
+     * OutputFolder refuses.
+     */
+    bool
+    is_kept_parameter_file(const Parameters  &parameters,
+                           const std::string &parameter_file)
+    {
+      std::error_code error;
+      if (parameter_file.empty() ||
+          !std::filesystem::equivalent(parameter_file,
+                                       std::filesystem::path(
+                                         parameters.output.directory) /
+                                         "parameters.prm",
+                                       error))
+        return false;
+      std::ostringstream text;
+      text << std::ifstream(parameter_file).rdbuf();
+      return text.str() == parameters.used_parameter_file;
+    }
+
+    /** Checks the limits of the machine and the run folder. */
+    void
+    check_limits_and_folder(const Parameters  &parameters,
+                            const std::string &parameter_file)
+    {
+      check_run_limits(parameters, estimate_run_size(parameters));
+      const bool keeps = is_kept_parameter_file(parameters, parameter_file);
+      OutputFolder::check(parameters.output.directory,
+                          inputs_of(parameters, parameter_file),
+                          [&](const std::string &name) {
+                            return writes(parameters, keeps, name);
+                          });
+    }
+  } // namespace
+
+
+
+  void
+  Simulator::check(const Parameters  &parameters,
+                   const std::string &parameter_file)
+  {
+    check_limits_and_folder(parameters, parameter_file);
+    const Model          model(parameters.model);
+    const InitialMeasure mu0(parameters.initial_condition,
+                             model,
+                             parameters.density.kde_bandwidth);
+  }
+
+
+
+  Simulator::Simulator(const Parameters  &parameters,
+                       const std::string &parameter_file)
+      // The limits and the folder first, before any member allocates.
+      : parameters(
+          (check_limits_and_folder(parameters, parameter_file), parameters))
+      , parameter_file(parameter_file)
       , engine(parameters.parallel.n_threads)
       , model(parameters.model)
       , field(model, engine, parameters.field)
@@ -25,12 +147,7 @@ namespace attnflow
     if (n == 0 && !parameters.density.enabled)
       throw InputError("Tokens/number of tokens",
                        "is 0 and Density/enabled = false: nothing to solve");
-    const std::filesystem::path directory = parameters.output.directory;
-    if (std::filesystem::exists(directory) &&
-        !std::filesystem::is_directory(directory))
-      throw InputError("Output/directory",
-                       "'" + directory.string() +
-                         "' exists and is not a directory");
+    keeps_parameter_file = is_kept_parameter_file(parameters, parameter_file);
     if (n > 0)
       tokens = std::make_unique<TokenSolver>(model,
                                              parameters.time,
@@ -56,6 +173,8 @@ namespace attnflow
     char                        line[64];
     const auto record = [&](const char *column, const double value) {
       table.set(column, value);
+      if (column == distance_column)
+        progress_values.distance = value;
       std::snprintf(line, sizeof(line), "  %s = %.3e", column, value);
       progress += line;
     };
@@ -117,21 +236,25 @@ namespace attnflow
 
 
   void
-  Simulator::remove_earlier_output(const std::filesystem::path &directory)
+  Simulator::print(std::ostream      &log,
+                   const std::string &text,
+                   const bool         on_screen)
   {
-    // The series files of an earlier run in this folder: a shorter run
-    // would otherwise leave stale steps behind its .pvd records.
-    for (const auto &entry : std::filesystem::directory_iterator(directory))
-      {
-        const std::string name = entry.path().filename().string();
-        const bool        series =
-          (name.rfind("tokens_", 0) == 0 || name.rfind("density_", 0) == 0) &&
-          (entry.path().extension() == ".vtu" ||
-           entry.path().extension() == ".csv");
-        if (series || name == "tokens.pvd" || name == "density.pvd" ||
-            name == "metrics.csv")
-          std::filesystem::remove(entry.path());
-      }
+    if (on_screen)
+      log << text << std::endl;
+    log_file << text << std::endl;
+    if (!log_file)
+      throw OutputError(folder->path() / "log.txt",
+                        io_failure_cause(folder->path() / "log.txt", errno));
+  }
+
+
+
+  void
+  Simulator::plot_metrics(std::ostream &log)
+  {
+    if (folder && !table.rows().empty())
+      attnflow::plot_metrics(*folder, table.columns(), log);
   }
 
 
@@ -154,35 +277,58 @@ namespace attnflow
   Simulator::run(std::ostream &log)
   {
     const std::filesystem::path directory = parameters.output.directory;
-    create_output_directory(directory);
-    remove_earlier_output(directory);
-    write_file_atomically(directory / "parameters.prm", [&](std::ostream &out) {
-      out << parameters.used_parameter_file;
-    });
+    folder =
+      std::make_unique<OutputFolder>(directory,
+                                     inputs_of(parameters, parameter_file),
+                                     [this](const std::string &name) {
+                                       return writes(parameters,
+                                                     keeps_parameter_file,
+                                                     name);
+                                     });
+    log_file.open(folder->add("log.txt"));
+    if (!keeps_parameter_file)
+      write_file_atomically(folder->add("parameters.prm"),
+                            [&](std::ostream &out) {
+                              out << parameters.used_parameter_file;
+                            });
     if ((parameters.output.write_vtu || parameters.output.write_csv) && tokens)
-      token_output = std::make_unique<TokenOutput>(directory,
+      token_output = std::make_unique<TokenOutput>(*folder,
                                                    parameters.output.write_vtu,
                                                    parameters.output.write_csv);
 
-    log << "attnflow: " << (model.geometry == Geometry::sphere ? "S^" : "R^")
-        << (model.geometry == Geometry::sphere ? model.dimension - 1 :
-                                                 model.dimension)
-        << ", beta = " << model.beta << ", "
-        << selection_name(normalization_names, model.normalization)
-        << " attention, " << model.layers[0].heads.size() << " head(s), "
-        << model.layers.size() << " layer(s); "
-        << (tokens ? tokens->tokens().size() : 0) << " tokens; ";
+    std::ostringstream header;
+    header << "attnflow: " << (model.geometry == Geometry::sphere ? "S^" : "R^")
+           << (model.geometry == Geometry::sphere ? model.dimension - 1 :
+                                                    model.dimension)
+           << ", beta = " << model.beta << ", "
+           << (model.normalization == Normalization::softmax ? "softmax" :
+                                                               "uniform")
+           << " attention, " << model.layers[0].heads.size() << " head(s), "
+           << model.layers.size() << " layer(s); "
+           << (tokens ? tokens->tokens().size() : 0) << " tokens; ";
     if (density)
       {
-        log << "density: FE_DGQ(" << parameters.density.degree << "), "
-            << density->n_dofs() << " DoFs";
+        header << "density: FE_DGQ(" << parameters.density.degree << "), "
+               << density->n_dofs() << " DoFs";
         // A density function is normalised on the mesh: no mass to report.
         if (parameters.initial_condition.type != InitialMeasureType::function)
-          log << ", mass of mu0 on the mesh "
-              << density->captured_initial_mass() << " (normalised to 1)";
-        log << "; ";
+          header << ", mass of mu0 on the mesh "
+                 << density->captured_initial_mass() << " (normalised to 1)";
+        header << "; ";
       }
-    log << "output in " << directory.string() << "/\n";
+    header << "output in " << directory.string() << "/ (full detail in "
+           << (directory / "log.txt").string() << ")";
+    print(log, header.str(), true);
+    if (tokens && density)
+      distance_column =
+        model.dimension == (model.geometry == Geometry::sphere ? 2 : 1) ?
+          "w1" :
+          "sliced_w2";
+    progress = std::make_unique<ProgressReport>(parameters.time.end_time,
+                                                tokens != nullptr,
+                                                density != nullptr,
+                                                distance_column);
+    log << progress->header() << std::endl;
 
     dealii::TimerOutput       timer(log,
                               dealii::TimerOutput::summary,
@@ -211,7 +357,7 @@ namespace attnflow
 
 
   void
-  Simulator::print_final_comparison(std::ostream &log) const
+  Simulator::print_final_comparison(std::ostream &log)
   {
     // The last row of metrics.csv, side by side (deal.II's TableHandler).
     const std::vector<std::string> &columns = table.columns();
@@ -225,18 +371,25 @@ namespace attnflow
          {"energy", "order", "covariance_trace", "clusters"})
       {
         summary.add_value("quantity", quantity);
-        summary.add_value("tokens", value(quantity + "_tokens"));
-        summary.add_value("density", value(quantity + "_density"));
+        for (const std::string side : {"tokens", "density"})
+          if (quantity == "clusters")
+            // A count: printed as an integer.
+            summary.add_value(side,
+                              static_cast<unsigned int>(
+                                value(quantity + "_" + side)));
+          else
+            summary.add_value(side, value(quantity + "_" + side));
       }
     summary.set_precision("tokens", 6);
     summary.set_precision("density", 6);
-    log << "\nAt t = " << value("t") << ", tokens against density:\n";
-    summary.write_text(log, dealii::TableHandler::org_mode_table);
-    log << "distances:";
+    std::ostringstream text;
+    text << "\nAt t = " << value("t") << ", tokens against density:\n";
+    summary.write_text(text, dealii::TableHandler::org_mode_table);
+    text << "distances:";
     for (const char *distance : {"w1", "w2", "sliced_w2", "mmd"})
       if (std::find(columns.begin(), columns.end(), distance) != columns.end())
-        log << "  " << distance << " = " << value(distance);
-    log << "\n";
+        text << "  " << distance << " = " << value(distance);
+    print(log, text.str(), true);
   }
 
 
@@ -246,19 +399,21 @@ namespace attnflow
   {
     const double t = tokens ? tokens->time() : density->time();
     table.set("t", t);
+    progress_values   = ProgressReport::Values();
+    progress_values.t = t;
     char line[160];
     std::snprintf(line, sizeof(line), "t = %9.4f", t);
-    std::string progress = line;
+    std::string detail = line;
     if (tokens)
-      progress += output_tokens(index);
+      detail += output_tokens(index);
     if (density)
-      progress += output_density(index);
+      detail += output_density(index);
     if (tokens && density)
-      progress += output_comparison();
+      detail += output_comparison();
     table.finish_row();
-    table.write(std::filesystem::path(parameters.output.directory) /
-                "metrics.csv");
-    log << progress << std::endl;
+    table.write(folder->add("metrics.csv"));
+    log << progress->line(progress_values) << std::endl;
+    print(log, detail, false);
   }
 
 
@@ -276,6 +431,9 @@ namespace attnflow
                          field,
                          layer);
     const IntegrationStatistics &work = solver.statistics();
+    progress_values.energy_tokens     = s.energy;
+    progress_values.order_tokens      = s.order;
+    progress_values.clusters_tokens   = s.n_clusters;
     table.set("energy_tokens", s.energy);
     report_overflow("energy_tokens", s.energy, solver.time());
     table.set("order_tokens", s.order());
@@ -322,7 +480,10 @@ namespace attnflow
   std::string
   Simulator::output_density(const unsigned int index)
   {
-    const DensityStatistics s = density->statistics();
+    const DensityStatistics s        = density->statistics();
+    progress_values.energy_density   = s.energy;
+    progress_values.mass_error       = s.mass - 1.;
+    progress_values.clusters_density = s.n_clusters;
     table.set("energy_density", s.energy);
     report_overflow("energy_density", s.energy, density->time());
     table.set("mass_density", s.mass);
@@ -339,7 +500,14 @@ namespace attnflow
       table.set("linear_iterations_density", s.n_linear_iterations);
     table.set("dt_density", s.last_step);
     if (parameters.output.write_vtu)
-      density->write_output(parameters.output.directory, index);
+      {
+        std::ostringstream name;
+        name << "density_" << std::setw(4) << std::setfill('0') << index
+             << ".vtu";
+        folder->add(name.str());
+        folder->add("density.pvd");
+        density->write_output(parameters.output.directory, index);
+      }
 
     char line[256];
     std::snprintf(line,

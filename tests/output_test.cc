@@ -1,8 +1,9 @@
 /**
  * @file
  * A whole run: the run folder holds tokens.pvd, its VTU files with the
- * fields of the contract, metrics.csv with its columns, and parameters.prm
- * that reproduces the run.
+ * fields of the contract, metrics.csv with its columns, log.txt with the
+ * full line of every output time, and parameters.prm that reproduces the
+ * run.
  */
 #include <attnflow/simulator.h>
 
@@ -78,7 +79,9 @@ namespace attnflow
     EXPECT_EQ(t, 1.);
     for (const auto &entry : std::filesystem::directory_iterator(dir))
       EXPECT_NE(entry.path().extension(), ".tmp");
-    EXPECT_NE(log.str().find("step"), std::string::npos);
+    // The screen has the short lines, log.txt every step count in full.
+    EXPECT_NE(log.str().find("order  cl"), std::string::npos) << log.str();
+    EXPECT_NE(read(dir / "log.txt").find("step"), std::string::npos);
   }
 
   TEST(Output, ParameterFileReproducesTheRun)
@@ -145,8 +148,8 @@ namespace attnflow
                                "covariance_trace_density",
                                "energy_tokens"})
       EXPECT_NE(header.find(column), std::string::npos) << column;
-    // One progress line per output time, with both sides.
-    std::istringstream lines(log.str());
+    // One full line per output time in log.txt, with both sides.
+    std::istringstream lines(read(dir / "log.txt"));
     std::string        line;
     unsigned int       n_progress = 0;
     while (std::getline(lines, line))

@@ -8,9 +8,11 @@
 #define attnflow_output_h
 
 #include <attnflow/kernel_engine.h>
+#include <attnflow/output_folder.h>
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -27,8 +29,9 @@ namespace attnflow
 
   /**
    * Writes @p path through @p write into "path.tmp", then renames it to
-   * @p path (atomic on POSIX file systems). Throws std::runtime_error, and
-   * removes the temporary file, if anything fails.
+   * @p path (atomic on POSIX file systems). Throws OutputError naming the
+   * file and the cause (disk full, permission), and removes the temporary
+   * file, if anything fails.
    */
   void
   write_file_atomically(const std::filesystem::path               &path,
@@ -66,12 +69,17 @@ namespace attnflow
   {
   public:
     /**
-     * Output into @p directory (which must exist): VTU/PVD if @p write_vtu,
-     * CSV if @p write_csv.
+     * Output into @p folder, which records every file in its manifest:
+     * VTU/PVD if @p write_vtu, CSV if @p write_csv.
      */
-    TokenOutput(const std::filesystem::path &directory,
-                const bool                   write_vtu,
-                const bool                   write_csv);
+    TokenOutput(OutputFolder &folder,
+                const bool    write_vtu,
+                const bool    write_csv);
+
+    /** The name of output number @p index with @p extension, e.g.
+     * tokens_0003.vtu. */
+    static std::string
+    file_name(const unsigned int index, const std::string &extension);
 
     /**
      * Writes the files of output number @p index (tokens_NNNN.*) and updates
@@ -94,9 +102,9 @@ namespace attnflow
               const PointSet                  &velocity,
               const std::vector<unsigned int> &cluster);
 
-    std::filesystem::path directory;
-    bool                  vtu, csv;
-    PvdRecord             record;
+    OutputFolder              &folder;
+    bool                       vtu, csv;
+    std::unique_ptr<PvdRecord> record;
   };
 
   /**
@@ -137,6 +145,19 @@ namespace attnflow
     std::vector<double>              current_row;
     std::vector<std::vector<double>> finished_rows;
   };
+
+  /**
+   * Plots the metrics table @p metrics_csv (a run's metrics.csv, columns
+   * @p columns) against t with gnuplot into metrics.png and metrics.svg of
+   * @p folder: energy, order parameter, clusters of tokens and density, and
+   * their distances (log scale). The script (metrics.gp) stays to redraw
+   * the plot. Returns false, with a note on @p log, if gnuplot is missing or
+   * fails; the run is complete without the plot.
+   */
+  bool
+  plot_metrics(OutputFolder                   &folder,
+               const std::vector<std::string> &columns,
+               std::ostream                   &log);
 } // namespace attnflow
 
 #endif

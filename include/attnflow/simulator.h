@@ -1,7 +1,7 @@
 /**
  * @file
  * One run of attnflow: parameters -> model -> initial measure -> tokens ->
- * time loop with output (DESIGN.md section 2).
+ * time loop with output (doc/theory.md section 2).
  */
 #ifndef attnflow_simulator_h
 #define attnflow_simulator_h
@@ -11,10 +11,13 @@
 #include <attnflow/kernel_engine.h>
 #include <attnflow/model.h>
 #include <attnflow/output.h>
+#include <attnflow/output_folder.h>
 #include <attnflow/parameters.h>
+#include <attnflow/progress.h>
 #include <attnflow/token_solver.h>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <ostream>
 #include <set>
@@ -24,22 +27,49 @@ namespace attnflow
 {
   /**
    * A run: builds everything from the parameters (all input is checked
-   * there, before anything is written), then steps the solvers on one time
-   * axis, writing VTU/PVD, metrics.csv and a progress line at every output
-   * time, and a timing summary at the end.
+   * there, before anything is written: the values, the limits of the
+   * machine, and that the run folder may be written, see OutputFolder), then
+   * steps the solvers on one time axis, writing VTU/PVD, metrics.csv, a
+   * progress line and a line of log.txt at every output time, and a timing
+   * summary at the end.
    */
   class Simulator
   {
   public:
-    /** Prepares the run of @p parameters; InputError if they are bad. */
-    explicit Simulator(const Parameters &parameters);
+    /**
+     * Prepares the run of @p parameters, read from @p parameter_file (an
+     * input of the run, never overwritten; "" if none); InputError if they
+     * are bad, the machine cannot run them, or Output/directory may not be
+     * written.
+     */
+    explicit Simulator(const Parameters  &parameters,
+                       const std::string &parameter_file = "");
 
     /**
-     * Creates the run folder, writes parameters.prm, and runs to the end
-     * time, printing progress to @p log.
+     * Everything the constructor checks short of building the solvers: the
+     * limits of the machine (threads, memory), that the run folder may be
+     * written, the model and the initial measure (`attnflow --check`).
+     * InputError if anything is wrong; nothing is written.
+     */
+    static void
+    check(const Parameters &parameters, const std::string &parameter_file = "");
+
+    /**
+     * Claims the run folder (replacing an earlier run there, see
+     * OutputFolder), writes parameters.prm, and runs to the end time,
+     * printing progress lines (at most 100 columns) to @p log and the full
+     * detail to log.txt in the folder.
      */
     void
     run(std::ostream &log);
+
+    /**
+     * Plots the metrics of the finished run against t into metrics.png and
+     * metrics.svg of the run folder (gnuplot; a note on @p log if it is
+     * missing).
+     */
+    void
+    plot_metrics(std::ostream &log);
 
     /** The parameters of the run. */
     const Parameters &
@@ -84,12 +114,9 @@ namespace attnflow
     }
 
   private:
-    /**
-     * Removes the series files (tokens_*, density_*, the .pvd records,
-     * metrics.csv) that an earlier run left in @p directory.
-     */
-    static void
-    remove_earlier_output(const std::filesystem::path &directory);
+    /** Writes @p text to the screen @p log (if @p on_screen) and log.txt. */
+    void
+    print(std::ostream &log, const std::string &text, const bool on_screen);
 
     /**
      * The final comparison of a run with both solvers: the last output's
@@ -97,7 +124,7 @@ namespace attnflow
      * density side by side, and their distances.
      */
     void
-    print_final_comparison(std::ostream &log) const;
+    print_final_comparison(std::ostream &log);
 
     /**
      * Warns once per @p column (on stderr) when its @p value at time @p t
@@ -112,36 +139,49 @@ namespace attnflow
     std::vector<double>
     output_times() const;
 
-    /** Metrics, progress line and files of output number @p index. */
+    /**
+     * Metrics, files and the lines of output number @p index: a progress
+     * line on @p log, the full detail in log.txt.
+     */
     void
     output(const unsigned int index, std::ostream &log);
 
-    /** The token metrics and files of output @p index; progress text. */
+    /** The token metrics and files of output @p index; log.txt text. */
     std::string
     output_tokens(const unsigned int index);
 
-    /** The density metrics and files of output @p index; progress text. */
+    /** The density metrics and files of output @p index; log.txt text. */
     std::string
     output_density(const unsigned int index);
 
     /**
-     * The distances between density and tokens (DESIGN.md section 4): exact
+     * The distances between density and tokens (doc/theory.md section 5): exact
      * W1 and W2 in 1-D, exact W1 on S^1, sliced W2 otherwise, and the MMD;
-     * progress text.
+     * log.txt text.
      */
     std::string
     output_comparison();
 
-    Parameters                     parameters;
-    KernelEngine                   engine;
-    Model                          model;
-    AttentionField                 field;
-    InitialMeasure                 initial_measure;
-    std::unique_ptr<TokenSolver>   tokens;
-    std::unique_ptr<DensitySolver> density;
-    std::unique_ptr<TokenOutput>   token_output;
-    MetricsTable                   table;
-    std::set<std::string>          reported_overflows;
+    Parameters  parameters;
+    std::string parameter_file;
+    /** The parameter file is the folder's parameters.prm, unchanged. */
+    bool                            keeps_parameter_file = false;
+    KernelEngine                    engine;
+    Model                           model;
+    AttentionField                  field;
+    InitialMeasure                  initial_measure;
+    std::unique_ptr<TokenSolver>    tokens;
+    std::unique_ptr<DensitySolver>  density;
+    std::unique_ptr<TokenOutput>    token_output;
+    MetricsTable                    table;
+    std::set<std::string>           reported_overflows;
+    std::unique_ptr<OutputFolder>   folder;
+    std::ofstream                   log_file;
+    std::unique_ptr<ProgressReport> progress;
+    /** The values of the progress line being assembled. */
+    ProgressReport::Values progress_values;
+    /** The distance on the progress line (w1 or sliced_w2; "" if none). */
+    std::string distance_column;
   };
 } // namespace attnflow
 

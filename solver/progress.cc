@@ -1,0 +1,122 @@
+#include <attnflow/progress.h>
+
+#include <cmath>
+#include <cstdio>
+
+namespace attnflow
+{
+  ProgressReport::ProgressReport(const double       end_time,
+                                 const bool         tokens,
+                                 const bool         density,
+                                 const std::string &distance)
+      : end_time(end_time)
+      , tokens(tokens)
+      , density(density)
+      , distance(distance)
+      , start(Clock::now())
+  {}
+
+
+
+  std::string
+  ProgressReport::format_duration(const double seconds)
+  {
+    char       text[16];
+    const long s = std::lround(seconds);
+    if (!std::isfinite(seconds) || seconds < 0.)
+      return "-";
+    if (s < 60)
+      std::snprintf(text, sizeof(text), "%lds", s);
+    else if (s < 3600)
+      std::snprintf(text, sizeof(text), "%ldm%02lds", s / 60, s % 60);
+    else if (s < 100 * 3600)
+      std::snprintf(text, sizeof(text), "%ldh%02ldm", s / 3600, (s / 60) % 60);
+    else
+      std::snprintf(text, sizeof(text), "%ldd", s / 86400);
+    return text;
+  }
+
+
+
+  std::string
+  ProgressReport::header() const
+  {
+    std::string text = "        t";
+    if (tokens)
+      text += " | tok energy  order  cl";
+    if (density)
+      text += " | den energy   mass-1  cl";
+    if (!distance.empty())
+      {
+        char column[16];
+        std::snprintf(column, sizeof(column), " | %9s", distance.c_str());
+        text += column;
+      }
+    return text + " |  spent     rate   left";
+  }
+
+
+
+  std::string
+  ProgressReport::line(const Values &v)
+  {
+    const Clock::time_point now = Clock::now();
+    if (!started)
+      {
+        first_t    = v.t;
+        first_wall = now;
+        started    = true;
+      }
+    char part[64];
+    std::snprintf(part, sizeof(part), "%9.4f", v.t);
+    std::string text = part;
+    if (tokens)
+      {
+        std::snprintf(part,
+                      sizeof(part),
+                      " | %11.4e %6.4f %3u",
+                      v.energy_tokens,
+                      v.order_tokens,
+                      v.clusters_tokens);
+        text += part;
+      }
+    if (density)
+      {
+        std::snprintf(part,
+                      sizeof(part),
+                      " | %11.4e %8.1e %3u",
+                      v.energy_density,
+                      v.mass_error,
+                      v.clusters_density);
+        text += part;
+      }
+    if (!distance.empty())
+      {
+        std::snprintf(part, sizeof(part), " | %9.2e", v.distance);
+        text += part;
+      }
+    const double spent = std::chrono::duration<double>(now - start).count();
+    const double measured =
+      std::chrono::duration<double>(now - first_wall).count();
+    const double rate =
+      measured > 0. && v.t > first_t ? (v.t - first_t) / measured : NAN;
+    std::string rate_text = "-", left_text = "-";
+    if (std::isfinite(rate))
+      {
+        std::snprintf(part, sizeof(part), "%.2g", rate);
+        rate_text = part;
+        left_text = format_duration((end_time - v.t) / rate);
+      }
+    std::snprintf(part,
+                  sizeof(part),
+                  " | %6s %8s %6s",
+                  format_duration(spent).c_str(),
+                  rate_text.c_str(),
+                  left_text.c_str());
+    text += part;
+    // A field wider than its column (huge counts) is cut, never wrapped.
+    if (text.size() > max_width)
+      text.resize(max_width);
+    return text;
+  }
+} // namespace attnflow
