@@ -1,3 +1,4 @@
+#include <attnflow/comparison.h>
 #include <attnflow/convergence_study.h>
 #include <attnflow/exact_solution.h>
 #include <attnflow/exceptions.h>
@@ -37,24 +38,28 @@ namespace attnflow
     }
 
     /**
-     * Whether the distance @p error is measured in the geometry of @p run
-     * (the Simulator's comparison): w1 and w2 in R^1, w1 on S^1, sliced_w2
-     * elsewhere, mmd everywhere.
+     * Whether the distance @p error is measured in the geometry of @p model
+     * (measured_distances(); any error that is no distance is).
      */
     bool
     measured_in(const ConvergenceError error, const ModelParameters &model)
     {
-      const unsigned int d    = model.dimension;
-      const bool         line = model.geometry == Geometry::euclidean && d == 1;
-      const bool         circle = model.geometry == Geometry::sphere && d == 2;
+      const std::vector<Distance> measured =
+        measured_distances(model.geometry, model.dimension);
+      const auto has = [&](const Distance distance) {
+        return std::find(measured.begin(), measured.end(), distance) !=
+               measured.end();
+      };
       switch (error)
         {
           case ConvergenceError::w1:
-            return line || circle;
+            return has(Distance::w1);
           case ConvergenceError::w2:
-            return line;
+            return has(Distance::w2);
           case ConvergenceError::sliced_w2:
-            return !line && !circle;
+            return has(Distance::sliced_w2);
+          case ConvergenceError::mmd:
+            return has(Distance::mmd);
           default:
             return true;
         }

@@ -123,9 +123,11 @@ namespace attnflow
 
 
   ConvergenceReport::ConvergenceReport(const ConvergencePlan    &plan,
-                                       const ConvergenceResults &results)
+                                       const ConvergenceResults &results,
+                                       OutputFolder             &folder)
       : plan(plan)
       , results(results)
+      , folder(folder)
   {}
 
 
@@ -195,13 +197,13 @@ namespace attnflow
     log << "\n";
     const std::filesystem::path &directory = plan.directory();
     write_file_atomically(
-      directory / "convergence.txt",
+      folder.add("convergence.txt"),
       [&](std::ostream &out) {
         table.write_text(out, dealii::TableHandler::table_with_headers);
       });
-    write_file_atomically(directory / "convergence.tex",
+    write_file_atomically(folder.add("convergence.tex"),
                           [&](std::ostream &out) { table.write_tex(out); });
-    write_file_atomically(directory / "convergence.csv",
+    write_file_atomically(folder.add("convergence.csv"),
                           [&](std::ostream &out) {
                             out << (own_x ? sweep.short_name + "," : "") << x;
                             for (unsigned int s = 0; s < n_series; ++s)
@@ -242,7 +244,7 @@ namespace attnflow
     const auto plotted_x = [&](const unsigned int s, const unsigned int v) {
       return inverse ? 1. / results.abscissa(s, v) : results.abscissa(s, v);
     };
-    write_file_atomically(directory / "convergence.dat",
+    write_file_atomically(folder.add("convergence.dat"),
                           [&](std::ostream &out) {
                             out << std::setprecision(10);
                             for (unsigned int s = 0; s < plan.n_series(); ++s)
@@ -260,7 +262,7 @@ namespace attnflow
                           });
 
     const ConvergenceParameters &study = plan.settings();
-    write_file_atomically(directory / "convergence.gp", [&](std::ostream &out) {
+    write_file_atomically(folder.add("convergence.gp"), [&](std::ostream &out) {
       out << "# gnuplot convergence.gp (in this folder) draws convergence.png "
              "and .svg\n"
           << "set logscale y\n"
@@ -309,6 +311,9 @@ namespace attnflow
     std::string quoted = "'";
     for (const char c : directory.string())
       quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    for (const char *plot_file :
+         {"convergence.png", "convergence.svg", "gnuplot.log"})
+      folder.add(plot_file);
     const std::string command =
       "cd " + quoted + "' && gnuplot convergence.gp > gnuplot.log 2>&1";
     if (std::system(command.c_str()) != 0)

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iomanip>
 #include <limits>
+#include <sstream>
 
 namespace attnflow
 {
@@ -62,8 +63,10 @@ namespace attnflow
 
 
 
-  ConvergenceRunner::ConvergenceRunner(const ConvergencePlan &plan)
+  ConvergenceRunner::ConvergenceRunner(const ConvergencePlan &plan,
+                                       OutputFolder          &folder)
       : plan(plan)
+      , folder(folder)
   {}
 
 
@@ -126,8 +129,10 @@ namespace attnflow
     auto       simulator =
       std::make_unique<Simulator>(plan.run_parameters(s, v, seed));
     const std::filesystem::path run_directory = plan.run_directory(s, v, seed);
-    std::filesystem::create_directories(run_directory);
-    std::ofstream run_log(run_directory / "log.txt");
+    // The run folder is the study's; the run writes its own log.txt there.
+    folder.add_folder(
+      run_directory.lexically_relative(plan.directory()).string());
+    std::ostringstream run_log;
     try
       {
         simulator->run(run_log);

@@ -19,33 +19,33 @@ namespace attnflow
   {
     const auto                   start     = std::chrono::steady_clock::now();
     const std::filesystem::path &directory = plan.directory();
-    const bool                   created = !std::filesystem::exists(directory);
-    create_output_directory(directory);
-    remove_earlier_output();
+    // Claims the folder: refuses one attnflow did not write, and replaces
+    // only what an earlier study listed in its manifest.
+    folder = std::make_unique<OutputFolder>(
+      directory,
+      std::vector<OutputFolder::Input>{
+        {plan.study_file(), "the study's parameter file"}},
+      [](const std::string &name) {
+        return name == "parameters.prm" || name == "gnuplot.log" ||
+               name.rfind("convergence.", 0) == 0;
+      });
     try
       {
-        std::filesystem::create_directories(directory / "runs");
-        write_file_atomically(directory / "parameters.prm",
+        write_file_atomically(folder->add("parameters.prm"),
                               [&](std::ostream &out) {
                                 out
                                   << plan.get_parameters().used_parameter_file;
                               });
         results = std::make_unique<ConvergenceResults>(
-          ConvergenceRunner(plan).run(log));
+          ConvergenceRunner(plan, *folder).run(log));
       }
     catch (const InputError &)
       {
         // Bad input found only by a run: leave nothing behind.
-        if (created)
-          std::filesystem::remove_all(directory);
-        else
-          {
-            remove_earlier_output();
-            std::filesystem::remove(directory / "parameters.prm");
-          }
+        folder->remove_written();
         throw;
       }
-    const ConvergenceReport report(plan, *results);
+    const ConvergenceReport report(plan, *results, *folder);
     report.write_tables(log);
     const bool   plotted = report.write_plot(log);
     const double seconds =
@@ -55,20 +55,6 @@ namespace attnflow
         << seconds << " s; convergence.txt, .tex, .csv, .gp, .dat"
         << (plotted ? ", .png, .svg" : "") << " in " << directory.string()
         << std::defaultfloat << "\n";
-  }
-
-
-
-  void
-  ConvergenceStudy::remove_earlier_output() const
-  {
-    const std::filesystem::path &directory = plan.directory();
-    std::filesystem::remove_all(directory / "runs");
-    for (const char *extension :
-         {"txt", "tex", "csv", "gp", "dat", "png", "svg", "png.tmp", "svg.tmp"})
-      std::filesystem::remove(directory /
-                              ("convergence." + std::string(extension)));
-    std::filesystem::remove(directory / "gnuplot.log");
   }
 
 

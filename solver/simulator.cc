@@ -163,15 +163,57 @@ namespace attnflow
 
 
 
+  double
+  Simulator::distance_between(const Distance        distance,
+                              const WeightedPoints &density_measure,
+                              const WeightedPoints &token_measure) const
+  {
+    const ComparisonParameters &p      = parameters.comparison;
+    const auto                  angles = [](const PointSet &points) {
+      std::vector<double> theta(points.size());
+      for (std::size_t i = 0; i < points.size(); ++i)
+        theta[i] = std::atan2(points[i][1], points[i][0]);
+      return theta;
+    };
+    switch (distance)
+      {
+        case Distance::w1:
+        case Distance::w2:
+          if (model.geometry == Geometry::euclidean)
+            // Exact: the piecewise polynomial density against the tokens.
+            return wasserstein_1d(*density->interval_density(),
+                                  token_measure.points.coordinates,
+                                  token_measure.weights,
+                                  distance == Distance::w1 ? 1. : 2.);
+          return wasserstein1_circle(angles(density_measure.points),
+                                     density_measure.weights,
+                                     angles(token_measure.points),
+                                     token_measure.weights);
+        case Distance::sliced_w2:
+          return sliced_wasserstein2(density_measure,
+                                     token_measure,
+                                     sliced_directions(model.dimension,
+                                                       p.sliced_directions,
+                                                       p.seed));
+        case Distance::mmd:
+          return maximum_mean_discrepancy(density_measure,
+                                          token_measure,
+                                          p.mmd_bandwidth,
+                                          engine);
+      }
+    throw std::logic_error("a distance without a definition");
+  }
+
+
+
   std::string
   Simulator::output_comparison()
   {
     const WeightedPoints density_measure = density->quadrature_measure();
     const WeightedPoints token_measure{tokens->tokens(), tokens->weights()};
-    const ComparisonParameters &p        = parameters.comparison;
-    std::string                 progress = " | compare:";
-    char                        line[64];
-    const auto record = [&](const char *column, const double value) {
+    std::string          progress = " | compare:";
+    char                 line[64];
+    const auto           record = [&](const char *column, const double value) {
       table.set(column, value);
       if (column == distance_column)
         progress_values.distance = value;
@@ -180,39 +222,9 @@ namespace attnflow
     };
 
     const unsigned int d = model.dimension;
-    if (model.geometry == Geometry::euclidean && d == 1)
-      {
-        // Exact: the piecewise polynomial density against the tokens.
-        const auto                 rho = density->interval_density();
-        const std::vector<double> &y   = token_measure.points.coordinates;
-        record("w1", wasserstein_1d(*rho, y, token_measure.weights, 1.));
-        record("w2", wasserstein_1d(*rho, y, token_measure.weights, 2.));
-      }
-    else if (model.geometry == Geometry::sphere && d == 2)
-      {
-        const auto angles = [](const PointSet &points) {
-          std::vector<double> theta(points.size());
-          for (std::size_t i = 0; i < points.size(); ++i)
-            theta[i] = std::atan2(points[i][1], points[i][0]);
-          return theta;
-        };
-        record("w1",
-               wasserstein1_circle(angles(density_measure.points),
-                                   density_measure.weights,
-                                   angles(token_measure.points),
-                                   token_measure.weights));
-      }
-    else
-      record(
-        "sliced_w2",
-        sliced_wasserstein2(density_measure,
-                            token_measure,
-                            sliced_directions(d, p.sliced_directions, p.seed)));
-    record("mmd",
-           maximum_mean_discrepancy(density_measure,
-                                    token_measure,
-                                    p.mmd_bandwidth,
-                                    engine));
+    for (const Distance distance : measured_distances(model.geometry, d))
+      record(column_name(distance).c_str(),
+             distance_between(distance, density_measure, token_measure));
     return progress;
   }
 
@@ -320,10 +332,8 @@ namespace attnflow
            << (directory / "log.txt").string() << ")";
     print(log, header.str(), true);
     if (tokens && density)
-      distance_column =
-        model.dimension == (model.geometry == Geometry::sphere ? 2 : 1) ?
-          "w1" :
-          "sliced_w2";
+      distance_column = column_name(
+        measured_distances(model.geometry, model.dimension).front());
     progress = std::make_unique<ProgressReport>(parameters.time.end_time,
                                                 tokens != nullptr,
                                                 density != nullptr,

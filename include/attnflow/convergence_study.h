@@ -10,6 +10,7 @@
 #define attnflow_convergence_study_h
 
 #include <attnflow/convergence_sweep.h>
+#include <attnflow/output_folder.h>
 #include <attnflow/parameters.h>
 #include <attnflow/simulator.h>
 
@@ -81,6 +82,13 @@ namespace attnflow
     /** The number of values with an error (the finest run has none). */
     unsigned int
     n_rows() const;
+
+    /** The study's parameter file. */
+    const std::string &
+    study_file() const
+    {
+      return file;
+    }
 
     /** Value @p v of the swept parameter, as written. */
     const std::string &
@@ -259,8 +267,8 @@ namespace attnflow
   class ConvergenceRunner
   {
   public:
-    /** The runner of @p plan. */
-    explicit ConvergenceRunner(const ConvergencePlan &plan);
+    /** The runner of @p plan, its run folders claimed in @p folder. */
+    ConvergenceRunner(const ConvergencePlan &plan, OutputFolder &folder);
 
     /** Does every run, printing one line each to @p log. */
     ConvergenceResults
@@ -292,6 +300,7 @@ namespace attnflow
     check_captured_mass(const Simulator &run, std::ostream &log);
 
     const ConvergencePlan &plan;
+    OutputFolder          &folder;
     /** Whether the warning of check_captured_mass() was given. */
     bool warned_about_the_box = false;
   };
@@ -307,9 +316,10 @@ namespace attnflow
   class ConvergenceReport
   {
   public:
-    /** The report of @p results of @p plan. */
+    /** The report of @p results of @p plan, written into @p folder. */
     ConvergenceReport(const ConvergencePlan    &plan,
-                      const ConvergenceResults &results);
+                      const ConvergenceResults &results,
+                      OutputFolder             &folder);
 
     /** convergence.txt, .tex and .csv, and the table on @p log. */
     void
@@ -325,6 +335,7 @@ namespace attnflow
   private:
     const ConvergencePlan    &plan;
     const ConvergenceResults &results;
+    OutputFolder             &folder;
   };
 
 
@@ -372,14 +383,9 @@ namespace attnflow
     n_rows() const;
 
   private:
-    /**
-     * Removes what an earlier study left in the folder: runs/ and the
-     * convergence.* files.
-     */
-    void
-    remove_earlier_output() const;
-
-    ConvergencePlan                     plan;
+    ConvergencePlan plan;
+    /** The study's folder: what it writes, listed in its manifest. */
+    std::unique_ptr<OutputFolder>       folder;
     std::unique_ptr<ConvergenceResults> results;
   };
 } // namespace attnflow

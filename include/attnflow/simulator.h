@@ -155,6 +155,15 @@ namespace attnflow
     output_density(const unsigned int index);
 
     /**
+     * The distance @p distance between the density and the tokens
+     * (doc/theory.md section 5), as measured_distances() lists it.
+     */
+    double
+    distance_between(const Distance        distance,
+                     const WeightedPoints &density_measure,
+                     const WeightedPoints &token_measure) const;
+
+    /**
      * The distances between density and tokens (doc/theory.md section 5): exact
      * W1 and W2 in 1-D, exact W1 on S^1, sliced W2 otherwise, and the MMD;
      * log.txt text.
