@@ -20,6 +20,9 @@ namespace attnflow
       , initial_measure(parameters.initial_condition,
                         model,
                         parameters.density.kde_bandwidth)
+      , timer(timing_summary,
+              dealii::TimerOutput::never,
+              dealii::TimerOutput::wall_times)
   {
     const std::size_t n = parameters.tokens.n_tokens;
     if (n == 0 && !parameters.density.enabled)
@@ -40,7 +43,8 @@ namespace attnflow
       density = create_density_solver(model,
                                       parameters.density,
                                       engine,
-                                      initial_measure);
+                                      initial_measure,
+                                      timer);
   }
 
 
@@ -184,9 +188,6 @@ namespace attnflow
       }
     log << "output in " << directory.string() << "/\n";
 
-    dealii::TimerOutput       timer(log,
-                              dealii::TimerOutput::summary,
-                              dealii::TimerOutput::wall_times);
     const std::vector<double> times = output_times();
     for (unsigned int index = 0; index < times.size(); ++index)
       {
@@ -196,16 +197,15 @@ namespace attnflow
             tokens->advance_to(times[index]);
           }
         if (density)
-          {
-            // Timed inside: "density field" and "density transport".
-            density->set_timer(timer);
-            density->advance_to(times[index]);
-          }
+          // Timed inside: "density field" and "density transport".
+          density->advance_to(times[index]);
         dealii::TimerOutput::Scope scope(timer, "metrics and output");
         output(index, log);
       }
     if (tokens && density)
       print_final_comparison(log);
+    timer.print_summary();
+    log << timing_summary.str();
   }
 
 
