@@ -142,6 +142,9 @@ namespace attnflow
       , initial_measure(parameters.initial_condition,
                         model,
                         parameters.density.kde_bandwidth)
+      , timer(timing_summary,
+              dealii::TimerOutput::never,
+              dealii::TimerOutput::wall_times)
   {
     const std::size_t n = parameters.tokens.n_tokens;
     if (n == 0 && !parameters.density.enabled)
@@ -158,7 +161,9 @@ namespace attnflow
       density = create_density_solver(model,
                                       parameters.density,
                                       engine,
-                                      initial_measure);
+                                      initial_measure,
+                                      timer,
+                                      parameters.field);
   }
 
 
@@ -313,8 +318,7 @@ namespace attnflow
            << (model.geometry == Geometry::sphere ? model.dimension - 1 :
                                                     model.dimension)
            << ", beta = " << model.beta << ", "
-           << (model.normalization == Normalization::softmax ? "softmax" :
-                                                               "uniform")
+           << selection_name(normalization_names, model.normalization)
            << " attention, " << model.layers[0].heads.size() << " head(s), "
            << model.layers.size() << " layer(s); "
            << (tokens ? tokens->tokens().size() : 0) << " tokens; ";
@@ -340,9 +344,6 @@ namespace attnflow
                                                 distance_column);
     log << progress->header() << std::endl;
 
-    dealii::TimerOutput       timer(log,
-                              dealii::TimerOutput::summary,
-                              dealii::TimerOutput::wall_times);
     const std::vector<double> times = output_times();
     for (unsigned int index = 0; index < times.size(); ++index)
       {
@@ -352,16 +353,15 @@ namespace attnflow
             tokens->advance_to(times[index]);
           }
         if (density)
-          {
-            // Timed inside: "density field" and "density transport".
-            density->set_timer(timer);
-            density->advance_to(times[index]);
-          }
+          // Timed inside: "density field" and "density transport".
+          density->advance_to(times[index]);
         dealii::TimerOutput::Scope scope(timer, "metrics and output");
         output(index, log);
       }
     if (tokens && density)
       print_final_comparison(log);
+    timer.print_summary();
+    log << timing_summary.str();
   }
 
 

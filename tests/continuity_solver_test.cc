@@ -1,15 +1,17 @@
 /**
  * @file
- * The finite-element solver against the exact cases of DESIGN.md section 3:
- * E1 (translation, L1 convergence rates in 1-D and 2-D), E3 (growth rates
- * of the modes of the uniform density on S^1), E4 (on S^2), and the
- * invariants of a clustering run (mass, positivity, the USA energy).
+ * The finite-element solver against the exact cases of doc/theory.md
+ * section 3: E1 (translation, L1 convergence rates in 1-D and 2-D), E3
+ * (growth rates of the modes of the uniform density on S^1), E4 (on S^2),
+ * and the invariants of a clustering run (mass, positivity, the USA
+ * energy).
  */
 #include <attnflow/continuity_solver.h>
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iostream>
 
 #include "gaussian_moments.h"
 #include "test_helpers.h"
@@ -29,13 +31,17 @@ namespace attnflow
           , measure(parameters.initial_condition,
                     model,
                     parameters.density.kde_bandwidth)
-          , solver(model, parameters.density, engine, measure)
+          , timer(std::cout,
+                  dealii::TimerOutput::never,
+                  dealii::TimerOutput::wall_times)
+          , solver(model, parameters.density, engine, measure, timer)
       {}
 
       Parameters                      parameters;
       Model                           model;
       KernelEngine                    engine;
       InitialMeasure                  measure;
+      dealii::TimerOutput             timer;
       ContinuitySolver<dim, spacedim> solver;
     };
 

@@ -16,11 +16,14 @@
 #include <attnflow/progress.h>
 #include <attnflow/token_solver.h>
 
+#include <deal.II/base/timer.h>
+
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <ostream>
 #include <set>
+#include <sstream>
 #include <string>
 
 namespace attnflow
@@ -179,6 +182,8 @@ namespace attnflow
     Model                           model;
     AttentionField                  field;
     InitialMeasure                  initial_measure;
+    std::ostringstream              timing_summary; /**< what timer prints */
+    dealii::TimerOutput             timer; /**< held by the solvers below */
     std::unique_ptr<TokenSolver>    tokens;
     std::unique_ptr<DensitySolver>  density;
     std::unique_ptr<TokenOutput>    token_output;

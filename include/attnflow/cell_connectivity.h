@@ -1,0 +1,55 @@
+/**
+ * @file
+ * The faces of an active mesh, each listed once with its two sides, and the
+ * connected components of a set of cells through them (density clusters,
+ * doc/theory.md section 4.6).
+ */
+#ifndef attnflow_cell_connectivity_h
+#define attnflow_cell_connectivity_h
+
+#include <deal.II/base/types.h>
+#include <deal.II/dofs/dof_handler.h>
+
+#include <vector>
+
+namespace attnflow
+{
+  /**
+   * A face of the active mesh with its two sides as
+   * FEInterfaceValues::reinit() takes them. A boundary face has
+   * neighbor_face == numbers::invalid_unsigned_int (and neighbor == cell).
+   */
+  template <int dim, int spacedim>
+  struct MeshFace
+  {
+    typename dealii::DoFHandler<dim, spacedim>::active_cell_iterator cell,
+      neighbor;
+    unsigned int face, subface, neighbor_face, neighbor_subface;
+
+    /** Whether the face lies on the boundary of the domain. */
+    bool
+    at_boundary() const;
+  };
+
+  /**
+   * The interior and boundary faces of the active cells of @p dof_handler,
+   * each once: a face between cells of different levels from its finer
+   * side, one between cells of the same level from the cell of larger
+   * index.
+   */
+  template <int dim, int spacedim>
+  std::vector<MeshFace<dim, spacedim>>
+  list_faces(const dealii::DoFHandler<dim, spacedim> &dof_handler);
+
+  /**
+   * The number of connected components of the active cells with
+   * @p marked[active_cell_index] set, two cells being connected when they
+   * share one of the interior @p faces (union-find).
+   */
+  template <int dim, int spacedim>
+  unsigned int
+  count_connected_components(const std::vector<MeshFace<dim, spacedim>> &faces,
+                             const std::vector<bool> &marked);
+} // namespace attnflow
+
+#endif
