@@ -48,7 +48,7 @@ namespace attnflow
    *   <a_i, b_j> + log w_j - alibi_slope (i - j) / n,    j <= i,
    *
    * which damps distant tokens (alibi_slope = 0: the plain causal mask).
-   * The first token attends to itself alone. See doc/theory-causal.md.
+   * The first token attends to itself alone. See doc/theory.md section 1.4.
    */
   struct AttentionMask
   {
