@@ -71,7 +71,7 @@ namespace
     const int          kind    = state.range(3);
 
     const attnflow::KernelEngine engine(threads);
-    const attnflow::PointSet     tokens = sphere_tokens(n, d);
+    const attnflow::PointSet     tokens  = sphere_tokens(n, d);
     attnflow::PointSet           queries = tokens;
     for (double &x : queries.coordinates)
       x *= 4.;

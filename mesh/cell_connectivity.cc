@@ -1,6 +1,6 @@
 #include <attnflow/cell_connectivity.h>
+#include <attnflow/point_sets.h>
 
-#include <numeric>
 
 namespace attnflow
 {
@@ -62,25 +62,19 @@ namespace attnflow
   count_connected_components(const std::vector<MeshFace<dim, spacedim>> &faces,
                              const std::vector<bool>                    &marked)
   {
-    const unsigned int        n_cells = marked.size();
-    std::vector<unsigned int> parent(n_cells);
-    std::iota(parent.begin(), parent.end(), 0u);
-    const auto root = [&parent](unsigned int c) {
-      while (parent[c] != c)
-        c = parent[c] = parent[parent[c]];
-      return c;
-    };
+    const unsigned int n_cells = marked.size();
+    UnionFind          components(n_cells);
     for (const MeshFace<dim, spacedim> &face : faces)
       if (!face.at_boundary())
         {
           const unsigned int a = face.cell->active_cell_index(),
                              b = face.neighbor->active_cell_index();
           if (marked[a] && marked[b])
-            parent[root(a)] = root(b);
+            components.unite(a, b);
         }
     unsigned int n_components = 0;
     for (unsigned int c = 0; c < n_cells; ++c)
-      if (marked[c] && root(c) == c)
+      if (marked[c] && components.find(c) == c)
         ++n_components;
     return n_components;
   }

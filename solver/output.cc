@@ -16,23 +16,6 @@
 namespace attnflow
 {
   void
-  create_output_directory(const std::filesystem::path &directory)
-  {
-    try
-      {
-        std::filesystem::create_directories(directory);
-      }
-    catch (const std::filesystem::filesystem_error &e)
-      {
-        throw InputError("Output/directory",
-                         "cannot create '" + directory.string() +
-                           "': " + e.code().message());
-      }
-  }
-
-
-
-  void
   write_file_atomically(const std::filesystem::path               &path,
                         const std::function<void(std::ostream &)> &write)
   {

@@ -61,7 +61,7 @@ namespace attnflow
       5. * 8. * d * double(d) * heads *
       std::max<std::size_t>(1, parameters.model.layer_durations.size());
     size.n_tokens = parameters.tokens.n_tokens;
-    if (parameters.initial_condition.type == "tokens file" &&
+    if (parameters.initial_condition.type == InitialMeasureType::tokens_file &&
         std::filesystem::is_regular_file(file, error))
       // At least "x," per coordinate; attnflow writes about 24 characters.
       size.n_tokens = std::filesystem::file_size(file, error) / (8. * d);
@@ -180,10 +180,11 @@ namespace attnflow
                       "%.3g",
                       std::max(0., rest - size.density - size.metrics) /
                         per_token);
-        parameter = parameters.initial_condition.type == "tokens file" ?
-                      "Initial condition/tokens file" :
-                      "Tokens/number of tokens";
-        advice    = "; fewer tokens (about " + std::string(fit) +
+        parameter =
+          parameters.initial_condition.type == InitialMeasureType::tokens_file ?
+            "Initial condition/tokens file" :
+            "Tokens/number of tokens";
+        advice = "; fewer tokens (about " + std::string(fit) +
                  " fit) or a machine with more memory";
       }
     else if (size.density >= size.metrics)
@@ -225,11 +226,12 @@ namespace attnflow
          << (m.geometry == Geometry::sphere ? "S^" : "R^")
          << (m.geometry == Geometry::sphere ? m.dimension - 1 : m.dimension);
     if (parameters.tokens.n_tokens > 0 ||
-        parameters.initial_condition.type == "tokens file")
+        parameters.initial_condition.type == InitialMeasureType::tokens_file)
       {
         const char *schemes[] = {"euler", "rk4", "dopri5"};
         line << ": "
-             << (parameters.initial_condition.type == "tokens file" ?
+             << (parameters.initial_condition.type ==
+                     InitialMeasureType::tokens_file ?
                    "the tokens of " + parameters.initial_condition.tokens_file :
                    std::to_string(parameters.tokens.n_tokens) + " tokens")
              << " (" << schemes[static_cast<int>(parameters.time.scheme)]

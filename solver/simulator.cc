@@ -360,8 +360,25 @@ namespace attnflow
       }
     if (tokens && density)
       print_final_comparison(log);
+    print_field_methods(log);
     timer.print_summary();
     log << timing_summary.str();
+  }
+
+
+
+  void
+  Simulator::print_field_methods(std::ostream &log) const
+  {
+    const auto print = [&](const char                     *side,
+                           const std::vector<std::string> &lines) {
+      for (const std::string &line : lines)
+        log << "field of the " << side << ": " << line << "\n";
+    };
+    if (tokens)
+      print("tokens", tokens->field_method_report());
+    if (density)
+      print("density", density->field_method_report());
   }
 
 
@@ -442,7 +459,7 @@ namespace attnflow
                          layer);
     const IntegrationStatistics &work = solver.statistics();
     progress_values.energy_tokens     = s.energy;
-    progress_values.order_tokens      = s.order;
+    progress_values.order_tokens      = s.order();
     progress_values.clusters_tokens   = s.n_clusters;
     table.set("energy_tokens", s.energy);
     report_overflow("energy_tokens", s.energy, solver.time());

@@ -122,7 +122,7 @@ namespace attnflow
     // Each sweep's parameter is an entry of the parameter file, named once.
     dealii::ParameterHandler prm;
     Parameters               defaults;
-    defaults.declare_parameters(prm);
+    defaults.add_parameters(prm);
     std::set<std::string> parameters;
     for (const Sweep &sweep : sweeps())
       {

@@ -72,7 +72,11 @@ namespace attnflow
           dealii::TimerOutput         timer(std::cout,
                                     dealii::TimerOutput::never,
                                     dealii::TimerOutput::wall_times);
-          DensityField<dim, spacedim> field(model, engine, space, timer);
+          DensityField<dim, spacedim> field(model,
+                                            engine,
+                                            space,
+                                            timer,
+                                            FieldParameters());
           field.reinit();
           field.evaluate(space.project(values), model.layers[0]);
 

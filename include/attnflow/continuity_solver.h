@@ -132,6 +132,10 @@ namespace attnflow
      */
     virtual std::unique_ptr<PiecewisePolynomialDensity>
     interval_density() const = 0;
+
+    /** The field's methods, one line per head (AttentionField). */
+    virtual std::vector<std::string>
+    field_method_report() const = 0;
   };
 
   /**
@@ -206,6 +210,12 @@ namespace attnflow
 
     std::unique_ptr<PiecewisePolynomialDensity>
     interval_density() const override;
+
+    std::vector<std::string>
+    field_method_report() const override
+    {
+      return field.method_report();
+    }
 
     /**
      * The L1 distance int |rho - @p exact| over the domain, with a Gauss

@@ -82,6 +82,13 @@ namespace attnflow
     double
     energy(const dealii::Vector<double> &rho, const Layer &layer) const;
 
+    /** The methods of the field, one line per head (AttentionField). */
+    std::vector<std::string>
+    method_report() const
+    {
+      return field.method_report();
+    }
+
   private:
     const AttentionField                     field;
     const DGSpace<dim, spacedim>            &space;

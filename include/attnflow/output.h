@@ -21,13 +21,6 @@
 namespace attnflow
 {
   /**
-   * Creates the run folder @p directory (and its parents) if missing;
-   * InputError naming Output/directory if that fails.
-   */
-  void
-  create_output_directory(const std::filesystem::path &directory);
-
-  /**
    * Writes @p path through @p write into "path.tmp", then renames it to
    * @p path (atomic on POSIX file systems). Throws OutputError naming the
    * file and the cause (disk full, permission), and removes the temporary

@@ -174,6 +174,13 @@ namespace attnflow
     std::string
     output_comparison();
 
+    /**
+     * One line per head of each solver's field: the method that summed it,
+     * the targets its guard handed to the direct sum, what was refused.
+     */
+    void
+    print_field_methods(std::ostream &log) const;
+
     Parameters  parameters;
     std::string parameter_file;
     /** The parameter file is the folder's parameters.prm, unchanged. */
