@@ -1,5 +1,7 @@
 #include <attnflow/field_method.h>
 
+#include <tbb/task_arena.h>
+
 namespace attnflow
 {
   namespace
@@ -45,7 +47,15 @@ namespace attnflow
                    KernelSums             &sums)
   {
     std::vector<std::size_t> rejected;
-    method.evaluate(problem, sums, rejected);
+    // The method's threads are the engine's (Parallel/number of threads).
+    const auto work = [&] { method.evaluate(problem, sums, rejected); };
+    if (engine.n_threads() == 0)
+      work();
+    else
+      {
+        tbb::task_arena arena(static_cast<int>(engine.n_threads()));
+        arena.execute(work);
+      }
     if (rejected.empty())
       return 0;
 
