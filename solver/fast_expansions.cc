@@ -306,11 +306,51 @@ namespace attnflow
       sums.values = PointSet(n_values, n_targets);
     }
 
-    /** The rejected targets, in increasing order, from the flags. */
+    /**
+     * The sums of an expansion at every target of @p problem, in batches of
+     * batch_size on parallel tasks, into @p sums, and the targets whose
+     * bound is not certified (sections 6.1.6, 6.5) into @p rejected (in
+     * increasing order). @p make_batch() gives a task's evaluator;
+     * @p evaluate(batch, i0, n) evaluates targets i0 .. i0 + n - 1, after
+     * which batch.sum(component, q) holds component 0 (the normaliser) or
+     * 1 + k (value k) of target i0 + q.
+     */
+    template <typename MakeBatch, typename Evaluate>
     void
-    collect_rejected(const std::vector<char>  &rejected_flags,
-                     std::vector<std::size_t> &rejected)
+    sum_and_certify(const KernelSumProblem   &problem,
+                    const MakeBatch          &make_batch,
+                    const Evaluate           &evaluate,
+                    const double              expansion_error,
+                    const double              projection,
+                    KernelSums               &sums,
+                    std::vector<std::size_t> &rejected)
     {
+      std::vector<char> rejected_flags(problem.targets.size(), 0);
+      tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0,
+                                        problem.targets.size(),
+                                        target_task_size),
+        [&](const tbb::blocked_range<std::size_t> &range) {
+          auto batch = make_batch();
+          for (std::size_t i0 = range.begin(); i0 < range.end();
+               i0 += batch_size)
+            {
+              const unsigned int n = static_cast<unsigned int>(
+                std::min<std::size_t>(batch_size, range.end() - i0));
+              evaluate(batch, i0, n);
+              for (unsigned int q = 0; q < n; ++q)
+                {
+                  const std::size_t i = i0 + q;
+                  sums.normaliser[i]  = batch.sum(0, q);
+                  for (unsigned int k = 0; k < problem.values.dimension; ++k)
+                    sums.values[i][k] = batch.sum(1 + k, q);
+                  rejected_flags[i] = !certified(sums.normaliser[i],
+                                                 expansion_error,
+                                                 projection,
+                                                 problem.tolerance);
+                }
+            }
+        });
       rejected.clear();
       for (std::size_t i = 0; i < rejected_flags.size(); ++i)
         if (rejected_flags[i])
@@ -723,32 +763,16 @@ namespace attnflow
                 problem.targets.size(),
                 problem.values.dimension,
                 std::log(W) + series.form.r1 + series.form.r2);
-    std::vector<char> rejected_flags(problem.targets.size(), 0);
-    tbb::parallel_for(
-      tbb::blocked_range<std::size_t>(0,
-                                      problem.targets.size(),
-                                      target_task_size),
-      [&](const tbb::blocked_range<std::size_t> &range) {
-        CircleTargets targets(series.n_frequencies, n_components);
-        for (std::size_t i0 = range.begin(); i0 < range.end(); i0 += batch_size)
-          {
-            const unsigned int n = static_cast<unsigned int>(
-              std::min<std::size_t>(batch_size, range.end() - i0));
-            targets.evaluate(problem.targets, i0, n, F);
-            for (unsigned int q = 0; q < n; ++q)
-              {
-                const std::size_t i = i0 + q;
-                sums.normaliser[i]  = targets.sum(0, q);
-                for (unsigned int c = 0; c < problem.values.dimension; ++c)
-                  sums.values[i][c] = targets.sum(1 + c, q);
-                rejected_flags[i] = !certified(sums.normaliser[i],
-                                               expansion_error,
-                                               projection,
-                                               problem.tolerance);
-              }
-          }
-      });
-    collect_rejected(rejected_flags, rejected);
+    sum_and_certify(
+      problem,
+      [&] { return CircleTargets(series.n_frequencies, n_components); },
+      [&](CircleTargets &batch, const std::size_t i0, const unsigned int n) {
+        batch.evaluate(problem.targets, i0, n, F);
+      },
+      expansion_error,
+      projection,
+      sums,
+      rejected);
   }
 
   // -----------------------------------------------------------------------
@@ -1223,31 +1247,15 @@ namespace attnflow
                 problem.targets.size(),
                 problem.values.dimension,
                 std::log(W) + c);
-    std::vector<char> rejected_flags(problem.targets.size(), 0);
-    tbb::parallel_for(
-      tbb::blocked_range<std::size_t>(0,
-                                      problem.targets.size(),
-                                      target_task_size),
-      [&](const tbb::blocked_range<std::size_t> &range) {
-        SphereTargets sphere_targets(basis, n_components);
-        for (std::size_t i0 = range.begin(); i0 < range.end(); i0 += batch_size)
-          {
-            const unsigned int n = static_cast<unsigned int>(
-              std::min<std::size_t>(batch_size, range.end() - i0));
-            sphere_targets.evaluate(&targets[3 * i0], n, F);
-            for (unsigned int q = 0; q < n; ++q)
-              {
-                const std::size_t i = i0 + q;
-                sums.normaliser[i]  = sphere_targets.sum(0, q);
-                for (unsigned int k = 0; k < problem.values.dimension; ++k)
-                  sums.values[i][k] = sphere_targets.sum(1 + k, q);
-                rejected_flags[i] = !certified(sums.normaliser[i],
-                                               expansion_error,
-                                               projection,
-                                               problem.tolerance);
-              }
-          }
-      });
-    collect_rejected(rejected_flags, rejected);
+    sum_and_certify(
+      problem,
+      [&] { return SphereTargets(basis, n_components); },
+      [&](SphereTargets &batch, const std::size_t i0, const unsigned int n) {
+        batch.evaluate(&targets[3 * i0], n, F);
+      },
+      expansion_error,
+      projection,
+      sums,
+      rejected);
   }
 } // namespace attnflow
