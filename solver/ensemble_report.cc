@@ -101,10 +101,10 @@ namespace attnflow
               << "set yrange [0:" << times.back() << "]\n";
           plot = "splot 'ensemble.dat' using 1:2:3 with pm3d notitle";
         }
-      out << "set terminal pngcairo size 900,600 enhanced font ',11'\n"
+      out << "set terminal pngcairo size 900,600 noenhanced font ',11'\n"
           << "set output 'ensemble.png.tmp'\n"
           << plot << "\n"
-          << "set terminal svg size 900,600 enhanced font ',11'\n"
+          << "set terminal svg size 900,600 noenhanced font ',11'\n"
           << "set output 'ensemble.svg.tmp'\nreplot\nset output\n";
     });
     if (!ensemble.plot)

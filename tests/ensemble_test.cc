@@ -323,7 +323,7 @@ namespace attnflow
                 }
           }
         // Each redraw is new.
-        EXPECT_NE(layers[0].heads[0].Q(0, 1), layers[1].heads[0].Q(0, 1));
+        EXPECT_NE(layers[0].heads[0].Q.entries, layers[1].heads[0].Q.entries);
       }
   }
 
