@@ -123,16 +123,19 @@ def main():
 
     print("CPU: %s, %d threads; PyTorch %s (float64); %d systems per beta, "
           "betas %s" % (cpu_model(), args.threads, torch.__version__,
-                        args.systems, betas))
+                        args.systems, betas), flush=True)
     with tempfile.TemporaryDirectory() as scratch:
         torch_seconds, torch_p = 0.0, {}
         for beta in betas:
             start = time.perf_counter()
             torch_p[beta] = torch_diagram(torch, beta, args.systems)
             torch_seconds += time.perf_counter() - start
+            print("torch, beta = %g: %.1f s" % (beta, time.perf_counter() - start),
+                  flush=True)
         euler_seconds, euler_p = attnflow_diagram(
             binary, betas, args.systems, args.threads, "euler",
             os.path.join(scratch, "euler"))
+        print("attnflow euler: %.1f s" % euler_seconds, flush=True)
         dopri_betas = ALL_BETAS if args.full else betas
         dopri_seconds, dopri_p = attnflow_diagram(
             binary, dopri_betas, args.systems, args.threads, "dopri5",
