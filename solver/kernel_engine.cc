@@ -5,6 +5,7 @@
  * vector extensions (they lower to AVX-512, AVX2 or SSE as the target allows).
  */
 #include <attnflow/kernel_engine.h>
+#include <attnflow/vector_exp.h>
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
@@ -21,10 +22,7 @@ namespace attnflow
 {
   namespace
   {
-    constexpr unsigned int lanes = 8;
-    using vdouble = double __attribute__((vector_size(lanes * sizeof(double))));
-    using vint64 =
-      long long __attribute__((vector_size(lanes * sizeof(long long))));
+    using namespace simd;
 
     /** Targets whose exponents are computed together (register block). */
     constexpr unsigned int block_size = 8;
@@ -36,26 +34,6 @@ namespace attnflow
     constexpr unsigned int source_granularity = 2 * lanes;
 
     constexpr double minus_infinity = -std::numeric_limits<double>::infinity();
-
-    inline vdouble
-    broadcast(const double x)
-    {
-      return vdouble{} + x;
-    }
-
-    inline vdouble
-    load(const double *p)
-    {
-      vdouble v;
-      std::memcpy(&v, p, sizeof(v));
-      return v;
-    }
-
-    inline void
-    store(double *p, const vdouble v)
-    {
-      std::memcpy(p, &v, sizeof(v));
-    }
 
     inline double
     horizontal_sum(const vdouble v)
@@ -73,46 +51,6 @@ namespace attnflow
       for (unsigned int l = 1; l < lanes; ++l)
         m = std::max(m, v[l]);
       return m;
-    }
-
-    /**
-     * exp(x) for x <= 0, lane by lane: x = n log 2 + r with |r| <= log(2)/2,
-     * exp(r) by its Taylor polynomial of degree 12 (truncation error
-     * 2e-16 relative), times 2^n assembled in the exponent bits. Arguments
-     * below -708 (results below the smallest normal double) give 0; -inf
-     * gives 0 and NaN stays NaN.
-     */
-    inline vdouble
-    exp_nonpositive(vdouble x)
-    {
-      const vdouble       lowest       = broadcast(-708.);
-      const vint64        underflow    = x < lowest;
-      constexpr double    log2e        = 1.4426950408889634074;
-      constexpr double    ln2_high     = 6.93147180369123816490e-01;
-      constexpr double    ln2_low      = 1.90821492927058770002e-10;
-      constexpr double    shifter      = 6755399441055744.; // 1.5 * 2^52
-      constexpr long long shifter_bits = 0x4338000000000000LL;
-
-      x                    = underflow ? lowest : x;
-      const vdouble t      = x * log2e + shifter;
-      const vdouble n      = t - shifter;
-      const vdouble r      = (x - n * ln2_high) - n * ln2_low;
-      vdouble       p      = broadcast(1. / 479001600.);
-      p                    = p * r + 1. / 39916800.;
-      p                    = p * r + 1. / 3628800.;
-      p                    = p * r + 1. / 362880.;
-      p                    = p * r + 1. / 40320.;
-      p                    = p * r + 1. / 5040.;
-      p                    = p * r + 1. / 720.;
-      p                    = p * r + 1. / 120.;
-      p                    = p * r + 1. / 24.;
-      p                    = p * r + 1. / 6.;
-      p                    = p * r + 0.5;
-      p                    = p * r + 1.;
-      p                    = p * r + 1.;
-      const vint64  bits   = (((vint64)t - shifter_bits) + 1023) << 52;
-      const vdouble result = p * (vdouble)bits;
-      return underflow ? broadcast(0.) : result;
     }
 
     /**

@@ -932,6 +932,7 @@ namespace attnflow
     comparison.add_parameters(prm);
     field.add_parameters(prm);
     convergence.add_parameters(prm);
+    ensemble.add_parameters(prm);
   }
 
 
@@ -946,6 +947,7 @@ namespace attnflow
     output.check();
     comparison.check();
     field.check();
+    ensemble.check();
     // Each implicit step is a linear solve: refuse what would never end.
     if (density.enabled && density.scheme != DensityScheme::ssp_rk3 &&
         time.end_time / density.time_step > 1e8)

@@ -1,4 +1,5 @@
 #include <attnflow/convergence_study.h>
+#include <attnflow/ensemble.h>
 #include <attnflow/exceptions.h>
 #include <attnflow/output_folder.h>
 #include <attnflow/parameters.h>
@@ -25,6 +26,12 @@ namespace attnflow
       "         (--dry-run: check the study and say what it would run)\n"
       "         (section Convergence: swept parameter, values, error, "
       "reference)\n"
+      "       attnflow --ensemble FILE.prm [--dry-run] [--set ...]   an "
+      "ensemble:\n"
+      "         M systems per swept value, statistics in ensemble.csv and a "
+      "heat map\n"
+      "         (section Ensemble: number of systems, sweep, values, "
+      "weights)\n"
       "       attnflow --print-parameters   every parameter, its documentation "
       "and default\n"
       "exit codes: 0 done, 1 bad input, 2 numerical failure, 3 a file could "
@@ -39,7 +46,8 @@ namespace attnflow
     {
       std::string              file;
       std::vector<std::string> overrides;
-      bool convergence = false, dry_run = false, check_only = false;
+      bool convergence = false, ensemble = false, dry_run = false,
+           check_only = false;
       for (std::size_t i = 0; i < arguments.size(); ++i)
         {
           const std::string &argument = arguments[i];
@@ -58,6 +66,8 @@ namespace attnflow
             }
           if (argument == "--convergence")
             convergence = true;
+          else if (argument == "--ensemble")
+            ensemble = true;
           else if (argument == "--dry-run")
             dry_run = true;
           else if (argument == "--check")
@@ -77,12 +87,24 @@ namespace attnflow
       if (file.empty())
         throw InputError("command line",
                          "no parameter file given\n" + std::string(usage));
-      if (dry_run && !convergence)
+      if (dry_run && !convergence && !ensemble)
         throw InputError("--dry-run",
-                         "goes with --convergence (--check checks a run)");
-      if (check_only && convergence)
+                         "goes with --convergence or --ensemble (--check "
+                         "checks a run)");
+      if (check_only && (convergence || ensemble))
         throw InputError("--check",
-                         "checks a run; a study has --convergence --dry-run");
+                         "checks a run; a study or ensemble has --dry-run");
+      if (convergence && ensemble)
+        throw InputError("--ensemble", "give --convergence or --ensemble");
+      if (ensemble)
+        {
+          Ensemble runs(file, overrides);
+          if (dry_run)
+            runs.describe(out);
+          else
+            runs.run(out);
+          return exit_success;
+        }
       if (convergence)
         {
           ConvergenceStudy study(file, overrides);

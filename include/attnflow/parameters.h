@@ -11,6 +11,7 @@
 #define attnflow_parameters_h
 
 #include <attnflow/convergence_sweep.h>
+#include <attnflow/ensemble_parameters.h>
 #include <attnflow/selection.h>
 
 #include <deal.II/base/parameter_handler.h>
@@ -425,6 +426,7 @@ namespace attnflow
     ComparisonParameters       comparison;
     FieldParameters            field;
     ConvergenceParameters      convergence;
+    EnsembleParameters         ensemble;
     /** The complete parameter file of this run (PRM format). */
     std::string used_parameter_file;
 
