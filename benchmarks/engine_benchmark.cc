@@ -17,8 +17,14 @@
  *   attention. The exponent costs d_k per pair and the values d, so
  *   d_k = 64 against d_k = d = 768 should save about (768 + 768) /
  *   (64 + 768) = 1.85x.
+ * - `model_heads/n/d/d_k/heads`: the same layer through the whole model,
+ *   one AttentionField::evaluate() of a Model with Model/head dimension =
+ *   d_k (Q_h, K_h random d_k x d, V_h = I, tokens on S^{d-1}, beta = 1,
+ *   the direct engine): what a solver pays per right-hand side, the
+ *   projections Q_h x, K_h x included.
  */
 #include <attnflow/kernel_engine.h>
+#include <attnflow/model.h>
 #include <attnflow/random.h>
 
 #include <benchmark/benchmark.h>
@@ -144,6 +150,44 @@ namespace
         benchmark::ClobberMemory();
       }
   }
+
+  /** Arguments: n, d, d_k, heads (one thread). */
+  void
+  model_heads(benchmark::State &state)
+  {
+    const std::size_t  n = state.range(0);
+    const unsigned int d = state.range(1);
+
+    attnflow::ModelParameters parameters;
+    parameters.dimension      = d;
+    parameters.head_dimension = state.range(2);
+    parameters.n_heads        = state.range(3);
+    parameters.beta           = 1.;
+    parameters.Q = parameters.K = "random";
+    const attnflow::Model        model(parameters);
+    const attnflow::KernelEngine engine(1);
+    attnflow::FieldParameters    direct;
+    direct.method = attnflow::FieldMethodKind::direct;
+    const attnflow::AttentionField field(model, engine, direct);
+    attnflow::PointSet             tokens = gaussian_points(n, d, 1., 7);
+    for (std::size_t i = 0; i < n; ++i)
+      {
+        double norm2 = 0.;
+        for (unsigned int k = 0; k < d; ++k)
+          norm2 += tokens[i][k] * tokens[i][k];
+        for (unsigned int k = 0; k < d; ++k)
+          tokens[i][k] /= std::sqrt(norm2);
+      }
+    const std::vector<double> weights(n, 1. / n);
+    attnflow::PointSet        velocity;
+
+    for (auto _ : state)
+      {
+        field.evaluate(model.layers[0], tokens, tokens, weights, velocity);
+        benchmark::DoNotOptimize(velocity.coordinates.data());
+        benchmark::ClobberMemory();
+      }
+  }
 } // namespace
 
 
@@ -156,6 +200,14 @@ BENCHMARK(causal_rhs)
   ->UseRealTime();
 
 BENCHMARK(heads)
+  ->ArgNames({"n", "d", "d_k", "heads"})
+  ->Args({1024, 768, 64, 12})
+  ->Args({1024, 768, 768, 12})
+  ->Unit(benchmark::kMillisecond)
+  ->MinTime(0.5)
+  ->UseRealTime();
+
+BENCHMARK(model_heads)
   ->ArgNames({"n", "d", "d_k", "heads"})
   ->Args({1024, 768, 64, 12})
   ->Args({1024, 768, 768, 12})

@@ -8,6 +8,7 @@ and their ratios to the reference case of the same size:
 
   causal_rhs  mask 1 (causal) and 2 (causal + ALiBi) against mask 0 (none)
   heads       d_k = 64 against d_k = d = 768 (12 heads)
+  model_heads the same through the Model and AttentionField
 
 Usage: engine_ratios.py [BUILD_DIR] [--repetitions R] [--filter REGEX]
 """

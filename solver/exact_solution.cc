@@ -33,24 +33,36 @@ namespace attnflow
       return z;
     }
 
-    /** (m', S') of the moment equations under @p layer. */
+    /**
+     * (m', S') of the moment equations under @p layer, with the linear
+     * feed-forward flow W x + b where @p feed_forward (doc/theory.md 1.3).
+     */
     Moments
-    derivative(const Moments &y, const Layer &layer, const double beta)
+    derivative(const Moments &y,
+               const Layer   &layer,
+               const double   beta,
+               const bool     feed_forward)
     {
       const unsigned int d = y.mean.size();
       SquareMatrix       A(d);
       Moments            dy{std::vector<double>(d, 0.), SquareMatrix(d)};
       for (const AttentionHead &head : layer.heads)
         {
-          const SquareMatrix VSKQ =
-            product(product(head.V, y.covariance),
-                    product(head.K.transpose(), head.Q));
+          const SquareMatrix VSKQ = product(product(head.V, y.covariance),
+                                            transpose_product(head.K, head.Q));
           for (std::size_t i = 0; i < A.entries.size(); ++i)
             A.entries[i] += beta * VSKQ.entries[i];
           for (unsigned int i = 0; i < d; ++i)
             for (unsigned int j = 0; j < d; ++j)
               dy.mean[i] += head.V(i, j) * y.mean[j];
         }
+      if (feed_forward)
+        for (unsigned int i = 0; i < d; ++i)
+          {
+            dy.mean[i] += layer.feed_forward.b[i];
+            for (unsigned int j = 0; j < d; ++j)
+              A(i, j) += layer.feed_forward.W(i, j);
+          }
       const SquareMatrix AS = product(A, y.covariance);
       for (unsigned int i = 0; i < d; ++i)
         for (unsigned int j = 0; j < d; ++j)
@@ -75,11 +87,23 @@ namespace attnflow
     if (model.geometry != Geometry::euclidean)
       throw InputError(parameter,
                        "no exact solution is known on the sphere" + use_finest);
-    if (model.beta != 0. && !(model.normalization == Normalization::softmax &&
-                              initial_measure.is_gaussian()))
+    if (model.mask.kind != AttentionMask::Kind::none)
       throw InputError(parameter,
-                       "an exact solution needs beta = 0 (E1) or softmax "
-                       "attention from one Gaussian (E2)" +
+                       "no exact solution is known under a causal mask" +
+                         use_finest);
+    if (model.feed_forward && model.activation != Activation::identity)
+      throw InputError(parameter,
+                       "an exact solution needs a linear feed-forward flow "
+                       "(Model/feed forward activation = identity)" +
+                         use_finest);
+    // With W != 0 the flow is affine, no translation: from a Gaussian only.
+    const bool translation = model.beta == 0. && !model.feed_forward;
+    if (!translation && !(model.normalization == Normalization::softmax &&
+                          initial_measure.is_gaussian()))
+      throw InputError(parameter,
+                       "an exact solution needs beta = 0 without "
+                       "feed-forward flow (E1) or softmax attention from one "
+                       "Gaussian (E2)" +
                          use_finest);
     if (!initial_measure.moments(initial_moments.mean,
                                  initial_moments.covariance))
@@ -101,7 +125,7 @@ namespace attnflow
           static_cast<unsigned int>(std::max(1., std::ceil(length / 1e-3)));
         const double h = length / n_steps;
         const auto   f = [&](const Moments &z) {
-          return derivative(z, *interval.layer, model.beta);
+          return derivative(z, *interval.layer, model.beta, model.feed_forward);
         };
         for (unsigned int step = 0; step < n_steps; ++step)
           {

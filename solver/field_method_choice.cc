@@ -38,6 +38,20 @@ namespace attnflow
 
 
   void
+  FieldMethodChoice::refuse_all(const std::string &head,
+                                const std::string &reason) const
+  {
+    const std::lock_guard<std::mutex> lock(mutex);
+    FieldMethodUse                   &use = uses[head];
+    use.method                            = "direct";
+    use.refusals.clear();
+    for (const auto &method : candidates)
+      use.refusals.push_back(method->name() + ": " + reason);
+  }
+
+
+
+  void
   FieldMethodChoice::count(const std::string &head,
                            const std::size_t  n_targets,
                            const std::size_t  n_rejected) const

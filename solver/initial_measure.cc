@@ -103,6 +103,7 @@ namespace attnflow
       : geometry(model.geometry)
       , dimension(model.dimension)
       , seed(parameters.seed)
+      , ordered_by_component(parameters.ordered_by_component)
   {
     const unsigned int d = dimension;
     type                 = parameters.type;
@@ -297,17 +298,24 @@ namespace attnflow
       return sample_function(random, n);
     PointSet tokens(dimension, n);
     for (std::size_t i = 0; i < n; ++i)
-      switch (type)
-        {
-          case Type::uniform:
+      {
+        if (type == Type::uniform)
+          {
             draw_uniform(random, tokens[i]);
-            break;
-          case Type::gaussian:
-            draw_gaussian(random, tokens[i]);
-            break;
-          default:
-            draw_von_mises_fisher(random, tokens[i]);
-        }
+            continue;
+          }
+        unsigned int c = 0;
+        if (!ordered_by_component)
+          c = draw_component(random);
+        else
+          while (c + 1 < cumulative_weights.size() &&
+                 (i + 0.5) / n >= cumulative_weights[c])
+            ++c;
+        if (type == Type::gaussian)
+          draw_gaussian(random, c, tokens[i]);
+        else
+          draw_von_mises_fisher(random, c, tokens[i]);
+      }
     return tokens;
   }
 
@@ -339,9 +347,10 @@ namespace attnflow
 
 
   void
-  InitialMeasure::draw_gaussian(RandomGenerator &random, double *x) const
+  InitialMeasure::draw_gaussian(RandomGenerator   &random,
+                                const unsigned int c,
+                                double            *x) const
   {
-    const unsigned int  c = draw_component(random);
     const SquareMatrix &L = cholesky_factors[c];
     std::vector<double> z(dimension);
     for (double &zk : z)
@@ -357,10 +366,10 @@ namespace attnflow
 
 
   void
-  InitialMeasure::draw_von_mises_fisher(RandomGenerator &random,
-                                        double          *x) const
+  InitialMeasure::draw_von_mises_fisher(RandomGenerator   &random,
+                                        const unsigned int c,
+                                        double            *x) const
   {
-    const unsigned int c     = draw_component(random);
     const double       kappa = concentrations[c];
     const unsigned int d     = dimension;
     if (kappa == 0.)

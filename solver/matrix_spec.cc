@@ -227,6 +227,126 @@ namespace attnflow
 
 
 
+  Matrix::Matrix(const unsigned int rows, const unsigned int columns)
+      : rows(rows)
+      , columns(columns)
+      , entries(std::size_t(rows) * columns, 0.)
+  {}
+
+
+
+  Matrix::Matrix(const SquareMatrix &square)
+      : rows(square.dimension)
+      , columns(square.dimension)
+      , entries(square.entries)
+  {
+    is_scaled_identity = square.is_scaled_identity(identity_scale);
+  }
+
+
+
+  void
+  Matrix::apply(const PointSet &points,
+                const double    factor,
+                PointSet       &out) const
+  {
+    out = PointSet(rows, points.size());
+    if (is_scaled_identity)
+      {
+        for (std::size_t k = 0; k < points.coordinates.size(); ++k)
+          out.coordinates[k] = factor * identity_scale * points.coordinates[k];
+        return;
+      }
+    for (std::size_t p = 0; p < points.size(); ++p)
+      for (unsigned int i = 0; i < rows; ++i)
+        {
+          double s = 0.;
+          for (unsigned int j = 0; j < columns; ++j)
+            s += entries[std::size_t(i) * columns + j] * points[p][j];
+          out[p][i] = factor * s;
+        }
+  }
+
+
+
+  SquareMatrix
+  transpose_product(const Matrix &K, const Matrix &Q)
+  {
+    const unsigned int d = Q.columns;
+    SquareMatrix       product(d);
+    for (unsigned int r = 0; r < d; ++r)
+      for (unsigned int k = 0; k < Q.rows; ++k)
+        for (unsigned int c = 0; c < d; ++c)
+          product(r, c) += K(k, r) * Q(k, c);
+    return product;
+  }
+
+
+
+  Matrix
+  parse_rectangular_matrix(const std::string  &text,
+                           const unsigned int  rows,
+                           const unsigned int  columns,
+                           const std::string  &parameter,
+                           const std::uint64_t seed,
+                           const std::uint64_t stream)
+  {
+    if (rows == columns)
+      return Matrix(parse_matrix(text, columns, parameter, seed, stream));
+    const std::string shape = std::to_string(rows) + " x " +
+                              std::to_string(columns) +
+                              " (Model/head dimension x Model/dimension)";
+    const std::vector<std::string> words = split(text, ';');
+    Matrix                         matrix(rows, columns);
+    if (words.size() == 1 && words[0].rfind("diagonal", 0) == 0)
+      {
+        const std::vector<double> diagonal =
+          parse_numbers(words[0].substr(8), parameter);
+        if (diagonal.size() != rows)
+          throw InputError(parameter,
+                           "'" + text + "' has " +
+                             counted(diagonal.size(),
+                                     "diagonal entry",
+                                     "diagonal entries") +
+                             ", but the matrix is " + shape + ": give " +
+                             std::to_string(rows));
+        for (unsigned int i = 0; i < rows; ++i)
+          matrix.entries[std::size_t(i) * columns + i] = diagonal[i];
+        return matrix;
+      }
+    if (words.size() == 1 && !is_numbers(words[0]))
+      {
+        // A keyword: the first rows of its columns x columns matrix.
+        const SquareMatrix square =
+          parse_matrix(text, columns, parameter, seed, stream);
+        matrix.entries.assign(square.entries.begin(),
+                              square.entries.begin() +
+                                std::size_t(rows) * columns);
+        return matrix;
+      }
+    if (words.size() != rows)
+      throw InputError(parameter,
+                       "'" + text + "' has " +
+                         counted(words.size(), "row", "rows") +
+                         " (';'-separated), but the matrix is " + shape + "; " +
+                         matrix_syntax);
+    for (unsigned int i = 0; i < rows; ++i)
+      {
+        const std::vector<double> row = parse_numbers(words[i], parameter);
+        if (row.size() != columns)
+          throw InputError(parameter,
+                           "row " + std::to_string(i + 1) + " of '" + text +
+                             "' has " +
+                             counted(row.size(), "entry", "entries") +
+                             ", but the matrix is " + shape);
+        for (unsigned int j = 0; j < columns; ++j)
+          matrix.entries[std::size_t(i) * columns + j] = row[j];
+      }
+    return matrix;
+  }
+
+
+
   SquareMatrix
   cholesky(const SquareMatrix &A, const std::string &parameter)
   {

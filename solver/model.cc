@@ -1,7 +1,10 @@
 #include <attnflow/exceptions.h>
 #include <attnflow/model.h>
+#include <attnflow/weight_files.h>
 
 #include <cmath>
+#include <limits>
+#include <memory>
 #include <sstream>
 
 namespace attnflow
@@ -9,15 +12,13 @@ namespace attnflow
   namespace
   {
     /**
-     * The matrices of parameter @p name ("Model/Q") for every layer and
-     * head: '/' separates layers, '|' heads; one entry serves all.
+     * The entry of parameter @p name ("Model/Q") for each of @p n_layers
+     * layers: '/' separates layers, one entry serves all.
      */
-    std::vector<std::vector<SquareMatrix>>
-    parse_weights(const std::string     &text,
-                  const std::string     &name,
-                  const ModelParameters &parameters,
-                  const unsigned int     n_layers,
-                  const unsigned int     matrix_index)
+    std::vector<std::string>
+    layer_entries(const std::string &text,
+                  const std::string &name,
+                  const unsigned int n_layers)
     {
       const std::vector<std::string> per_layer = split(text, '/');
       if (per_layer.size() != 1 && per_layer.size() != n_layers)
@@ -32,40 +33,148 @@ namespace attnflow
                "makes " + std::to_string(n_layers) +
                  ": give one list (for every layer) or " +
                  std::to_string(n_layers) + " (one per layer)"));
-      std::vector<std::vector<SquareMatrix>> matrices(n_layers);
+      std::vector<std::string> entries(n_layers);
       for (unsigned int l = 0; l < n_layers; ++l)
+        entries[l] = per_layer[per_layer.size() == 1 ? 0 : l];
+      return entries;
+    }
+
+    /**
+     * The matrix of parameter @p name for each of @p n_heads heads of one
+     * layer, whose entry is @p layer_text: '|' separates heads, one matrix
+     * serves all.
+     */
+    std::vector<std::string>
+    head_entries(const std::string &layer_text,
+                 const std::string &name,
+                 const unsigned int n_heads)
+    {
+      const std::vector<std::string> per_head = split(layer_text, '|');
+      if (per_head.size() != 1 && per_head.size() != n_heads)
+        throw InputError(
+          name,
+          "'" + layer_text + "' gives " + std::to_string(per_head.size()) +
+            " matrices ('|'-separated heads), but Model/number of heads "
+            "= " +
+            std::to_string(n_heads) +
+            (n_heads == 1 ? ": give one matrix, or set Model/number of "
+                            "heads = " +
+                              std::to_string(per_head.size()) :
+                            ": give one matrix (for every head) or " +
+                              std::to_string(n_heads) + " (one per head)"));
+      std::vector<std::string> entries(n_heads);
+      for (unsigned int h = 0; h < n_heads; ++h)
+        entries[h] = per_head[per_head.size() == 1 ? 0 : h];
+      return entries;
+    }
+
+    /**
+     * The weights that the parameters write 'file', read from
+     * Model/weights file, which is read once, on the first such entry.
+     */
+    class WeightSource
+    {
+    public:
+      explicit WeightSource(const ModelParameters &parameters)
+          : parameters(parameters)
+      {}
+
+      /**
+       * The tensor @p tensor_name of shape @p shape, for the entry of
+       * parameter @p name; InputError if no file is given.
+       */
+      const Tensor &
+      tensor(const std::string              &name,
+             const std::string              &tensor_name,
+             const std::vector<std::size_t> &shape)
+      {
+        if (parameters.weights_file.empty())
+          throw InputError(name,
+                           "'file' reads the weights from Model/weights "
+                           "file, which is empty: give the file");
+        if (!file)
+          file = std::make_unique<WeightFile>(parameters.weights_file);
+        return file->tensor(tensor_name, shape);
+      }
+
+    private:
+      const ModelParameters      &parameters;
+      std::unique_ptr<WeightFile> file;
+    };
+
+    /**
+     * The matrix of parameter @p name ("Model/Q") for layer @p l and
+     * head @p h: @p rows x d, parsed or read (@p tensor_name) from the
+     * weights file. Every (layer, head, matrix) draws its own random
+     * stream @p stream, also when one 'random' entry serves several.
+     */
+    Matrix
+    head_matrix(const std::string     &text,
+                const std::string     &name,
+                const std::string     &tensor_name,
+                const unsigned int     rows,
+                const ModelParameters &parameters,
+                const std::uint64_t    stream,
+                WeightSource          &source)
+    {
+      const unsigned int d = parameters.dimension;
+      if (text != "file")
+        return parse_rectangular_matrix(text,
+                                        rows,
+                                        d,
+                                        name,
+                                        parameters.weights_seed,
+                                        stream);
+      const Tensor &tensor = source.tensor(name, tensor_name, {rows, d});
+      Matrix        matrix(rows, d);
+      matrix.entries = tensor.values;
+      return matrix;
+    }
+
+    /**
+     * The bias b of the feed-forward flow of layer @p l: zero, d numbers
+     * or 'file' (tensor layers.{l}.ff.b).
+     */
+    std::vector<double>
+    feed_forward_bias(const std::string     &text,
+                      const unsigned int     l,
+                      const ModelParameters &parameters,
+                      WeightSource          &source)
+    {
+      const std::string  name = "Model/feed forward b";
+      const unsigned int d    = parameters.dimension;
+      const std::string &word = text;
+      if (word == "zero")
+        return std::vector<double>(d, 0.);
+      if (word == "file")
+        return source.tensor(name, WeightNames::feed_forward(l, "b"), {d})
+          .values;
+      const std::vector<double> b = parse_numbers(word, name);
+      if (b.size() != d)
+        throw InputError(name,
+                         "'" + text + "' has " + std::to_string(b.size()) +
+                           " entries, but Model/dimension = " +
+                           std::to_string(d) + ": give zero, " +
+                           std::to_string(d) +
+                           " comma-separated numbers or file");
+      return b;
+    }
+
+    /** sigma(@p z) of the feed-forward flow (doc/theory.md 1.3). */
+    double
+    activate(const Activation sigma, const double z)
+    {
+      switch (sigma)
         {
-          const std::string &layer_text =
-            per_layer[per_layer.size() == 1 ? 0 : l];
-          const std::vector<std::string> per_head = split(layer_text, '|');
-          const unsigned int             n_heads  = parameters.n_heads;
-          if (per_head.size() != 1 && per_head.size() != n_heads)
-            throw InputError(
-              name,
-              "'" + layer_text + "' gives " + std::to_string(per_head.size()) +
-                " matrices ('|'-separated heads), but Model/number of heads "
-                "= " +
-                std::to_string(n_heads) +
-                (n_heads == 1 ? ": give one matrix, or set Model/number of "
-                                "heads = " +
-                                  std::to_string(per_head.size()) :
-                                ": give one matrix (for every head) or " +
-                                  std::to_string(n_heads) + " (one per head)"));
-          for (unsigned int h = 0; h < parameters.n_heads; ++h)
-            {
-              const unsigned int i = per_head.size() == 1 ? 0 : h;
-              // Every (layer, head, matrix) draws its own random stream, also
-              // when one 'random' entry serves several heads or layers.
-              const std::uint64_t stream =
-                (std::uint64_t(l) * 1024 + h) * 3 + matrix_index;
-              matrices[l].push_back(parse_matrix(per_head[i],
-                                                 parameters.dimension,
-                                                 name,
-                                                 parameters.weights_seed,
-                                                 stream));
-            }
+          case Activation::relu:
+            return std::max(0., z);
+          case Activation::tanh:
+            return std::tanh(z);
+          case Activation::gelu:
+            return 0.5 * z * (1. + std::erf(z / std::sqrt(2.)));
+          default:
+            return z;
         }
-      return matrices;
     }
 
     /** @p points projected on the tangent spaces: v -= <x, v> x. */
@@ -103,23 +212,80 @@ namespace attnflow
       , dimension(parameters.dimension)
       , beta(parameters.beta)
       , normalization(parameters.normalization)
+      , head_dimension(parameters.head_dimension == 0 ?
+                         parameters.dimension :
+                         parameters.head_dimension)
+      , mask{parameters.mask, parameters.alibi_slope}
+      , feed_forward(parameters.feed_forward)
+      , activation(parameters.feed_forward_activation)
   {
     std::vector<double> durations = parameters.layer_durations;
     if (durations.empty())
       durations.push_back(std::numeric_limits<double>::infinity());
     const unsigned int n_layers = durations.size();
-    const auto         Q =
-      parse_weights(parameters.Q, "Model/Q", parameters, n_layers, 0);
-    const auto K =
-      parse_weights(parameters.K, "Model/K", parameters, n_layers, 1);
-    const auto V =
-      parse_weights(parameters.V, "Model/V", parameters, n_layers, 2);
+    const unsigned int n_heads  = parameters.n_heads;
+    WeightSource       source(parameters);
+    const std::vector<std::string>
+      Q = layer_entries(parameters.Q, "Model/Q", n_layers),
+      K = layer_entries(parameters.K, "Model/K", n_layers),
+      V = layer_entries(parameters.V, "Model/V", n_layers);
     for (unsigned int l = 0; l < n_layers; ++l)
       {
+        const std::vector<std::string> q =
+                                         head_entries(Q[l], "Model/Q", n_heads),
+                                       k =
+                                         head_entries(K[l], "Model/K", n_heads),
+                                       v =
+                                         head_entries(V[l], "Model/V", n_heads);
         Layer layer{durations[l], {}};
-        for (unsigned int h = 0; h < parameters.n_heads; ++h)
-          layer.heads.push_back({Q[l][h], K[l][h], V[l][h]});
+        for (unsigned int h = 0; h < n_heads; ++h)
+          {
+            const std::uint64_t stream = (std::uint64_t(l) * 1024 + h) * 3;
+            const auto          matrix = [&](const std::string &text,
+                                    const std::string &name,
+                                    const unsigned int rows,
+                                    const unsigned int index) {
+              return head_matrix(text,
+                                 "Model/" + name,
+                                 WeightNames::head(l, h, name),
+                                 rows,
+                                 parameters,
+                                 stream + index,
+                                 source);
+            };
+            const Matrix value = matrix(v[h], "V", dimension, 2);
+            SquareMatrix V_h(dimension);
+            V_h.entries = value.entries;
+            if (value.is_scaled_identity)
+              V_h =
+                SquareMatrix::scaled_identity(dimension, value.identity_scale);
+            layer.heads.push_back({matrix(q[h], "Q", head_dimension, 0),
+                                   matrix(k[h], "K", head_dimension, 1),
+                                   V_h});
+          }
         layers.push_back(layer);
+      }
+    if (!feed_forward)
+      return;
+    const std::vector<std::string> W = layer_entries(parameters.feed_forward_W,
+                                                     "Model/feed forward W",
+                                                     n_layers);
+    const std::vector<std::string> b = layer_entries(parameters.feed_forward_b,
+                                                     "Model/feed forward b",
+                                                     n_layers);
+    for (unsigned int l = 0; l < n_layers; ++l)
+      {
+        const Matrix W_l                 = head_matrix(W[l],
+                                       "Model/feed forward W",
+                                       WeightNames::feed_forward(l, "W"),
+                                       dimension,
+                                       parameters,
+                                       (std::uint64_t(1024) * 1024 + l) * 3,
+                                       source);
+        layers[l].feed_forward.W         = SquareMatrix(dimension);
+        layers[l].feed_forward.W.entries = W_l.entries;
+        layers[l].feed_forward.b =
+          feed_forward_bias(b[l], l, parameters, source);
       }
   }
 
@@ -193,15 +359,25 @@ namespace attnflow
                             const PointSet            &sources,
                             const std::vector<double> &weights,
                             const PointSet            &values,
+                            const AttentionMask       &mask,
                             KernelSums                &sums) const
   {
-    const AttentionHead &head = layer.heads[h];
-    if (methods.has_candidates())
+    const AttentionHead &head  = layer.heads[h];
+    const std::string    label = "layer " +
+                              std::to_string(&layer - model.layers.data() + 1) +
+                              ", head " + std::to_string(h + 1);
+    if (methods.has_candidates() && mask.kind != AttentionMask::Kind::none)
+      {
+        methods.refuse_all(label,
+                           "a causal mask (the fast methods sum all pairs)");
+        methods.count(label, targets.size(), 0);
+      }
+    else if (methods.has_candidates())
       {
         const unsigned int  d = model.dimension;
         std::vector<double> A(std::size_t(d) * d, 0.);
         for (unsigned int r = 0; r < d; ++r)
-          for (unsigned int k = 0; k < d; ++k)
+          for (unsigned int k = 0; k < head.Q.rows; ++k)
             for (unsigned int c = 0; c < d; ++c)
               A[r * d + c] += model.beta * head.Q(k, r) * head.K(k, c);
         const KernelSumProblem problem{targets,
@@ -210,9 +386,6 @@ namespace attnflow
                                        values,
                                        A,
                                        tolerance};
-        const std::string      label =
-          "layer " + std::to_string(&layer - model.layers.data() + 1) +
-          ", head " + std::to_string(h + 1);
         if (const FieldMethod *method = methods.choose(problem, label))
           {
             const std::size_t n_rejected =
@@ -224,7 +397,7 @@ namespace attnflow
     PointSet queries, keys;
     head.Q.apply(targets, model.beta, queries);
     head.K.apply(sources, 1., keys);
-    engine.evaluate(queries, keys, weights, values, sums);
+    engine.evaluate(queries, keys, weights, values, sums, mask);
   }
 
 
@@ -240,15 +413,24 @@ namespace attnflow
     velocity             = PointSet(d, targets.size());
     PointSet   values;
     KernelSums sums;
+    const bool masked = model.mask.kind != AttentionMask::Kind::none;
     for (unsigned int h = 0; h < layer.heads.size(); ++h)
       {
-        if (model.beta == 0.)
+        // Under a mask each target sees its own sources: no common mean.
+        if (model.beta == 0. && !masked)
           {
             add_constant_field(layer.heads[h], sources, weights, velocity);
             continue;
           }
         layer.heads[h].V.apply(sources, 1., values);
-        head_sums(layer, h, targets, sources, weights, values, sums);
+        head_sums(layer,
+                  h,
+                  targets,
+                  sources,
+                  weights,
+                  values,
+                  model.mask,
+                  sums);
         for (std::size_t i = 0; i < targets.size(); ++i)
           {
             for (unsigned int k = 0; k < d; ++k)
@@ -257,6 +439,8 @@ namespace attnflow
                                   unshifted(sums.shift[i], sums.values[i][k]);
           }
       }
+    if (model.feed_forward)
+      add_feed_forward(layer, targets, velocity);
     for (const double v : velocity.coordinates)
       if (!std::isfinite(v))
         {
@@ -272,6 +456,21 @@ namespace attnflow
         }
     if (model.geometry == Geometry::sphere)
       project_tangent(targets, velocity);
+  }
+
+
+
+  void
+  AttentionField::add_feed_forward(const Layer    &layer,
+                                   const PointSet &targets,
+                                   PointSet       &velocity) const
+  {
+    const FeedForward &ff = layer.feed_forward;
+    PointSet           z;
+    ff.W.apply(targets, 1., z);
+    for (std::size_t i = 0; i < targets.size(); ++i)
+      for (unsigned int k = 0; k < model.dimension; ++k)
+        velocity[i][k] += activate(model.activation, z[i][k] + ff.b[k]);
   }
 
 
@@ -326,11 +525,18 @@ namespace attnflow
                 mean[0][k] += weights[i] * points[i][k];
             head.Q.apply(mean, 1., queries);
             head.K.apply(mean, 1., keys);
-            for (unsigned int k = 0; k < model.dimension; ++k)
+            for (unsigned int k = 0; k < model.head_dimension; ++k)
               total += 0.5 * queries[0][k] * keys[0][k];
             continue;
           }
-        head_sums(layer, h, points, points, weights, no_values, sums);
+        head_sums(layer,
+                  h,
+                  points,
+                  points,
+                  weights,
+                  no_values,
+                  AttentionMask(),
+                  sums);
         std::vector<double> log_terms(points.size());
         for (std::size_t i = 0; i < points.size(); ++i)
           log_terms[i] =

@@ -354,6 +354,66 @@ namespace attnflow
                       weights_seed,
                       "Seed of the 'random' matrices.",
                       Integer(0));
+    prm.add_parameter(
+      "head dimension",
+      head_dimension,
+      "d_k <= d: Q and K of every head are d_k x d (a transformer-shaped "
+      "head; the exponent <Q x, K y> is evaluated in d_k dimensions), V is "
+      "d x d. 0: d_k = d. With d_k < d, identity is the first d_k rows of "
+      "the identity, diagonal has d_k entries, random has N(0, 1/d) "
+      "entries, explicit rows are d_k rows of d entries.",
+      Integer(0, 4096));
+    prm.add_parameter(
+      "weights file",
+      weights_file,
+      "A .npy, .npz or .safetensors file for the matrices written 'file' "
+      "in Q, K, V, feed forward W and feed forward b: layer l, head h "
+      "(from 0) read the tensors layers.{l}.heads.{h}.Q (d_k x d), "
+      "layers.{l}.heads.{h}.K (d_k x d), layers.{l}.heads.{h}.V (d x d), "
+      "layers.{l}.ff.W (d x d) and layers.{l}.ff.b (d), row-major as they "
+      "act (y = A x); dtypes f64, f32, f16 (and bf16 in safetensors). "
+      "scripts/make_gpt2_weights.py writes such files.",
+      Anything());
+    add_selection(prm,
+                  "mask",
+                  mask,
+                  mask_names,
+                  "none: every token attends to every token; causal: token "
+                  "i attends to the tokens j <= i only (decoder-only "
+                  "attention), in the order of the tokens file or the "
+                  "order drawn. Tokens only: the density solver refuses a "
+                  "mask (doc/theory.md section 1.4).");
+    prm.add_parameter("alibi slope",
+                      alibi_slope,
+                      "lambda >= 0, with mask = causal: the ALiBi bias "
+                      "-lambda (i - j) / n on the exponent of token i "
+                      "attending to token j <= i.",
+                      Double(0));
+    prm.add_parameter("feed forward",
+                      feed_forward,
+                      "Adds the feed-forward flow sigma(W x + b) of every "
+                      "layer to the attention field (projected on the "
+                      "tangent space on the sphere): a whole transformer "
+                      "block as one velocity, in both solvers.",
+                      Bool());
+    prm.add_parameter("feed forward W",
+                      feed_forward_W,
+                      "The d x d matrix W of the feed-forward flow, in the "
+                      "matrix syntax of Q (or 'file'); one per layer "
+                      "separated by '/' (one serves every layer).",
+                      Anything());
+    prm.add_parameter("feed forward b",
+                      feed_forward_b,
+                      "The bias b of the feed-forward flow: zero, d "
+                      "comma-separated numbers or 'file'; one per layer "
+                      "separated by '/' (one serves every layer).",
+                      Anything());
+    add_selection(prm,
+                  "feed forward activation",
+                  feed_forward_activation,
+                  activation_names,
+                  "sigma, entry by entry: identity, relu max(0, z), tanh, "
+                  "gelu z (1 + erf(z / sqrt 2)) / 2.");
     prm.leave_subsection();
   }
 
@@ -372,6 +432,15 @@ namespace attnflow
                        "geometry = sphere needs dimension >= 2 (S^{d-1} in "
                        "R^d), got " +
                          std::to_string(dimension));
+    if (head_dimension > dimension)
+      throw InputError("Model/head dimension",
+                       "must be <= Model/dimension = " +
+                         std::to_string(dimension) + " (0: d_k = d), got " +
+                         std::to_string(head_dimension));
+    if (alibi_slope > 0. && mask != AttentionMask::Kind::causal)
+      throw InputError("Model/alibi slope",
+                       "a slope > 0 needs Model/mask = causal (ALiBi biases "
+                       "the causal sum), got mask = none");
   }
 
 
@@ -449,6 +518,16 @@ namespace attnflow
                       "the components, comma-separated (normalised to sum "
                       "1); empty: equal weights.",
                       Anything());
+    prm.add_parameter(
+      "ordered by component",
+      ordered_by_component,
+      "gaussian / von mises fisher: false: each token from a component "
+      "drawn at random by its weight; true: the tokens in blocks, component "
+      "after component, token i (from 0) from the component c whose "
+      "cumulative weight interval holds (i + 1/2) / n, so that component c "
+      "gets about n w_c consecutive tokens (the token order matters under "
+      "Model/mask = causal).",
+      Bool());
     prm.leave_subsection();
   }
 
@@ -948,6 +1027,13 @@ namespace attnflow
     comparison.check();
     field.check();
     ensemble.check();
+    if (density.enabled && model.mask != AttentionMask::Kind::none)
+      throw InputError("Model/mask",
+                       "the density solver (Density/enabled = true) cannot "
+                       "apply a causal mask: under a mask the tokens are not "
+                       "exchangeable and the mean-field limit is a density "
+                       "on M x [0, 1], not on M (doc/theory.md section 1.4); "
+                       "use mask = none or Density/enabled = false");
     // Each implicit step is a linear solve: refuse what would never end.
     if (density.enabled && density.scheme != DensityScheme::ssp_rk3 &&
         time.end_time / density.time_step > 1e8)

@@ -319,8 +319,15 @@ namespace attnflow
                                                     model.dimension)
            << ", beta = " << model.beta << ", "
            << selection_name(normalization_names, model.normalization)
-           << " attention, " << model.layers[0].heads.size() << " head(s), "
-           << model.layers.size() << " layer(s); "
+           << " attention, " << model.layers[0].heads.size() << " head(s)";
+    if (model.head_dimension < model.dimension)
+      header << " of d_k = " << model.head_dimension;
+    if (model.mask.kind == AttentionMask::Kind::causal)
+      header << ", causal mask (ALiBi slope " << model.mask.alibi_slope << ")";
+    if (model.feed_forward)
+      header << ", feed-forward flow ("
+             << selection_name(activation_names, model.activation) << ")";
+    header << ", " << model.layers.size() << " layer(s); "
            << (tokens ? tokens->tokens().size() : 0) << " tokens; ";
     if (density)
       {

@@ -820,11 +820,17 @@ namespace attnflow
 
 
 
-  Tensor
-  read_tensor(const std::string &file, const std::string &name)
+  WeightFile::WeightFile(const std::string &file)
+      : file(file)
+      , tensors(read_tensors(file))
+  {}
+
+
+
+  const Tensor &
+  WeightFile::tensor(const std::string &name) const
   {
-    std::map<std::string, Tensor> tensors = read_tensors(file);
-    const auto                    found   = tensors.find(name);
+    const auto found = tensors.find(name);
     if (found == tensors.end())
       {
         std::string  available;
@@ -839,7 +845,29 @@ namespace attnflow
                            (available.empty() ? std::string("none") :
                                                 available));
       }
-    return std::move(found->second);
+    return found->second;
+  }
+
+
+
+  const Tensor &
+  WeightFile::tensor(const std::string              &name,
+                     const std::vector<std::size_t> &expected_shape) const
+  {
+    const Tensor &found = tensor(name);
+    if (found.shape != expected_shape)
+      throw InputError(tensor_label(file, name),
+                       "expected shape " + shape_to_string(expected_shape) +
+                         ", found " + shape_to_string(found.shape));
+    return found;
+  }
+
+
+
+  Tensor
+  read_tensor(const std::string &file, const std::string &name)
+  {
+    return WeightFile(file).tensor(name);
   }
 
 
@@ -849,12 +877,7 @@ namespace attnflow
               const std::string              &name,
               const std::vector<std::size_t> &expected_shape)
   {
-    Tensor tensor = read_tensor(file, name);
-    if (tensor.shape != expected_shape)
-      throw InputError(tensor_label(file, name),
-                       "expected shape " + shape_to_string(expected_shape) +
-                         ", found " + shape_to_string(tensor.shape));
-    return tensor;
+    return WeightFile(file).tensor(name, expected_shape);
   }
 
 

@@ -28,6 +28,9 @@ namespace attnflow
    * - E1, beta = 0 (softmax or uniform, any mu0): A = 0, every point moves
    *   by m(t) - m(0) and rho(t, x) = rho0(x - m(t) + m(0));
    * - E2, softmax from one Gaussian N(m0, S0): mu(t) = N(m(t), S(t)).
+   * A linear feed-forward flow W x + b_ff (doc/theory.md section 1.3) adds
+   * W to A and b_ff to b: from a Gaussian, mu(t) stays Gaussian (also for
+   * beta = 0, where the flow is affine but no translation).
    * The moment equations are integrated by RK4 with steps of at most 1e-3
    * on each interval of constant weights (error ~1e-13).
    */
@@ -58,7 +61,7 @@ namespace attnflow
     bool
     is_translation() const
     {
-      return model.beta == 0.;
+      return model.beta == 0. && !model.feed_forward;
     }
 
     /**

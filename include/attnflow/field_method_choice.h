@@ -48,6 +48,14 @@ namespace attnflow
     const FieldMethod *
     choose(const KernelSumProblem &problem, const std::string &head) const;
 
+    /**
+     * Records that every candidate refuses @p head for @p reason (a
+     * problem outside KernelSumProblem, such as a causal mask), so that
+     * the direct engine sums it and the report says why.
+     */
+    void
+    refuse_all(const std::string &head, const std::string &reason) const;
+
     /** Adds @p n_targets targets, @p n_rejected of them rejected, to @p head.
      */
     void

@@ -104,12 +104,19 @@ namespace attnflow
     /** One token from the uniform measure (sphere or box). */
     void
     draw_uniform(RandomGenerator &random, double *x) const;
-    /** One token from the Gaussian mixture. */
+    /** One token from component @p c of the Gaussian mixture. */
     void
-    draw_gaussian(RandomGenerator &random, double *x) const;
-    /** One token from the von Mises–Fisher mixture (Wood's algorithm). */
+    draw_gaussian(RandomGenerator   &random,
+                  const unsigned int c,
+                  double            *x) const;
+    /**
+     * One token from component @p c of the von Mises–Fisher mixture
+     * (Wood's algorithm).
+     */
     void
-    draw_von_mises_fisher(RandomGenerator &random, double *x) const;
+    draw_von_mises_fisher(RandomGenerator   &random,
+                          const unsigned int c,
+                          double            *x) const;
     /** The index of a mixture component drawn by its weight. */
     unsigned int
     draw_component(RandomGenerator &random) const;
@@ -139,6 +146,8 @@ namespace attnflow
     Geometry     geometry;
     unsigned int dimension;
     unsigned int seed;
+    /** Initial condition/ordered by component. */
+    bool ordered_by_component;
 
     std::vector<double> lower_corner, upper_corner;
 

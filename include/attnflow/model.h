@@ -15,10 +15,21 @@
 
 namespace attnflow
 {
-  /** One attention head: k(x, y) = exp(beta <Q x, K y>), values V y. */
+  /**
+   * One attention head: k(x, y) = exp(beta <Q x, K y>), values V y, with
+   * Q, K of size d_k x d (the exponent costs d_k per pair) and V d x d.
+   */
   struct AttentionHead
   {
-    SquareMatrix Q, K, V;
+    Matrix       Q, K;
+    SquareMatrix V;
+  };
+
+  /** The feed-forward flow sigma(W x + b) of one layer (theory 1.3). */
+  struct FeedForward
+  {
+    SquareMatrix        W;
+    std::vector<double> b;
   };
 
   /** The weights of one layer, held for @p duration units of time. */
@@ -26,13 +37,16 @@ namespace attnflow
   {
     double                     duration;
     std::vector<AttentionHead> heads;
+    /** Used where Model::feed_forward is set. */
+    FeedForward feed_forward = {};
   };
 
   /**
    * The model of a run: tokens in R^d or on S^{d-1}, temperature beta,
-   * softmax or uniform normalisation, and piecewise constant weights (a list
-   * of layers, each with its heads). Built from ModelParameters, whose
-   * matrices it parses and checks.
+   * softmax or uniform normalisation, an optional causal mask, and
+   * piecewise constant weights (a list of layers, each with its heads and
+   * its feed-forward flow). Built from ModelParameters, whose matrices it
+   * parses (or reads from Model/weights file) and checks.
    */
   class Model
   {
@@ -63,20 +77,30 @@ namespace attnflow
     std::vector<Interval>
     intervals(const double from, const double to) const;
 
-    Geometry           geometry;
-    unsigned int       dimension;
-    double             beta;
-    Normalization      normalization;
+    Geometry      geometry;
+    unsigned int  dimension;
+    double        beta;
+    Normalization normalization;
+    /** d_k, the rows of every Q and K. */
+    unsigned int head_dimension;
+    /** The causal mask over the token order, or none. */
+    AttentionMask mask;
+    /** Whether each layer adds its feed-forward flow, and its sigma. */
+    bool               feed_forward;
+    Activation         activation;
     std::vector<Layer> layers;
   };
 
   /**
    * The attention field X[mu](x) = sum_h X_h[mu](x) of a weighted point
    * measure mu = sum_j w_j delta_{y_j} (tokens: w_j = 1/n; a finite-element
-   * density: w_j = rho(y_j) JxW_j), projected on the tangent space on the
-   * sphere, and the interaction energy. Every sum is one kernel sum per
-   * head: by the fast method Field/method chooses for it (doc/theory.md
-   * section 6), or by the KernelEngine.
+   * density: w_j = rho(y_j) JxW_j), plus the feed-forward flow
+   * sigma(W x + b) where the model has one, projected on the tangent space
+   * on the sphere, and the interaction energy. Every sum is one kernel sum
+   * per head: by the fast method Field/method chooses for it (doc/theory.md
+   * section 6), or by the KernelEngine. Under a causal mask the targets
+   * and the sources are the same tokens in order, and every head is summed
+   * by the engine (the fast methods sum all pairs; the log says so).
    */
   class AttentionField
   {
@@ -107,8 +131,9 @@ namespace attnflow
      * K_h y>) dmu(x) dmu(y) of the measure (@p points, @p weights) under
      * layer @p layer; for beta = 0, its limit without the constant,
      * sum_h (1/2) int int <Q_h x, K_h y>. Non-decreasing along uniform
-     * attention with Q = K = V = I (a gradient ascent). Returns +inf where
-     * the energy exceeds the double range (the caller reports it).
+     * attention with Q = K = V = I (a gradient ascent). Without the mask
+     * and the feed-forward flow, which have no such energy. Returns +inf
+     * where the energy exceeds the double range (the caller reports it).
      */
     double
     energy(const Layer               &layer,
@@ -125,8 +150,9 @@ namespace attnflow
   private:
     /**
      * The kernel sums sum_j w_j exp(beta <Q x_i, K y_j>) (1, V y_j) of head
-     * @p h of @p layer (no values when @p values is empty), by the chosen
-     * method with the direct engine for what it rejects, or by the engine.
+     * @p h of @p layer (no values when @p values is empty) under @p mask,
+     * by the chosen method with the direct engine for what it rejects, or
+     * by the engine (always under a causal mask).
      */
     void
     head_sums(const Layer               &layer,
@@ -135,7 +161,14 @@ namespace attnflow
               const PointSet            &sources,
               const std::vector<double> &weights,
               const PointSet            &values,
+              const AttentionMask       &mask,
               KernelSums                &sums) const;
+
+    /** Adds sigma(W x_i + b) of @p layer at every target to @p velocity. */
+    void
+    add_feed_forward(const Layer    &layer,
+                     const PointSet &targets,
+                     PointSet       &velocity) const;
 
     /** Adds the field of @p head for beta = 0: V m, the same everywhere. */
     void

@@ -12,6 +12,7 @@
 
 #include <attnflow/convergence_sweep.h>
 #include <attnflow/ensemble_parameters.h>
+#include <attnflow/kernel_engine.h>
 #include <attnflow/selection.h>
 
 #include <deal.II/base/parameter_handler.h>
@@ -43,6 +44,27 @@ namespace attnflow
   inline const SelectionTable<Normalization> normalization_names =
     {{Normalization::softmax, "softmax"}, {Normalization::uniform, "uniform"}};
 
+  /** The names of Model/mask (doc/theory.md section 1.4). */
+  inline const SelectionTable<AttentionMask::Kind> mask_names = {
+    {AttentionMask::Kind::none, "none"},
+    {AttentionMask::Kind::causal, "causal"}};
+
+  /** The activation sigma of the feed-forward flow (doc/theory.md 1.3). */
+  enum class Activation
+  {
+    identity,
+    relu,
+    tanh,
+    gelu
+  };
+
+  /** The names of Model/feed forward activation. */
+  inline const SelectionTable<Activation> activation_names = {
+    {Activation::identity, "identity"},
+    {Activation::relu, "relu"},
+    {Activation::tanh, "tanh"},
+    {Activation::gelu, "gelu"}};
+
   /**
    * Section "Model": the attention dynamics (doc/theory.md section 1.1).
    */
@@ -60,6 +82,18 @@ namespace attnflow
     /** Durations of the layers; empty: one layer for all time. */
     std::vector<double> layer_durations;
     unsigned int        weights_seed = 1;
+    /** d_k, the rows of Q and K; 0: d. */
+    unsigned int head_dimension = 0;
+    /** The file that matrices written 'file' are read from. */
+    std::string weights_file = "";
+    /** The causal mask and its ALiBi slope (doc/theory.md section 1.4). */
+    AttentionMask::Kind mask        = AttentionMask::Kind::none;
+    double              alibi_slope = 0.;
+    /** The feed-forward flow sigma(W x + b) (doc/theory.md section 1.3). */
+    bool        feed_forward            = false;
+    std::string feed_forward_W          = "identity";
+    std::string feed_forward_b          = "zero";
+    Activation  feed_forward_activation = Activation::identity;
 
     /**
      * Declares the entries of section "Model" in @p prm, bound to the
@@ -69,7 +103,8 @@ namespace attnflow
     add_parameters(dealii::ParameterHandler &prm);
     /**
      * What the patterns cannot check (positive layer durations, d >= 2 on
-     * the sphere): InputError naming the entry.
+     * the sphere, d_k <= d, a slope only with the mask): InputError naming
+     * the entry.
      */
     void
     check() const;
@@ -107,6 +142,11 @@ namespace attnflow
     std::string covariances     = "identity";
     std::string concentrations  = "10";
     std::string mixture_weights = "";
+    /**
+     * Mixtures: tokens in blocks by component (for a causal mask), not
+     * each from a component drawn at random.
+     */
+    bool ordered_by_component = false;
 
     /**
      * Declares the entries of section "Initial condition" in @p prm, bound

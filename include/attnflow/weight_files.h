@@ -96,6 +96,37 @@ namespace attnflow
               const std::string              &name,
               const std::vector<std::size_t> &expected_shape);
 
+  /**
+   * The tensors of one weight file, read once: a model takes dozens of
+   * matrices from one file, which read_tensor() would read every time.
+   */
+  class WeightFile
+  {
+  public:
+    /** Reads every tensor of @p file (read_tensors()). */
+    explicit WeightFile(const std::string &file);
+
+    /**
+     * The tensor @p name; InputError naming the file and the tensor if it
+     * is missing, listing a few names that the file has.
+     */
+    const Tensor &
+    tensor(const std::string &name) const;
+
+    /**
+     * The tensor @p name, which must have the shape @p expected_shape:
+     * InputError naming the file and the tensor if it is missing (listing
+     * a few names that the file has) or has another shape.
+     */
+    const Tensor &
+    tensor(const std::string              &name,
+           const std::vector<std::size_t> &expected_shape) const;
+
+  private:
+    std::string                   file;
+    std::map<std::string, Tensor> tensors;
+  };
+
   /** The names of the weights of a model in a file (see the file doc). */
   namespace WeightNames
   {
