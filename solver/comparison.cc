@@ -1,10 +1,12 @@
 #include <attnflow/comparison.h>
+#include <attnflow/field_method.h>
 #include <attnflow/random.h>
 
 #include <deal.II/base/quadrature_lib.h>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 
@@ -76,6 +78,153 @@ namespace attnflow
                           std::log(sums.normaliser[i]));
         }
       return log_sum_exp(terms);
+    }
+
+    /**
+     * The kernel sums of the MMD lose no range as the weights of a
+     * KernelSumProblem when the factors exp(-|y_j|^2 / (2 sigma^2)) of the
+     * sources span at most e^600 (doc/theory.md section 6.6).
+     */
+    constexpr double max_log_weight_range = 600.;
+
+    /** |x|^2. */
+    double
+    norm2(const double *x, const unsigned int d)
+    {
+      double s = 0.;
+      for (unsigned int k = 0; k < d; ++k)
+        s += x[k] * x[k];
+      return s;
+    }
+
+    /** Whether every point of @p measure is within 1e-9 of the unit sphere. */
+    bool
+    on_unit_sphere(const WeightedPoints &measure)
+    {
+      for (std::size_t i = 0; i < measure.points.size(); ++i)
+        if (std::abs(norm2(measure.points[i], measure.points.dimension) - 1.) >
+            2e-9)
+          return false;
+      return true;
+    }
+
+    /**
+     * log k(mu, nu) as log_kernel_sum(), with the atoms of @p mu as targets
+     * and those of @p nu as sources, into @p result, by the first method of
+     * @p methods that serves the kernel sum problem
+     *
+     *   S_i = sum_j w'_j exp(<x_i, y_j> / sigma^2),
+     *   w'_j = b_j exp(-|y_j|^2 / (2 sigma^2) - m),
+     *
+     * with m the largest exponent (doc/theory.md section 6.6), its guard
+     * handing the targets it cannot certify to @p tolerance to the direct
+     * sum. False (and nothing computed) where no method serves, or where the
+     * weights w'_j would lose range.
+     */
+    bool
+    fast_log_kernel_sum(const WeightedPoints    &mu,
+                        const WeightedPoints    &nu,
+                        const double             sigma,
+                        const KernelEngine      &engine,
+                        const FieldMethodChoice &methods,
+                        const double             tolerance,
+                        const std::string       &label,
+                        double                  &result)
+    {
+      const unsigned int d       = mu.points.dimension;
+      const double       inverse = 1. / (sigma * sigma);
+      const std::size_t  n_s     = nu.points.size();
+
+      std::vector<double> weights(n_s);
+      double              top      = -std::numeric_limits<double>::infinity();
+      bool                in_range = true;
+      for (std::size_t j = 0; j < n_s; ++j)
+        {
+          in_range = in_range && nu.weights[j] >= 0.;
+          weights[j] =
+            std::log(nu.weights[j]) - 0.5 * inverse * norm2(nu.points[j], d);
+          top = std::max(top, weights[j]);
+        }
+      in_range = in_range && std::isfinite(top);
+      for (std::size_t j = 0; j < n_s; ++j)
+        {
+          // Zero weights stay zero; the others must stay normal numbers.
+          in_range   = in_range && (nu.weights[j] == 0. ||
+                                  weights[j] - top >= -max_log_weight_range);
+          weights[j] = std::exp(weights[j] - top);
+        }
+      if (!in_range)
+        return false;
+      std::vector<double> A(std::size_t(d) * d, 0.);
+      for (unsigned int k = 0; k < d; ++k)
+        A[k * d + k] = inverse;
+      const PointSet         no_values(0, n_s);
+      const KernelSumProblem problem{mu.points,
+                                     nu.points,
+                                     weights,
+                                     no_values,
+                                     A,
+                                     tolerance};
+      const FieldMethod     *method = methods.choose(problem, label);
+      if (method == nullptr)
+        return false;
+
+      KernelSums        sums;
+      const std::size_t n_rejected =
+        evaluate_guarded(*method, problem, engine, sums);
+      methods.count(label, mu.points.size(), n_rejected);
+      const double log_a =
+        -std::log(std::accumulate(mu.weights.begin(), mu.weights.end(), 0.));
+      const double log_b =
+        -std::log(std::accumulate(nu.weights.begin(), nu.weights.end(), 0.));
+      std::vector<double> terms;
+      for (std::size_t i = 0; i < mu.points.size(); ++i)
+        if (mu.weights[i] > 0.)
+          terms.push_back(std::log(mu.weights[i]) + log_a -
+                          0.5 * inverse * norm2(mu.points[i], d) + top + log_b +
+                          sums.shift[i] + std::log(sums.normaliser[i]));
+      result = log_sum_exp(terms);
+      return true;
+    }
+
+    /**
+     * log k(mu, nu) by fast_log_kernel_sum(), the larger measure's atoms as
+     * targets first (a target the guard rejects then costs a direct sum
+     * over the smaller one), then the other way round (the tensor product
+     * needs its sources on a grid); by log_kernel_sum() if neither serves.
+     */
+    double
+    log_kernel_sum(const WeightedPoints    &mu,
+                   const WeightedPoints    &nu,
+                   const double             sigma,
+                   const KernelEngine      &engine,
+                   const FieldMethodChoice &methods,
+                   const double             tolerance,
+                   const std::string       &label)
+    {
+      const bool            larger_nu = nu.points.size() > mu.points.size();
+      const WeightedPoints &first     = larger_nu ? nu : mu;
+      const WeightedPoints &second    = larger_nu ? mu : nu;
+      double                result    = 0.;
+      if (fast_log_kernel_sum(first,
+                              second,
+                              sigma,
+                              engine,
+                              methods,
+                              tolerance,
+                              label,
+                              result))
+        return result;
+      if (&mu != &nu && fast_log_kernel_sum(second,
+                                            first,
+                                            sigma,
+                                            engine,
+                                            methods,
+                                            tolerance,
+                                            label,
+                                            result))
+        return result;
+      return log_kernel_sum(mu, nu, sigma, engine);
     }
   } // namespace
 
@@ -395,23 +544,58 @@ namespace attnflow
                            const double          sigma,
                            const KernelEngine   &engine)
   {
+    return maximum_mean_discrepancy(mu,
+                                    nu,
+                                    sigma,
+                                    engine,
+                                    FieldMethodChoice({}),
+                                    0.);
+  }
+
+
+
+  double
+  maximum_mean_discrepancy(const WeightedPoints    &mu,
+                           const WeightedPoints    &nu,
+                           const double             sigma,
+                           const KernelEngine      &engine,
+                           const FieldMethodChoice &methods,
+                           const double             tolerance)
+  {
     // The kernel is translation invariant: centre both measures at the mean
-    // of mu, so that the exponents (|x|^2 / sigma^2) stay small.
+    // of mu, so that the exponents (|x|^2 / sigma^2) stay small; on the unit
+    // sphere, where they are at most 1 / sigma^2, the fast methods need the
+    // points where they are.
     const unsigned int d = mu.points.dimension;
     const double       total =
       std::accumulate(mu.weights.begin(), mu.weights.end(), 0.);
     std::vector<double> centre(d, 0.);
-    for (std::size_t i = 0; i < mu.points.size(); ++i)
-      for (unsigned int k = 0; k < d; ++k)
-        centre[k] += mu.weights[i] * mu.points[i][k] / total;
+    const bool          keep_sphere =
+      methods.has_candidates() && on_unit_sphere(mu) && on_unit_sphere(nu);
+    if (!keep_sphere)
+      for (std::size_t i = 0; i < mu.points.size(); ++i)
+        for (unsigned int k = 0; k < d; ++k)
+          centre[k] += mu.weights[i] * mu.points[i][k] / total;
     WeightedPoints a = mu, b = nu;
     for (WeightedPoints *measure : {&a, &b})
       for (std::size_t i = 0; i < measure->points.size(); ++i)
         for (unsigned int k = 0; k < d; ++k)
           measure->points[i][k] -= centre[k];
-    const double mm = std::exp(log_kernel_sum(a, a, sigma, engine));
-    const double nn = std::exp(log_kernel_sum(b, b, sigma, engine));
-    const double mn = std::exp(log_kernel_sum(a, b, sigma, engine));
+    const auto sum =
+      [&](const WeightedPoints &p, const WeightedPoints &q, const char *label) {
+        return methods.has_candidates() ?
+                 std::exp(log_kernel_sum(p,
+                                         q,
+                                         sigma,
+                                         engine,
+                                         methods,
+                                         tolerance,
+                                         label)) :
+                 std::exp(log_kernel_sum(p, q, sigma, engine));
+      };
+    const double mm = sum(a, a, "MMD k(mu, mu)");
+    const double nn = sum(b, b, "MMD k(nu, nu)");
+    const double mn = sum(a, b, "MMD k(mu, nu)");
     return std::sqrt(std::max(0., mm + nn - 2. * mn));
   }
 } // namespace attnflow

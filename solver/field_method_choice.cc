@@ -85,19 +85,60 @@ namespace attnflow
 
 
 
+  namespace
+  {
+    /**
+     * The methods of @p order that Field/method = @p kind allows (all for
+     * auto), in that order.
+     */
+    FieldMethodChoice
+    make_methods(const FieldMethodKind               kind,
+                 const unsigned int                  n_threads,
+                 const std::vector<FieldMethodKind> &order)
+    {
+      std::vector<std::unique_ptr<FieldMethod>> candidates;
+      for (const FieldMethodKind method : order)
+        {
+          if (kind != FieldMethodKind::automatic && kind != method)
+            continue;
+          if (method == FieldMethodKind::tensor_product)
+            candidates.push_back(
+              std::make_unique<TensorProductMethod>(n_threads));
+          else if (method == FieldMethodKind::sphere_pruned)
+            candidates.push_back(
+              std::make_unique<SpherePrunedMethod>(n_threads));
+          else if (method == FieldMethodKind::circle_fourier)
+            candidates.push_back(std::make_unique<CircleFourierMethod>());
+          else if (method == FieldMethodKind::sphere_harmonics)
+            candidates.push_back(std::make_unique<SphereHarmonicMethod>());
+        }
+      return FieldMethodChoice(std::move(candidates));
+    }
+  } // namespace
+
+
+
   FieldMethodChoice
   make_field_methods(const FieldMethodKind kind, const unsigned int n_threads)
   {
-    const bool all = kind == FieldMethodKind::automatic;
-    std::vector<std::unique_ptr<FieldMethod>> candidates;
-    if (all || kind == FieldMethodKind::tensor_product)
-      candidates.push_back(std::make_unique<TensorProductMethod>(n_threads));
-    if (all || kind == FieldMethodKind::sphere_pruned)
-      candidates.push_back(std::make_unique<SpherePrunedMethod>(n_threads));
-    if (all || kind == FieldMethodKind::circle_fourier)
-      candidates.push_back(std::make_unique<CircleFourierMethod>());
-    if (all || kind == FieldMethodKind::sphere_harmonics)
-      candidates.push_back(std::make_unique<SphereHarmonicMethod>());
-    return FieldMethodChoice(std::move(candidates));
+    return make_methods(kind,
+                        n_threads,
+                        {FieldMethodKind::tensor_product,
+                         FieldMethodKind::sphere_pruned,
+                         FieldMethodKind::circle_fourier,
+                         FieldMethodKind::sphere_harmonics});
+  }
+
+
+
+  FieldMethodChoice
+  make_mmd_methods(const FieldMethodKind kind, const unsigned int n_threads)
+  {
+    return make_methods(kind,
+                        n_threads,
+                        {FieldMethodKind::tensor_product,
+                         FieldMethodKind::circle_fourier,
+                         FieldMethodKind::sphere_harmonics,
+                         FieldMethodKind::sphere_pruned});
   }
 } // namespace attnflow

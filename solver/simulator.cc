@@ -139,6 +139,8 @@ namespace attnflow
       , engine(parameters.parallel.n_threads)
       , model(parameters.model)
       , field(model, engine, parameters.field)
+      , mmd_methods(
+          make_mmd_methods(parameters.field.method, engine.n_threads()))
       , initial_measure(parameters.initial_condition,
                         model,
                         parameters.density.kde_bandwidth)
@@ -204,7 +206,9 @@ namespace attnflow
           return maximum_mean_discrepancy(density_measure,
                                           token_measure,
                                           p.mmd_bandwidth,
-                                          engine);
+                                          engine,
+                                          mmd_methods,
+                                          parameters.field.tolerance);
       }
     throw std::logic_error("a distance without a definition");
   }
@@ -395,6 +399,8 @@ namespace attnflow
       print("tokens", tokens->field_method_report());
     if (density)
       print("density", density->field_method_report());
+    for (const std::string &line : mmd_methods.report())
+      log << "comparison (mu = density, nu = tokens): " << line << "\n";
   }
 
 

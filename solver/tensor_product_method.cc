@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <numeric>
 #include <stdexcept>
 
@@ -314,9 +316,45 @@ namespace attnflow
 
 
 
+  /**
+   * The plan of the points @p sources, @p targets (their coordinates), kept
+   * until a problem with other points comes.
+   */
+  struct TensorProductPlanCache
+  {
+    std::mutex                             mutex;
+    unsigned int                           dimension = 0;
+    std::vector<double>                    sources, targets;
+    std::shared_ptr<const ContractionPlan> plan;
+
+    /** The plan of @p problem's points: the kept one if they are equal. */
+    std::shared_ptr<const ContractionPlan>
+    plan_of(const KernelSumProblem &problem)
+    {
+      const std::lock_guard<std::mutex> lock(mutex);
+      if (!plan || problem.sources.dimension != dimension ||
+          problem.sources.coordinates != sources ||
+          problem.targets.coordinates != targets)
+        {
+          plan = std::make_shared<const ContractionPlan>(make_plan(problem));
+          dimension = problem.sources.dimension;
+          sources   = problem.sources.coordinates;
+          targets   = problem.targets.coordinates;
+        }
+      return plan;
+    }
+  };
+
+
+
   TensorProductMethod::TensorProductMethod(const unsigned int n_threads)
       : thread_limit(n_threads)
+      , cache(std::make_unique<TensorProductPlanCache>())
   {}
+
+
+
+  TensorProductMethod::~TensorProductMethod() = default;
 
 
 
@@ -336,7 +374,8 @@ namespace attnflow
       for (unsigned int c = 0; c < d; ++c)
         if (r != c && problem.A[r * d + c] != 0.)
           return "A = beta Q^T K is not diagonal";
-    const ContractionPlan plan = make_plan(problem);
+    const std::shared_ptr<const ContractionPlan> kept = cache->plan_of(problem);
+    const ContractionPlan                       &plan = *kept;
     if (!plan.not_a_grid.empty())
       return plan.not_a_grid;
     const double n_components = 1 + problem.values.dimension;
@@ -358,7 +397,8 @@ namespace attnflow
                                 KernelSums               &sums,
                                 std::vector<std::size_t> &rejected) const
   {
-    const ContractionPlan plan = make_plan(problem);
+    const std::shared_ptr<const ContractionPlan> kept = cache->plan_of(problem);
+    const ContractionPlan                       &plan = *kept;
     if (!plan.not_a_grid.empty())
       throw std::invalid_argument("TensorProductMethod: " + plan.not_a_grid);
     const unsigned int d            = problem.sources.dimension;

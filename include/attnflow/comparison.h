@@ -7,6 +7,7 @@
 #ifndef attnflow_comparison_h
 #define attnflow_comparison_h
 
+#include <attnflow/field_method_choice.h>
 #include <attnflow/kernel_engine.h>
 #include <attnflow/parameters.h>
 #include <attnflow/point_sets.h>
@@ -185,6 +186,26 @@ namespace attnflow
                            const WeightedPoints &nu,
                            const double          sigma,
                            const KernelEngine   &engine);
+
+  /**
+   * The same MMD with each of the three double sums computed by the first
+   * of @p methods that serves it (doc/theory.md section 6.6): with
+   * exp(-|x - y|^2 / (2 sigma^2)) = exp(-|x|^2 / (2 sigma^2))
+   * exp(<x, y> / sigma^2) exp(-|y|^2 / (2 sigma^2)), a kernel sum with
+   * A = I / sigma^2 and the last factor in the weights; on the unit sphere
+   * the circle and sphere expansions serve it, on a tensor grid the tensor
+   * product. Targets whose bound exceeds @p tolerance (relative to the sum
+   * at that target) are summed directly; so is every sum no method serves,
+   * exactly as above. The record of the choices is kept in @p methods
+   * under "MMD k(mu, mu)", "MMD k(nu, nu)" and "MMD k(mu, nu)".
+   */
+  double
+  maximum_mean_discrepancy(const WeightedPoints    &mu,
+                           const WeightedPoints    &nu,
+                           const double             sigma,
+                           const KernelEngine      &engine,
+                           const FieldMethodChoice &methods,
+                           const double             tolerance);
 } // namespace attnflow
 
 #endif

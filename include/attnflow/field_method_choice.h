@@ -89,6 +89,16 @@ namespace attnflow
    */
   FieldMethodChoice
   make_field_methods(const FieldMethodKind kind, const unsigned int n_threads);
+
+  /**
+   * The candidates for the Gaussian kernel sums of the MMD
+   * (doc/theory.md section 6.6), as make_field_methods() but with the
+   * expansions before the pruned sum under auto: the MMD's A = I / sigma^2
+   * is large (100 for sigma = 0.1), where the pruned sum still covers a
+   * quarter of the circle, and the expansions cost O(N sqrt(A)) on S^1.
+   */
+  FieldMethodChoice
+  make_mmd_methods(const FieldMethodKind kind, const unsigned int n_threads);
 } // namespace attnflow
 
 #endif

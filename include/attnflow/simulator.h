@@ -7,6 +7,7 @@
 #define attnflow_simulator_h
 
 #include <attnflow/continuity_solver.h>
+#include <attnflow/field_method_choice.h>
 #include <attnflow/initial_measure.h>
 #include <attnflow/kernel_engine.h>
 #include <attnflow/model.h>
@@ -188,6 +189,7 @@ namespace attnflow
     KernelEngine                    engine;
     Model                           model;
     AttentionField                  field;
+    FieldMethodChoice               mmd_methods; /**< the MMD's fast methods */
     InitialMeasure                  initial_measure;
     std::ostringstream              timing_summary; /**< what timer prints */
     dealii::TimerOutput             timer; /**< held by the solvers below */

@@ -10,11 +10,15 @@
 #include <attnflow/field_method.h>
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace attnflow
 {
+  /** The contraction plan of the last points (defined in the .cc file). */
+  struct TensorProductPlanCache;
+
   /**
    * The kernel sums S_i = sum_j w_j exp(<x_i, A y_j>) (1, v_j) for a
    * diagonal A = diag(a_1..a_d), where
@@ -69,8 +73,17 @@ namespace attnflow
              KernelSums               &sums,
              std::vector<std::size_t> &rejected) const override;
 
+    ~TensorProductMethod() override;
+
   private:
     unsigned int thread_limit;
+    /**
+     * The plan of the last (sources, targets): a density's quadrature
+     * points are the same at every stage of every step on a fixed mesh, so
+     * refusal() and evaluate() build the plan once per mesh, not twice per
+     * evaluation (doc/theory.md section 6.3).
+     */
+    std::unique_ptr<TensorProductPlanCache> cache;
   };
 } // namespace attnflow
 

@@ -30,7 +30,10 @@ namespace attnflow
    * sphere) that hold at least @p minimum_size points. Labels are 0, 1, ...
    * in the order of each cluster's first point; points in smaller
    * components (stragglers between clusters) get the label n_clusters.
-   * @p n_clusters receives the number of clusters. O(n^2 d).
+   * @p n_clusters receives the number of clusters. The edges come from a
+   * cell list over the first min(d, 3) coordinates, not from all pairs
+   * (doc/theory.md section 6.6): the same components as the all-pairs
+   * test, in O(n log n) plus the pairs of neighbouring cells not yet joined.
    */
   std::vector<unsigned int>
   cluster_labels(const PointSet   &points,
