@@ -211,15 +211,15 @@ namespace attnflow
     }
 
     /** The run folder of a test and its parameter file. */
-    struct Run
+    struct RunFolder
     {
       fs::path scratch, folder, prm;
     };
 
-    Run
+    RunFolder
     prepare(const std::string &name, const bool density, const bool on = true)
     {
-      Run run;
+      RunFolder run;
       run.scratch = testing::scratch_directory("checkpoint_" + name);
       run.folder  = run.scratch / "out";
       run.prm     = run.scratch / "run.prm";
@@ -234,7 +234,7 @@ namespace attnflow
       static std::map<bool, fs::path> folders;
       if (!folders.count(density))
         {
-          const Run run =
+          const RunFolder run =
             prepare(density ? "reference_density" : "reference", density);
           EXPECT_EQ(run_attnflow({run.prm.string()}, run.scratch), 0)
             << read(run.scratch / "err.txt");
@@ -258,7 +258,7 @@ namespace attnflow
     template <typename Ready>
     void
     kill_when(const std::vector<std::string> &arguments,
-              const Run                      &run,
+              const RunFolder                &run,
               const Ready                    &ready)
     {
       Child child(arguments, run.scratch);
@@ -271,7 +271,7 @@ namespace attnflow
 
     /** Resumes @p run to its end and expects success. */
     void
-    resume(const Run &run)
+    resume(const RunFolder &run)
     {
       EXPECT_EQ(run_attnflow({"--resume", run.folder.string()}, run.scratch), 0)
         << read(run.scratch / "err.txt");
@@ -282,7 +282,8 @@ namespace attnflow
     check_killed_and_resumed(const bool density)
     {
       const fs::path &expected = reference(density);
-      const Run run = prepare(density ? "killed_density" : "killed", density);
+      const RunFolder run =
+        prepare(density ? "killed_density" : "killed", density);
       kill_when({run.prm.string()}, run, [&] {
         return has_checkpoint(run.folder);
       });
@@ -307,7 +308,7 @@ namespace attnflow
   TEST(Checkpoint, ResumedTwiceEndsAsIfNeverStopped)
   {
     const fs::path &expected = reference(true);
-    const Run       run      = prepare("twice", true);
+    const RunFolder run      = prepare("twice", true);
     kill_when({run.prm.string()}, run, [&] {
       return has_checkpoint(run.folder);
     });
@@ -327,7 +328,7 @@ namespace attnflow
   TEST(Checkpoint, AKillDuringACheckpointWriteLeavesTheLastOne)
   {
     const fs::path &expected = reference(false);
-    const Run       run      = prepare("in_write", false);
+    const RunFolder run      = prepare("in_write", false);
     // checkpoint.new/ exists only while a checkpoint is written (and until
     // the old one in it is removed): killed when it is seen, the kill may
     // still come just after the write; then again.
@@ -349,7 +350,7 @@ namespace attnflow
     // What a kill during a write leaves, made by hand: checkpoint.new/ with
     // a manifest and a file cut short, but no summary.
     const fs::path &expected = reference(false);
-    const Run       run      = prepare("half_written", false);
+    const RunFolder run      = prepare("half_written", false);
     kill_when({run.prm.string()}, run, [&] {
       return has_checkpoint(run.folder);
     });
@@ -366,7 +367,7 @@ namespace attnflow
   TEST(Checkpoint, SigtermStopsAtAnOutputTimeWithACheckpoint)
   {
     const fs::path &expected = reference(false);
-    const Run       run      = prepare("sigterm", false);
+    const RunFolder run      = prepare("sigterm", false);
     Child           child({run.prm.string()}, run.scratch);
     ASSERT_TRUE(child.wait_for([&] { return n_metrics_rows(run.folder) > 2; }));
     child.send(SIGTERM);
@@ -388,8 +389,8 @@ namespace attnflow
 
   TEST(Checkpoint, SigintWithoutCheckpointsSaysThereIsNoneToResume)
   {
-    const Run run = prepare("sigint", false, false);
-    Child     child({run.prm.string()}, run.scratch);
+    const RunFolder run = prepare("sigint", false, false);
+    Child           child({run.prm.string()}, run.scratch);
     ASSERT_TRUE(child.wait_for([&] { return n_metrics_rows(run.folder) > 2; }));
     child.send(SIGINT);
     EXPECT_EQ(child.wait(), 130);
@@ -426,7 +427,7 @@ namespace attnflow
 
   TEST(Checkpoint, AFolderWithoutACheckpointIsAClearError)
   {
-    const Run run = prepare("none", false, false);
+    const RunFolder run = prepare("none", false, false);
     ASSERT_EQ(run_attnflow({run.prm.string()}, run.scratch), 0);
     EXPECT_EQ(run_attnflow({"--resume", run.folder.string()}, run.scratch), 1);
     const std::string err = read(run.scratch / "err.txt");
