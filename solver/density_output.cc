@@ -69,7 +69,8 @@ namespace attnflow
                        std::max(1u, parameters.degree),
       dim < spacedim ? DataOut<dim, spacedim>::curved_inner_cells :
                        DataOut<dim, spacedim>::no_curved_cells);
-    DataOutBase::VtkFlags flags(time, cycle);
+    // No date in the file: a run and its resumed twin write the same bytes.
+    DataOutBase::VtkFlags flags(time, cycle, false);
     // deal.II 9.4 writes no higher-order 1-D cells (it gives VTK_LAGRANGE_CURVE
     // cells without their inner points): line segments per subdivision there.
     flags.write_higher_order_cells = dim > 1;

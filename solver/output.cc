@@ -67,8 +67,18 @@ namespace attnflow
   PvdRecord::add(const double time, const std::string &file_name)
   {
     entries.emplace_back(time, file_name);
+    // deal.II's write_pvd_record, without its date: a run and its resumed
+    // twin write the same bytes.
     write_file_atomically(path, [&](std::ostream &out) {
-      dealii::DataOutBase::write_pvd_record(out, entries);
+      out << "<?xml version=\"1.0\"?>\n"
+          << "<VTKFile type=\"Collection\" version=\"0.1\" "
+             "ByteOrder=\"LittleEndian\">\n"
+          << "  <Collection>\n";
+      for (const auto &[t, name] : entries)
+        out << "    <DataSet timestep=\"" << t
+            << "\" group=\"\" part=\"0\" file=\"" << name << "\"/>\n";
+      out << "  </Collection>\n"
+          << "</VTKFile>\n";
     });
   }
 
@@ -164,7 +174,8 @@ namespace attnflow
          5,
          "velocity",
          dealii::DataComponentInterpretation::component_is_part_of_vector}};
-    dealii::DataOutBase::VtkFlags flags(time, index);
+    // No date in the file: a run and its resumed twin write the same bytes.
+    dealii::DataOutBase::VtkFlags flags(time, index, false);
 
     write_file_atomically(folder.add(name), [&](std::ostream &out) {
       dealii::DataOutBase::write_vtu(patches, names, vectors, flags, out);

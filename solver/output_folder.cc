@@ -303,6 +303,43 @@ namespace attnflow
 
 
 
+  OutputFolder::OutputFolder(const std::filesystem::path &directory,
+                             const std::vector<Input>    &inputs,
+                             const std::string           &parameter)
+      : directory(directory)
+      , inputs(inputs)
+      , parameter(parameter)
+  {}
+
+
+
+  OutputFolder
+  OutputFolder::reopen(const std::filesystem::path &directory,
+                       const std::vector<Input>    &inputs,
+                       const std::string           &parameter)
+  {
+    const Manifest manifest = read_manifest(directory);
+    if (!manifest.present)
+      throw InputError(parameter,
+                       "'" + directory.string() + "' holds no " +
+                         std::string(manifest_name) +
+                         ": it is not the folder of an attnflow run");
+    OutputFolder folder(directory, inputs, parameter);
+    for (const std::string &name : manifest.files)
+      if (folder.files.insert(name).second)
+        folder.order.push_back(name);
+    for (const Input &input : inputs)
+      {
+        const std::string name = input.file.filename().string();
+        if (input_at(directory / name, inputs))
+          folder.protected_names.insert(name);
+      }
+    folder.folders.insert(manifest.folders.begin(), manifest.folders.end());
+    return folder;
+  }
+
+
+
   std::filesystem::path
   OutputFolder::add(const std::string &name)
   {

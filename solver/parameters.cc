@@ -823,6 +823,16 @@ namespace attnflow
                       "only the first three), full double precision; the "
                       "format of Initial condition/tokens file.",
                       Bool());
+    prm.add_parameter("checkpoint interval",
+                      checkpoint_interval,
+                      "Simulated time between checkpoints (0: none). A "
+                      "checkpoint, the folder checkpoint/ of the run folder, "
+                      "holds everything the run needs to continue: written "
+                      "at the first output time at least this long after "
+                      "the last one and at the end, whole or not at all. "
+                      "`attnflow --resume RUN_FOLDER` continues from it, "
+                      "with the results of a run never stopped.",
+                      Double(0));
     prm.leave_subsection();
   }
 

@@ -1,6 +1,8 @@
+#include <attnflow/checkpoint.h>
 #include <attnflow/convergence_study.h>
 #include <attnflow/ensemble.h>
 #include <attnflow/exceptions.h>
+#include <attnflow/interruption.h>
 #include <attnflow/output_folder.h>
 #include <attnflow/parameters.h>
 #include <attnflow/program.h>
@@ -32,19 +34,68 @@ namespace attnflow
       "heat map\n"
       "         (section Ensemble: number of systems, sweep, values, "
       "weights)\n"
+      "       attnflow --resume RUN_FOLDER   continue a stopped run from its "
+      "checkpoint\n"
+      "         (Output/checkpoint interval; the results are those of a run "
+      "never\n"
+      "          stopped; a finished run is left as it is)\n"
       "       attnflow --print-parameters   every parameter, its documentation "
       "and default\n"
-      "exit codes: 0 done, 1 bad input, 2 numerical failure, 3 a file could "
-      "not be\n"
-      "written (disk full, permission) or memory ran out, 4 internal error; "
-      "130/143\n"
-      "interrupted (SIGINT/SIGTERM)\n";
+      "SIGINT/SIGTERM (Ctrl-C, kill): the run stops at the next output time, "
+      "after a\n"
+      "checkpoint if they are on; a second signal stops it at once.\n"
+      "exit codes: 0 done, 1 bad input (also: --resume of a folder without "
+      "a\n"
+      "checkpoint), 2 numerical failure, 3 a file could not be written (disk "
+      "full,\n"
+      "permission) or memory ran out, 4 internal error; 130/143 stopped by "
+      "SIGINT/SIGTERM\n";
+
+    /**
+     * Continues the run in @p run_folder from its checkpoint (--resume);
+     * says so and changes nothing if the run had finished.
+     */
+    int
+    resume(const std::filesystem::path &run_folder, std::ostream &out)
+    {
+      const std::filesystem::path checkpoint =
+        CheckpointFolder::find(run_folder);
+      const CheckpointSummary summary =
+        CheckpointFolder::read_summary(checkpoint);
+      if (summary.finished)
+        {
+          out << "attnflow: the run in " << run_folder.string()
+              << " finished (t = " << summary.time << ", all "
+              << summary.n_outputs
+              << " output times): nothing to resume; its files are unchanged"
+              << std::endl;
+          return exit_success;
+        }
+      const std::string file       = (run_folder / "parameters.prm").string();
+      const Parameters  parameters = read_parameters(file, {});
+      std::error_code   error;
+      if (!std::filesystem::equivalent(parameters.output.directory,
+                                       run_folder,
+                                       error))
+        throw InputError("--resume",
+                         file + " sets Output/directory = '" +
+                           parameters.output.directory +
+                           "', which from here is not '" + run_folder.string() +
+                           "': resume from the folder the run was started in");
+      out << describe_setup(parameters, estimate_run_size(parameters))
+          << std::endl;
+      const InterruptionGuard guard;
+      Simulator               simulator(parameters, file);
+      simulator.resume(out, checkpoint);
+      simulator.plot_metrics(out);
+      return exit_success;
+    }
 
     /** The program proper; exceptions are mapped by run_program(). */
     int
     run(const std::vector<std::string> &arguments, std::ostream &out)
     {
-      std::string              file;
+      std::string              file, run_folder;
       std::vector<std::string> overrides;
       bool convergence = false, ensemble = false, dry_run = false,
            check_only = false;
@@ -72,6 +123,12 @@ namespace attnflow
             dry_run = true;
           else if (argument == "--check")
             check_only = true;
+          else if (argument == "--resume")
+            {
+              if (i + 1 == arguments.size())
+                throw InputError("--resume", "needs the run folder");
+              run_folder = arguments[++i];
+            }
           else if (argument == "--set")
             {
               if (i + 1 == arguments.size())
@@ -83,6 +140,15 @@ namespace attnflow
                              "unknown argument; " + std::string(usage));
           else
             file = argument;
+        }
+      if (!run_folder.empty())
+        {
+          if (!file.empty() || !overrides.empty() || convergence || ensemble ||
+              dry_run || check_only)
+            throw InputError("--resume",
+                             "takes the run folder alone: the run continues "
+                             "with the parameters.prm it was started with");
+          return resume(run_folder, out);
         }
       if (file.empty())
         throw InputError("command line",
@@ -124,7 +190,8 @@ namespace attnflow
           out << "attnflow: " << file << " is ready to run" << std::endl;
           return exit_success;
         }
-      Simulator simulator(parameters, file);
+      const InterruptionGuard guard;
+      Simulator               simulator(parameters, file);
       simulator.run(out);
       simulator.plot_metrics(out);
       return exit_success;
@@ -142,6 +209,11 @@ namespace attnflow
     try
       {
         code = run(arguments, out);
+      }
+    catch (const Interrupted &e)
+      {
+        err << "attnflow: " << e.what() << std::endl;
+        return 128 + e.signal();
       }
     catch (const InputError &e)
       {

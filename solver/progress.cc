@@ -80,6 +80,26 @@ namespace attnflow
 
 
 
+  void
+  ProgressReport::resume(const double t, const double seconds_spent)
+  {
+    start = Clock::now() - std::chrono::duration_cast<Clock::duration>(
+                             std::chrono::duration<double>(seconds_spent));
+    first_t    = t;
+    first_wall = Clock::now();
+    started    = true;
+  }
+
+
+
+  double
+  ProgressReport::seconds_spent() const
+  {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  }
+
+
+
   std::string
   ProgressReport::format_duration(const double seconds)
   {

@@ -312,6 +312,18 @@ namespace attnflow
                             [&](std::ostream &out) {
                               out << parameters.used_parameter_file;
                             });
+    start_output(log);
+    advance_and_output(0, log);
+  }
+
+
+
+  void
+  Simulator::start_output(std::ostream &log)
+  {
+    const std::filesystem::path directory = parameters.output.directory;
+    if (parameters.output.checkpoint_interval > 0.)
+      checkpoints = std::make_unique<CheckpointFolder>(*folder);
     if ((parameters.output.write_vtu || parameters.output.write_csv) && tokens)
       token_output = std::make_unique<TokenOutput>(*folder,
                                                    parameters.output.write_vtu,
@@ -354,7 +366,14 @@ namespace attnflow
                                                 density != nullptr,
                                                 distance_column);
     log << progress->header() << std::endl;
+  }
 
+
+
+  void
+  Simulator::advance_and_output(const unsigned int first_index,
+                                std::ostream      &log)
+  {
     const std::vector<double> times      = output_times();
     const auto                after_step = [&](const bool density_side) {
       return [&, density_side](const double t) {
@@ -363,7 +382,7 @@ namespace attnflow
           log << line << std::endl;
       };
     };
-    for (unsigned int index = 0; index < times.size(); ++index)
+    for (unsigned int index = first_index; index < times.size(); ++index)
       {
         progress->begin_interval(index == 0 ? times[0] : times[index - 1],
                                  times[index]);
@@ -375,8 +394,11 @@ namespace attnflow
         if (density)
           // Timed inside: "density field" and "density transport".
           density->advance_to(times[index], after_step(true));
-        dealii::TimerOutput::Scope scope(timer, "metrics and output");
-        output(index, log);
+        {
+          dealii::TimerOutput::Scope scope(timer, "metrics and output");
+          output(index, log);
+        }
+        checkpoint_or_stop(index, times, log);
       }
     if (tokens && density)
       print_final_comparison(log);

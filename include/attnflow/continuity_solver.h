@@ -141,6 +141,22 @@ namespace attnflow
     /** The field's methods, one line per head (AttentionField). */
     virtual std::vector<std::string>
     field_method_report() const = 0;
+
+    /**
+     * Writes what continues the run from now into the checkpoint folder
+     * @p folder: density.mesh (the mesh and rho) and density.state (time,
+     * step counters, mass outflow, the PVD record).
+     */
+    virtual void
+    save_checkpoint(OutputFolder &folder) const = 0;
+
+    /**
+     * Continues from what save_checkpoint() wrote into @p checkpoint for a
+     * run of the same parameters, with the PVD record in @p run_folder.
+     */
+    virtual void
+    load_checkpoint(const std::filesystem::path &checkpoint,
+                    const std::filesystem::path &run_folder) = 0;
   };
 
   /**
@@ -222,6 +238,13 @@ namespace attnflow
     {
       return field.method_report();
     }
+
+    void
+    save_checkpoint(OutputFolder &folder) const override;
+
+    void
+    load_checkpoint(const std::filesystem::path &checkpoint,
+                    const std::filesystem::path &run_folder) override;
 
     /**
      * The L1 distance int |rho - @p exact| over the domain, with a Gauss

@@ -24,6 +24,12 @@
 #include <memory>
 #include <vector>
 
+namespace boost::archive
+{
+  class binary_iarchive;
+  class binary_oarchive;
+} // namespace boost::archive
+
 namespace attnflow
 {
   /**
@@ -65,6 +71,21 @@ namespace attnflow
     {
       return triangulation;
     }
+
+    /**
+     * Writes the mesh, refinement history included, to @p archive
+     * (Triangulation::save; checkpoints).
+     */
+    void
+    save_mesh(boost::archive::binary_oarchive &archive) const;
+
+    /**
+     * Replaces the mesh by the one save_mesh() wrote to @p archive for the
+     * same domain, then reinit(): the cells, and so the DoFs, come back in
+     * the order they had (checkpoints).
+     */
+    void
+    load_mesh(boost::archive::binary_iarchive &archive);
 
     /** The mapping of the current mesh (curved cells on the sphere). */
     const dealii::Mapping<dim, spacedim> &

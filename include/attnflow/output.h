@@ -44,6 +44,14 @@ namespace attnflow
     void
     add(const double time, const std::string &file_name);
 
+    /** Writes or reads the pairs (boost archive; checkpoints). */
+    template <class Archive>
+    void
+    serialize(Archive &archive, const unsigned int)
+    {
+      archive &entries;
+    }
+
   private:
     std::filesystem::path                       path;
     std::vector<std::pair<double, std::string>> entries;
@@ -84,6 +92,21 @@ namespace attnflow
           const PointSet                  &tokens,
           const PointSet                  &velocity,
           const std::vector<unsigned int> &cluster);
+
+    /**
+     * Writes or reads the PVD record of the files so far (boost archive;
+     * checkpoints).
+     */
+    template <class Archive>
+    void
+    serialize(Archive &archive, const unsigned int)
+    {
+      if (!vtu)
+        return;
+      if (!record)
+        record = std::make_unique<PvdRecord>(folder.add("tokens.pvd"));
+      archive &*record;
+    }
 
   private:
     /** tokens_NNNN.vtu and the PVD record. */
@@ -131,6 +154,14 @@ namespace attnflow
     columns() const
     {
       return column_names;
+    }
+
+    /** Writes or reads the table (boost archive; checkpoints). */
+    template <class Archive>
+    void
+    serialize(Archive &archive, const unsigned int)
+    {
+      archive &column_names &current_row &finished_rows;
     }
 
   private:

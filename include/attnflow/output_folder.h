@@ -93,6 +93,17 @@ namespace attnflow
                  const std::string           &parameter = "Output/directory");
 
     /**
+     * The folder @p directory of an earlier run, continued (attnflow
+     * --resume): its manifest is kept and extended, nothing is removed, and
+     * @p inputs in it are never written. InputError naming @p parameter if
+     * it holds no manifest.
+     */
+    static OutputFolder
+    reopen(const std::filesystem::path &directory,
+           const std::vector<Input>    &inputs,
+           const std::string           &parameter = "--resume");
+
+    /**
      * The path of the file @p name (relative to the folder), recorded in the
      * manifest first. InputError if it is an input of the run or a file
      * attnflow did not write.
@@ -125,6 +136,11 @@ namespace attnflow
     }
 
   private:
+    /** An empty record of @p directory (reopen() fills it). */
+    OutputFolder(const std::filesystem::path &directory,
+                 const std::vector<Input>    &inputs,
+                 const std::string           &parameter);
+
     /** Rewrites the manifest (atomically). */
     void
     write_manifest() const;

@@ -291,6 +291,12 @@ namespace attnflow
     std::string directory = "output";
     bool        write_vtu = true;
     bool        write_csv = false;
+    /**
+     * The simulated time between checkpoints (0: none): the run saves what
+     * it needs to continue (attnflow --resume) at the first output time at
+     * least this long after the last checkpoint, and at the end.
+     */
+    double checkpoint_interval = 0.;
 
     /**
      * Declares the entries of section "Output" in @p prm, bound to the

@@ -83,6 +83,18 @@ namespace attnflow
          const double            t,
          const Clock::time_point now = Clock::now());
 
+    /**
+     * Continues the lines of a run resumed at time @p t after
+     * @p seconds_spent of wall time before (checkpoints): the time spent
+     * counts on from there, the rate is measured from @p t on.
+     */
+    void
+    resume(const double t, const double seconds_spent);
+
+    /** The wall time since the run started (with resume(), before too). */
+    double
+    seconds_spent() const;
+
     /** @p seconds as "42s", "12m05s", "3h05m". */
     static std::string
     format_duration(const double seconds);

@@ -6,6 +6,7 @@
 #ifndef attnflow_simulator_h
 #define attnflow_simulator_h
 
+#include <attnflow/checkpoint.h>
 #include <attnflow/continuity_solver.h>
 #include <attnflow/field_method_choice.h>
 #include <attnflow/initial_measure.h>
@@ -68,6 +69,16 @@ namespace attnflow
     run(std::ostream &log);
 
     /**
+     * Continues the run in the folder Output/directory from its checkpoint
+     * @p checkpoint (CheckpointFolder::find()) to the end time, with the
+     * results of a run never stopped (doc/theory.md section 11); the
+     * folder's files are kept and the lines appended to its log.txt.
+     * InputError if the checkpoint is not one of these parameters.
+     */
+    void
+    resume(std::ostream &log, const std::filesystem::path &checkpoint);
+
+    /**
      * Plots the metrics of the finished run against t into metrics.png and
      * metrics.svg of the run folder (gnuplot; a note on @p log if it is
      * missing).
@@ -118,6 +129,50 @@ namespace attnflow
     }
 
   private:
+    /**
+     * What the output needs once the folder is open: the token files, the
+     * checkpoints, the header lines on @p log and log.txt, the progress.
+     */
+    void
+    start_output(std::ostream &log);
+
+    /**
+     * Advances to every output time from number @p first_index on, with
+     * the output and the checkpoints there; then the final comparison and
+     * the timing summary on @p log.
+     */
+    void
+    advance_and_output(const unsigned int first_index, std::ostream &log);
+
+    /**
+     * After output @p index of @p times: a checkpoint if one is due (its
+     * interval passed, the end, or a signal), and the stop on a signal
+     * (Interrupted, with where the run stopped and how to resume).
+     */
+    void
+    checkpoint_or_stop(const unsigned int         index,
+                       const std::vector<double> &times,
+                       std::ostream              &log);
+
+    /**
+     * Writes the checkpoint after output @p index of @p n_outputs at time
+     * @p t: run.state (the tokens, their integrator, the metrics rows, the
+     * PVD record, the progress) and the density's files; a line in log.txt
+     * (through print(@p log)).
+     */
+    void
+    write_checkpoint(const unsigned int index,
+                     const unsigned int n_outputs,
+                     const double       t,
+                     std::ostream      &log);
+
+    /**
+     * Restores the state of @p checkpoint; returns the number of the next
+     * output.
+     */
+    unsigned int
+    load_checkpoint(const std::filesystem::path &checkpoint);
+
     /** Writes @p text to the screen @p log (if @p on_screen) and log.txt. */
     void
     print(std::ostream &log, const std::string &text, const bool on_screen);
@@ -205,6 +260,10 @@ namespace attnflow
     ProgressReport::Values progress_values;
     /** The distance on the progress line (w1 or sliced_w2; "" if none). */
     std::string distance_column;
+    /** The checkpoints (null when Output/checkpoint interval = 0). */
+    std::unique_ptr<CheckpointFolder> checkpoints;
+    /** The time of the last checkpoint (0 before the first). */
+    double last_checkpoint_time = 0.;
   };
 } // namespace attnflow
 

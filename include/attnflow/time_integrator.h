@@ -28,6 +28,15 @@ namespace attnflow
      * the sphere: the largest | |x_i| - 1 | before renormalisation).
      */
     double max_projection_change = 0.;
+
+    /** Writes or reads the counters (boost archive; checkpoints). */
+    template <class Archive>
+    void
+    serialize(Archive &archive, const unsigned int)
+    {
+      archive &n_steps &n_rejected_steps &n_evaluations &last_step
+        &max_projection_change;
+    }
   };
 
   /**
@@ -79,6 +88,19 @@ namespace attnflow
     statistics() const
     {
       return stats;
+    }
+
+    /**
+     * Writes or reads what the integrator carries from one advance() to the
+     * next: the next adaptive step and the counters (boost archive;
+     * checkpoints). The first-stage cache is not: each advance() starts
+     * without it.
+     */
+    template <class Archive>
+    void
+    serialize(Archive &archive, const unsigned int)
+    {
+      archive &next_step &stats;
     }
 
   private:

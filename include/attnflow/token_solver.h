@@ -88,6 +88,17 @@ namespace attnflow
       return integrator.statistics();
     }
 
+    /**
+     * Writes or reads the state between two calls of advance_to(): the
+     * tokens, the time and the integrator (boost archive; checkpoints).
+     */
+    template <class Archive>
+    void
+    serialize(Archive &archive, const unsigned int)
+    {
+      archive &points.coordinates &current_time &integrator;
+    }
+
   private:
     /** X[mu_n] of the state @p y under layer @p layer into @p dydt. */
     void
