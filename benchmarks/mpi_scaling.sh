@@ -18,6 +18,7 @@ density=(--set "Model/geometry=sphere" --set "Model/dimension=3"
   --set "Tokens/number of tokens=0" --set "Density/enabled=true"
   --set "Density/degree=1" --set "Density/refinements=4"
   --set "Density/time integrator=ssp rk3" --set "Density/time step=0.002"
+  --set "Field/method=direct"
   --set "Time/end time=0.02" --set "Time/output interval=0.02"
   --set "Output/write vtu=false")
 tokens=(--set "Model/geometry=sphere" --set "Model/dimension=3"
