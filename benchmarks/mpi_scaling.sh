@@ -9,6 +9,7 @@ build=${1:-build}
 binary=$build/attnflow
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+: >"$work/run.prm" # every setting comes from --set
 mpiexec=(mpirun --oversubscribe)
 [ "$(id -u)" = 0 ] && mpiexec+=(--allow-run-as-root)
 
@@ -39,9 +40,9 @@ measure() {
   # Each rank under /usr/bin/time, its peak memory in NAME.rss.RANK.
   "${launcher[@]}" bash -c 'exec /usr/bin/time -f "rss %M" \
     -o "$0.rss.${OMPI_COMM_WORLD_RANK:-0}" "$@"' "$work/$name" \
-    "$binary" "$@" --set "Parallel/number of threads=$threads" \
+    "$binary" "$work/run.prm" "$@" --set "Parallel/number of threads=$threads" \
     --set "Output/directory=$work/$name" >"$work/$name.log" 2>&1 ||
-    { cat "$work/$name.log"; exit 1; }
+    { cat "$work/$name.log" >&2; exit 1; }
   end=$(date +%s.%N)
   local rss
   rss=$(cat "$work/$name".rss.* | awk '/rss/ {m = $2 > m ? $2 : m} END {print m / 1024}')
