@@ -1,6 +1,7 @@
 #include <attnflow/continuity_solver.h>
 #include <attnflow/density_diagnostics.h>
 #include <attnflow/density_output.h>
+#include <attnflow/distributed.h>
 #include <attnflow/exceptions.h>
 #include <attnflow/refinement.h>
 
@@ -22,15 +23,17 @@ namespace attnflow
     const KernelEngine      &engine,
     const InitialMeasure    &initial_measure,
     TimerOutput             &timer,
-    const FieldParameters   &field_parameters)
+    const FieldParameters   &field_parameters,
+    const MPI_Comm           communicator)
       : model(model)
       , parameters(parameters)
       , space(this->parameters)
-      , field(model, engine, space, timer, field_parameters)
+      , field(model, engine, space, timer, field_parameters, communicator)
       , transport(space)
       , limiter(space)
       , explicit_stepper(this->parameters, space, transport, field, timer)
       , implicit_stepper(this->parameters, space, transport, field, timer)
+      , communicator(communicator)
   {
     reinit();
     project_initial_density(initial_measure);
@@ -339,18 +342,21 @@ namespace attnflow
     const unsigned int           index)
   {
     field.evaluate(density, current_layer());
-    std::ostringstream name;
-    name << "density_" << std::setw(4) << std::setfill('0') << index << ".vtu";
-    write_density_vtu(space,
-                      density,
-                      field.velocity(),
-                      parameters,
-                      current_time,
-                      index,
-                      directory / name.str());
-    if (!pvd)
-      pvd = std::make_unique<PvdRecord>(directory / "density.pvd");
-    pvd->add(current_time, name.str());
+    on_root(communicator, [&]() {
+      std::ostringstream name;
+      name << "density_" << std::setw(4) << std::setfill('0') << index
+           << ".vtu";
+      write_density_vtu(space,
+                        density,
+                        field.velocity(),
+                        parameters,
+                        current_time,
+                        index,
+                        directory / name.str());
+      if (!pvd)
+        pvd = std::make_unique<PvdRecord>(directory / "density.pvd");
+      pvd->add(current_time, name.str());
+    });
   }
 
 
@@ -361,7 +367,8 @@ namespace attnflow
                         const KernelEngine      &engine,
                         const InitialMeasure    &initial_measure,
                         TimerOutput             &timer,
-                        const FieldParameters   &field)
+                        const FieldParameters   &field,
+                        const MPI_Comm           communicator)
   {
     const unsigned int d = model.dimension;
     if (model.geometry == Geometry::euclidean)
@@ -373,21 +380,24 @@ namespace attnflow
                                                             engine,
                                                             initial_measure,
                                                             timer,
-                                                            field);
+                                                            field,
+                                                            communicator);
           case 2:
             return std::make_unique<ContinuitySolver<2, 2>>(model,
                                                             parameters,
                                                             engine,
                                                             initial_measure,
                                                             timer,
-                                                            field);
+                                                            field,
+                                                            communicator);
           case 3:
             return std::make_unique<ContinuitySolver<3, 3>>(model,
                                                             parameters,
                                                             engine,
                                                             initial_measure,
                                                             timer,
-                                                            field);
+                                                            field,
+                                                            communicator);
         }
     else if (d == 2)
       return std::make_unique<ContinuitySolver<1, 2>>(model,
@@ -395,14 +405,16 @@ namespace attnflow
                                                       engine,
                                                       initial_measure,
                                                       timer,
-                                                      field);
+                                                      field,
+                                                      communicator);
     else if (d == 3)
       return std::make_unique<ContinuitySolver<2, 3>>(model,
                                                       parameters,
                                                       engine,
                                                       initial_measure,
                                                       timer,
-                                                      field);
+                                                      field,
+                                                      communicator);
     throw InputError("Density/enabled",
                      "the finite-element density needs Model/dimension <= 3 "
                      "(boxes in R^1..R^3, S^1, S^2), got " +

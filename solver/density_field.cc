@@ -13,8 +13,9 @@ namespace attnflow
     const KernelEngine           &engine,
     const DGSpace<dim, spacedim> &space,
     TimerOutput                  &timer,
-    const FieldParameters        &field_parameters)
-      : field(model, engine, field_parameters)
+    const FieldParameters        &field_parameters,
+    const MPI_Comm                communicator)
+      : field(model, engine, field_parameters, communicator)
       , space(space)
       , timer(timer)
   {}

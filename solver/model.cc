@@ -2,6 +2,7 @@
 #include <attnflow/model.h>
 #include <attnflow/weight_files.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -192,6 +193,17 @@ namespace attnflow
         }
     }
 
+    /** The points @p range of @p points. */
+    PointSet
+    rows_of(const PointSet &points, const IndexRange &range)
+    {
+      PointSet rows(points.dimension, range.size());
+      std::copy(points[range.begin],
+                points[range.begin] + range.size() * points.dimension,
+                rows.coordinates.begin());
+      return rows;
+    }
+
     /**
      * exp(@p shift) * @p value, through logarithms where exp(shift) alone
      * would overflow though the product does not.
@@ -343,31 +355,42 @@ namespace attnflow
 
   AttentionField::AttentionField(const Model           &model,
                                  const KernelEngine    &engine,
-                                 const FieldParameters &field)
+                                 const FieldParameters &field,
+                                 const MPI_Comm         communicator)
       : model(model)
       , engine(engine)
       , tolerance(field.tolerance)
       , methods(make_field_methods(field.method, engine.n_threads()))
+      , communicator(communicator)
   {}
 
 
 
-  void
+  std::string
+  AttentionField::head_label(const Layer &layer, const unsigned int h) const
+  {
+    return "layer " + std::to_string(&layer - model.layers.data() + 1) +
+           ", head " + std::to_string(h + 1);
+  }
+
+
+
+  bool
   AttentionField::head_sums(const Layer               &layer,
                             const unsigned int         h,
+                            const PointSet            &all_targets,
                             const PointSet            &targets,
                             const PointSet            &sources,
                             const std::vector<double> &weights,
                             const PointSet            &values,
                             const AttentionMask       &mask,
-                            KernelSums                &sums) const
+                            KernelSums                &sums,
+                            std::size_t               &n_rejected) const
   {
-    const AttentionHead &head  = layer.heads[h];
-    const std::string    label = "layer " +
-                              std::to_string(&layer - model.layers.data() + 1) +
-                              ", head " + std::to_string(h + 1);
+    const AttentionHead &head = layer.heads[h];
     if (methods.has_candidates() && mask.kind != AttentionMask::Kind::none)
       {
+        const std::string label = head_label(layer, h);
         methods.refuse_all(label,
                            "a causal mask (the fast methods sum all pairs)");
         methods.count(label, targets.size(), 0);
@@ -380,24 +403,51 @@ namespace attnflow
           for (unsigned int k = 0; k < head.Q.rows; ++k)
             for (unsigned int c = 0; c < d; ++c)
               A[r * d + c] += model.beta * head.Q(k, r) * head.K(k, c);
-        const KernelSumProblem problem{targets,
-                                       sources,
-                                       weights,
-                                       values,
-                                       A,
-                                       tolerance};
-        if (const FieldMethod *method = methods.choose(problem, label))
+        // The method is chosen for all targets, as in a serial run.
+        const KernelSumProblem all{all_targets,
+                                   sources,
+                                   weights,
+                                   values,
+                                   A,
+                                   tolerance};
+        if (const FieldMethod *method =
+              methods.choose(all, head_label(layer, h)))
           {
-            const std::size_t n_rejected =
-              evaluate_guarded(*method, problem, engine, sums);
-            methods.count(label, targets.size(), n_rejected);
-            return;
+            const KernelSumProblem mine{targets,
+                                        sources,
+                                        weights,
+                                        values,
+                                        A,
+                                        tolerance};
+            n_rejected += evaluate_guarded(*method, mine, engine, sums);
+            return true;
           }
       }
     PointSet queries, keys;
     head.Q.apply(targets, model.beta, queries);
     head.K.apply(sources, 1., keys);
     engine.evaluate(queries, keys, weights, values, sums, mask);
+    return false;
+  }
+
+
+
+  void
+  AttentionField::count_targets(const Layer               &layer,
+                                const std::size_t          n_targets,
+                                const std::vector<char>   &fast,
+                                std::vector<unsigned long> n_rejected) const
+  {
+    if (n_ranks(communicator) > 1)
+      MPI_Allreduce(MPI_IN_PLACE,
+                    n_rejected.data(),
+                    n_rejected.size(),
+                    MPI_UNSIGNED_LONG,
+                    MPI_SUM,
+                    communicator);
+    for (unsigned int h = 0; h < fast.size(); ++h)
+      if (fast[h])
+        methods.count(head_label(layer, h), n_targets, n_rejected[h]);
   }
 
 
@@ -409,38 +459,67 @@ namespace attnflow
                            const std::vector<double> &weights,
                            PointSet                  &velocity) const
   {
-    const unsigned int d = model.dimension;
-    velocity             = PointSet(d, targets.size());
-    PointSet   values;
-    KernelSums sums;
-    const bool masked = model.mask.kind != AttentionMask::Kind::none;
-    for (unsigned int h = 0; h < layer.heads.size(); ++h)
+    const unsigned int d       = model.dimension;
+    const unsigned int n_heads = layer.heads.size();
+    // This rank's block of the targets (all of them on one rank, and under
+    // a causal mask, whose sums know a target by its index).
+    const bool       masked  = model.mask.kind != AttentionMask::Kind::none;
+    const IndexRange owned   = masked ? IndexRange{0, targets.size()} :
+                                        owned_range(targets.size(), communicator);
+    const bool       divided = owned.size() < targets.size();
+    const PointSet   block   = divided ? rows_of(targets, owned) : PointSet();
+    const PointSet  &mine    = divided ? block : targets;
+
+    PointSet                   local(d, mine.size());
+    std::vector<char>          fast(n_heads, 0);
+    std::vector<unsigned long> n_rejected(n_heads, 0);
+    collective(communicator, [&]() {
+      PointSet   values;
+      KernelSums sums;
+      for (unsigned int h = 0; h < n_heads; ++h)
+        {
+          // Under a mask each target sees its own sources: no common mean.
+          if (model.beta == 0. && !masked)
+            {
+              add_constant_field(layer.heads[h], sources, weights, local);
+              continue;
+            }
+          layer.heads[h].V.apply(sources, 1., values);
+          std::size_t rejected = 0;
+          fast[h]              = head_sums(layer,
+                              h,
+                              targets,
+                              mine,
+                              sources,
+                              weights,
+                              values,
+                              model.mask,
+                              sums,
+                              rejected);
+          n_rejected[h]        = rejected;
+          for (std::size_t i = 0; i < mine.size(); ++i)
+            {
+              for (unsigned int k = 0; k < d; ++k)
+                local[i][k] += model.normalization == Normalization::softmax ?
+                                 sums.values[i][k] / sums.normaliser[i] :
+                                 unshifted(sums.shift[i], sums.values[i][k]);
+            }
+        }
+      if (model.feed_forward)
+        add_feed_forward(layer, mine, local);
+    });
+    count_targets(layer, targets.size(), fast, n_rejected);
+    if (divided)
       {
-        // Under a mask each target sees its own sources: no common mean.
-        if (model.beta == 0. && !masked)
-          {
-            add_constant_field(layer.heads[h], sources, weights, velocity);
-            continue;
-          }
-        layer.heads[h].V.apply(sources, 1., values);
-        head_sums(layer,
-                  h,
-                  targets,
-                  sources,
-                  weights,
-                  values,
-                  model.mask,
-                  sums);
-        for (std::size_t i = 0; i < targets.size(); ++i)
-          {
-            for (unsigned int k = 0; k < d; ++k)
-              velocity[i][k] += model.normalization == Normalization::softmax ?
-                                  sums.values[i][k] / sums.normaliser[i] :
-                                  unshifted(sums.shift[i], sums.values[i][k]);
-          }
+        velocity = PointSet(d, 0);
+        all_gather_rows(communicator,
+                        targets.size(),
+                        d,
+                        local.coordinates,
+                        velocity.coordinates);
       }
-    if (model.feed_forward)
-      add_feed_forward(layer, targets, velocity);
+    else
+      velocity = std::move(local);
     for (const double v : velocity.coordinates)
       if (!std::isfinite(v))
         {
@@ -529,18 +608,33 @@ namespace attnflow
               total += 0.5 * queries[0][k] * keys[0][k];
             continue;
           }
-        head_sums(layer,
-                  h,
-                  points,
-                  points,
-                  weights,
-                  no_values,
-                  AttentionMask(),
-                  sums);
-        std::vector<double> log_terms(points.size());
-        for (std::size_t i = 0; i < points.size(); ++i)
-          log_terms[i] =
-            std::log(weights[i]) + sums.shift[i] + std::log(sums.normaliser[i]);
+        // log(w_i) + log sum_j w_j k(x_i, x_j) at this rank's block.
+        const IndexRange owned   = owned_range(points.size(), communicator);
+        const bool       divided = owned.size() < points.size();
+        const PointSet   block = divided ? rows_of(points, owned) : PointSet();
+        std::vector<double>        local_terms(owned.size());
+        std::vector<char>          fast(layer.heads.size(), 0);
+        std::vector<unsigned long> n_rejected(layer.heads.size(), 0);
+        collective(communicator, [&]() {
+          std::size_t rejected = 0;
+          fast[h]              = head_sums(layer,
+                              h,
+                              points,
+                              divided ? block : points,
+                              points,
+                              weights,
+                              no_values,
+                              AttentionMask(),
+                              sums,
+                              rejected);
+          n_rejected[h]        = rejected;
+          for (std::size_t i = 0; i < owned.size(); ++i)
+            local_terms[i] = std::log(weights[owned.begin + i]) +
+                             sums.shift[i] + std::log(sums.normaliser[i]);
+        });
+        count_targets(layer, points.size(), fast, n_rejected);
+        std::vector<double> log_terms;
+        all_gather_rows(communicator, points.size(), 1, local_terms, log_terms);
         total += std::exp(log_sum_exp(log_terms)) / (2. * model.beta);
       }
     return total;

@@ -1,5 +1,6 @@
 #include <attnflow/checkpoint.h>
 #include <attnflow/convergence_study.h>
+#include <attnflow/distributed.h>
 #include <attnflow/ensemble.h>
 #include <attnflow/exceptions.h>
 #include <attnflow/interruption.h>
@@ -13,6 +14,7 @@
 #include <deal.II/base/parameter_handler.h>
 
 #include <new>
+#include <sstream>
 
 namespace attnflow
 {
@@ -93,7 +95,9 @@ namespace attnflow
 
     /** The program proper; exceptions are mapped by run_program(). */
     int
-    run(const std::vector<std::string> &arguments, std::ostream &out)
+    run(const std::vector<std::string> &arguments,
+        std::ostream                   &out,
+        const MPI_Comm                  communicator)
     {
       std::string              file, run_folder;
       std::vector<std::string> overrides;
@@ -148,6 +152,10 @@ namespace attnflow
             throw InputError("--resume",
                              "takes the run folder alone: the run continues "
                              "with the parameters.prm it was started with");
+          if (n_ranks(communicator) > 1)
+            throw InputError("--resume",
+                             "checkpoints are serial for now: resume the run "
+                             "without mpirun");
           return resume(run_folder, out);
         }
       if (file.empty())
@@ -162,6 +170,11 @@ namespace attnflow
                          "checks a run; a study or ensemble has --dry-run");
       if (convergence && ensemble)
         throw InputError("--ensemble", "give --convergence or --ensemble");
+      if ((convergence || ensemble) && n_ranks(communicator) > 1)
+        throw InputError(convergence ? "--convergence" : "--ensemble",
+                         "a convergence study or an ensemble runs on one "
+                         "process; run it without mpirun (a run, attnflow "
+                         "RUN.prm, takes mpirun -np P)");
       if (ensemble)
         {
           Ensemble runs(file, overrides);
@@ -186,12 +199,17 @@ namespace attnflow
           << std::endl;
       if (check_only)
         {
-          Simulator::check(parameters, file);
+          Simulator::check(parameters, file, communicator);
           out << "attnflow: " << file << " is ready to run" << std::endl;
           return exit_success;
         }
+      if (parameters.output.checkpoint_interval > 0. &&
+          n_ranks(communicator) > 1)
+        throw InputError("Output/checkpoint interval",
+                         "checkpoints are serial for now: set 0 (off) to run "
+                         "under mpirun, or run without mpirun");
       const InterruptionGuard guard;
-      Simulator               simulator(parameters, file);
+      Simulator               simulator(parameters, file, communicator);
       simulator.run(out);
       simulator.plot_metrics(out);
       return exit_success;
@@ -205,10 +223,23 @@ namespace attnflow
               std::ostream                   &out,
               std::ostream                   &err)
   {
-    int code = exit_success;
+    // Under mpirun every rank runs the program; rank 0 alone prints.
+    const MPI_Comm     communicator = MPI_COMM_WORLD;
+    const bool         root         = is_root(communicator);
+    std::ostream       discarded(nullptr);
+    std::ostream      &screen = root ? out : discarded;
+    int                code   = exit_success;
+    std::ostringstream message;
     try
       {
-        code = run(arguments, out);
+        code = run(arguments, screen, communicator);
+        out.flush();
+        if (root && !out)
+          {
+            message << "attnflow: output failure: cannot write the standard "
+                       "output (disk full?); the run's files are complete\n";
+            code = exit_io_failure;
+          }
       }
     catch (const Interrupted &e)
       {
@@ -217,50 +248,41 @@ namespace attnflow
       }
     catch (const InputError &e)
       {
-        err << "attnflow: error: " << e.what() << std::endl;
-        return exit_input_error;
+        message << "attnflow: error: " << e.what() << "\n";
+        code = exit_input_error;
       }
     catch (const NumericalError &e)
       {
-        err << "attnflow: numerical failure: " << e.what() << std::endl;
-        return exit_numerical_failure;
+        message << "attnflow: numerical failure: " << e.what() << "\n";
+        code = exit_numerical_failure;
       }
     catch (const OutputError &e)
       {
-        err << "attnflow: output failure: " << e.what()
-            << "; the files written so far are whole" << std::endl;
-        return exit_io_failure;
+        message << "attnflow: output failure: " << e.what()
+                << "; the files written so far are whole\n";
+        code = exit_io_failure;
       }
     catch (const std::bad_alloc &)
       {
-        err << "attnflow: out of memory: the run needs more memory than the "
-               "machine gave it; lower Tokens/number of tokens or "
-               "Density/refinements"
-            << std::endl;
-        return exit_io_failure;
+        message << "attnflow: out of memory: the run needs more memory than "
+                   "the machine gave it; lower Tokens/number of tokens or "
+                   "Density/refinements\n";
+        code = exit_io_failure;
       }
     catch (const dealii::ExceptionBase &e)
       {
         // The message without deal.II's stack trace.
         const std::string text = e.what();
-        err << "attnflow: internal error (please report it): "
-            << text.substr(0, text.find("Stacktrace:")) << std::endl;
-        return exit_internal_error;
+        message << "attnflow: internal error (please report it): "
+                << text.substr(0, text.find("Stacktrace:")) << "\n";
+        code = exit_internal_error;
       }
     catch (const std::exception &e)
       {
-        err << "attnflow: internal error (please report it): " << e.what()
-            << std::endl;
-        return exit_internal_error;
+        message << "attnflow: internal error (please report it): " << e.what()
+                << "\n";
+        code = exit_internal_error;
       }
-    out.flush();
-    if (!out)
-      {
-        err << "attnflow: output failure: cannot write the standard output "
-               "(disk full?); the run's files are complete"
-            << std::endl;
-        return exit_io_failure;
-      }
-    return code;
+    return finish_on_every_rank(communicator, code, message.str(), err);
   }
 } // namespace attnflow

@@ -1,3 +1,4 @@
+#include <attnflow/distributed.h>
 #include <attnflow/exceptions.h>
 #include <attnflow/run_limits.h>
 #include <attnflow/simulator.h>
@@ -119,9 +120,11 @@ namespace attnflow
 
   void
   Simulator::check(const Parameters  &parameters,
-                   const std::string &parameter_file)
+                   const std::string &parameter_file,
+                   const MPI_Comm     communicator)
   {
-    check_limits_and_folder(parameters, parameter_file);
+    on_root(communicator,
+            [&]() { check_limits_and_folder(parameters, parameter_file); });
     const Model          model(parameters.model);
     const InitialMeasure mu0(parameters.initial_condition,
                              model,
@@ -131,14 +134,20 @@ namespace attnflow
 
 
   Simulator::Simulator(const Parameters  &parameters,
-                       const std::string &parameter_file)
+                       const std::string &parameter_file,
+                       const MPI_Comm     communicator)
       // The limits and the folder first, before any member allocates.
-      : parameters(
-          (check_limits_and_folder(parameters, parameter_file), parameters))
+      : parameters((on_root(communicator,
+                            [&]() {
+                              check_limits_and_folder(parameters,
+                                                      parameter_file);
+                            }),
+                    parameters))
       , parameter_file(parameter_file)
+      , communicator(communicator)
       , engine(parameters.parallel.n_threads)
       , model(parameters.model)
-      , field(model, engine, parameters.field)
+      , field(model, engine, parameters.field, communicator)
       , mmd_methods(
           make_mmd_methods(parameters.field.method, engine.n_threads()))
       , initial_measure(parameters.initial_condition,
@@ -158,14 +167,16 @@ namespace attnflow
                                              parameters.time,
                                              engine,
                                              initial_measure.sample(n),
-                                             parameters.field);
+                                             parameters.field,
+                                             communicator);
     if (parameters.density.enabled)
       density = create_density_solver(model,
                                       parameters.density,
                                       engine,
                                       initial_measure,
                                       timer,
-                                      parameters.field);
+                                      parameters.field,
+                                      communicator);
   }
 
 
@@ -244,7 +255,8 @@ namespace attnflow
                              const double       value,
                              const double       t)
   {
-    if (std::isfinite(value) || !reported_overflows.insert(column).second)
+    if (std::isfinite(value) || !reported_overflows.insert(column).second ||
+        !is_root(communicator))
       return;
     std::cerr << "attnflow: warning: " << column << " = " << value
               << " at t = " << t
@@ -261,12 +273,14 @@ namespace attnflow
                    const std::string &text,
                    const bool         on_screen)
   {
-    if (on_screen)
-      log << text << std::endl;
-    log_file << text << std::endl;
-    if (!log_file)
-      throw OutputError(folder->path() / "log.txt",
-                        io_failure_cause(folder->path() / "log.txt", errno));
+    on_root(communicator, [&]() {
+      if (on_screen)
+        log << text << std::endl;
+      log_file << text << std::endl;
+      if (!log_file)
+        throw OutputError(folder->path() / "log.txt",
+                          io_failure_cause(folder->path() / "log.txt", errno));
+    });
   }
 
 
@@ -274,8 +288,10 @@ namespace attnflow
   void
   Simulator::plot_metrics(std::ostream &log)
   {
-    if (folder && !table.rows().empty())
-      attnflow::plot_metrics(*folder, table.columns(), log);
+    on_root(communicator, [&]() {
+      if (folder && !table.rows().empty())
+        attnflow::plot_metrics(*folder, table.columns(), log);
+    });
   }
 
 
@@ -298,20 +314,7 @@ namespace attnflow
   Simulator::run(std::ostream &log)
   {
     const std::filesystem::path directory = parameters.output.directory;
-    folder =
-      std::make_unique<OutputFolder>(directory,
-                                     inputs_of(parameters, parameter_file),
-                                     [this](const std::string &name) {
-                                       return writes(parameters,
-                                                     keeps_parameter_file,
-                                                     name);
-                                     });
-    log_file.open(folder->add("log.txt"));
-    if (!keeps_parameter_file)
-      write_file_atomically(folder->add("parameters.prm"),
-                            [&](std::ostream &out) {
-                              out << parameters.used_parameter_file;
-                            });
+    on_root(communicator, [&]() { open_folder(); });
     start_output(log);
     advance_and_output(0, log);
   }
@@ -324,10 +327,6 @@ namespace attnflow
     const std::filesystem::path directory = parameters.output.directory;
     if (parameters.output.checkpoint_interval > 0.)
       checkpoints = std::make_unique<CheckpointFolder>(*folder);
-    if ((parameters.output.write_vtu || parameters.output.write_csv) && tokens)
-      token_output = std::make_unique<TokenOutput>(*folder,
-                                                   parameters.output.write_vtu,
-                                                   parameters.output.write_csv);
 
     std::ostringstream header;
     header << "attnflow: " << (model.geometry == Geometry::sphere ? "S^" : "R^")
@@ -410,6 +409,31 @@ namespace attnflow
 
 
   void
+  Simulator::open_folder()
+  {
+    folder =
+      std::make_unique<OutputFolder>(parameters.output.directory,
+                                     inputs_of(parameters, parameter_file),
+                                     [this](const std::string &name) {
+                                       return writes(parameters,
+                                                     keeps_parameter_file,
+                                                     name);
+                                     });
+    log_file.open(folder->add("log.txt"));
+    if (!keeps_parameter_file)
+      write_file_atomically(folder->add("parameters.prm"),
+                            [&](std::ostream &out) {
+                              out << parameters.used_parameter_file;
+                            });
+    if ((parameters.output.write_vtu || parameters.output.write_csv) && tokens)
+      token_output = std::make_unique<TokenOutput>(*folder,
+                                                   parameters.output.write_vtu,
+                                                   parameters.output.write_csv);
+  }
+
+
+
+  void
   Simulator::print_field_methods(std::ostream &log) const
   {
     const auto print = [&](const char                     *side,
@@ -482,7 +506,7 @@ namespace attnflow
     if (tokens && density)
       detail += output_comparison();
     table.finish_row();
-    table.write(folder->add("metrics.csv"));
+    on_root(communicator, [&]() { table.write(folder->add("metrics.csv")); });
     log << progress->line(progress_values) << std::endl;
     print(log, detail, false);
   }
@@ -517,12 +541,18 @@ namespace attnflow
     if (model.geometry == Geometry::sphere)
       table.set("sphere_drift", work.max_projection_change);
 
-    if (token_output)
-      token_output->write(index,
-                          solver.time(),
-                          solver.tokens(),
-                          solver.velocity(),
-                          s.cluster);
+    if (parameters.output.write_vtu || parameters.output.write_csv)
+      {
+        // The field on every rank (each its block), the file on the root.
+        const PointSet velocity = solver.velocity();
+        on_root(communicator, [&]() {
+          token_output->write(index,
+                              solver.time(),
+                              solver.tokens(),
+                              velocity,
+                              s.cluster);
+        });
+      }
 
     char line[256];
     std::snprintf(line,
@@ -572,11 +602,14 @@ namespace attnflow
     table.set("dt_density", s.last_step);
     if (parameters.output.write_vtu)
       {
-        std::ostringstream name;
-        name << "density_" << std::setw(4) << std::setfill('0') << index
-             << ".vtu";
-        folder->add(name.str());
-        folder->add("density.pvd");
+        on_root(communicator, [&]() {
+          std::ostringstream name;
+          name << "density_" << std::setw(4) << std::setfill('0') << index
+               << ".vtu";
+          folder->add(name.str());
+          folder->add("density.pvd");
+        });
+        // The field on every rank, the file on rank 0.
         density->write_output(parameters.output.directory, index);
       }
 

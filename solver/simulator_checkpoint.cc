@@ -3,6 +3,7 @@
  * The checkpoints of a Simulator and its stop on a signal (doc/theory.md
  * section 11): what a run saves at an output time, and how it continues.
  */
+#include <attnflow/distributed.h>
 #include <attnflow/exceptions.h>
 #include <attnflow/interruption.h>
 #include <attnflow/simulator.h>
@@ -49,7 +50,10 @@ namespace attnflow
     const double interval = parameters.output.checkpoint_interval;
     const double t        = times[index];
     const bool   last     = index + 1 == times.size();
-    const int    signal   = last ? 0 : pending_interruption();
+    int          signal   = last ? 0 : pending_interruption();
+    // Every rank stops at the same output time, whichever saw the signal.
+    if (n_ranks(communicator) > 1)
+      MPI_Allreduce(MPI_IN_PLACE, &signal, 1, MPI_INT, MPI_MAX, communicator);
     if (checkpoints && (last || signal != 0 ||
                         t - last_checkpoint_time >= interval * (1. - 1e-12)))
       {

@@ -9,9 +9,10 @@ namespace attnflow
                            const TimeParameters  &time_parameters,
                            const KernelEngine    &engine,
                            const PointSet        &tokens,
-                           const FieldParameters &field)
+                           const FieldParameters &field,
+                           const MPI_Comm         communicator)
       : model(model)
-      , field(model, engine, field)
+      , field(model, engine, field, communicator)
       , integrator(time_parameters)
       , points(tokens)
       , token_weights(tokens.size(), 1. / tokens.size())

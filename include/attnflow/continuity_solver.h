@@ -83,7 +83,9 @@ namespace attnflow
 
     /**
      * Writes density_NNNN.vtu (NNNN = @p index) with the fields density
-     * and velocity into @p directory, and adds it to density.pvd.
+     * and velocity into @p directory, and adds it to density.pvd. Under
+     * MPI every rank calls it (the velocity is a field evaluation) and
+     * rank 0 writes.
      */
     virtual void
     write_output(const std::filesystem::path &directory,
@@ -181,13 +183,18 @@ namespace attnflow
      * limited and normalised to mass 1; the mesh adapted to it first if
      * Density/adaptive refinement is set. Its steps are timed in @p timer,
      * which must outlive it, as "density field" and "density transport".
+     * Under MPI every rank of @p communicator holds the whole mesh and
+     * density and steps it alike; the field at the quadrature points is
+     * computed at a block of them per rank and all-gathered
+     * (AttentionField), so every rank has the same density.
      */
     ContinuitySolver(const Model             &model,
                      const DensityParameters &parameters,
                      const KernelEngine      &engine,
                      const InitialMeasure    &initial_measure,
                      dealii::TimerOutput     &timer,
-                     const FieldParameters   &field = FieldParameters());
+                     const FieldParameters   &field        = FieldParameters(),
+                     const MPI_Comm           communicator = MPI_COMM_SELF);
 
     void
     advance_to(const double        t_end,
@@ -348,12 +355,15 @@ namespace attnflow
     unsigned long              n_linear_iterations = 0;
     unsigned int               adaptations         = 0;
     std::unique_ptr<PvdRecord> pvd;
+    /** The ranks that share the field; rank 0 writes the output. */
+    MPI_Comm communicator;
   };
 
   /**
    * The ContinuitySolver for the geometry and dimension of @p model:
    * <d, d> on a box in R^d (d <= 3), <1, 2> on S^1, <2, 3> on S^2, timed in
-   * @p timer (which must outlive it); InputError for d > 3.
+   * @p timer (which must outlive it), its field shared out over the ranks of
+   * @p communicator; InputError for d > 3.
    */
   std::unique_ptr<DensitySolver>
   create_density_solver(const Model             &model,
@@ -361,7 +371,8 @@ namespace attnflow
                         const KernelEngine      &engine,
                         const InitialMeasure    &initial_measure,
                         dealii::TimerOutput     &timer,
-                        const FieldParameters   &field = FieldParameters());
+                        const FieldParameters   &field = FieldParameters(),
+                        const MPI_Comm           communicator = MPI_COMM_SELF);
 } // namespace attnflow
 
 #endif

@@ -38,13 +38,15 @@ namespace attnflow
     /**
      * The field of @p model computed with @p engine on @p space, timed in
      * @p timer; the three must outlive it. Call reinit() before use and
-     * after every change of the mesh.
+     * after every change of the mesh. The targets are shared out over the
+     * ranks of @p communicator (AttentionField).
      */
     DensityField(const Model                  &model,
                  const KernelEngine           &engine,
                  const DGSpace<dim, spacedim> &space,
                  dealii::TimerOutput          &timer,
-                 const FieldParameters        &field_parameters);
+                 const FieldParameters        &field_parameters,
+                 const MPI_Comm                communicator = MPI_COMM_SELF);
 
     /** Collects the targets of the current mesh of the space. */
     void

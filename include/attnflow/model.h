@@ -6,6 +6,7 @@
 #ifndef attnflow_model_h
 #define attnflow_model_h
 
+#include <attnflow/distributed.h>
 #include <attnflow/field_method_choice.h>
 #include <attnflow/kernel_engine.h>
 #include <attnflow/matrix_spec.h>
@@ -38,7 +39,7 @@ namespace attnflow
     double                     duration;
     std::vector<AttentionHead> heads;
     /** Used where Model::feed_forward is set. */
-    FeedForward feed_forward = {};
+    FeedForward feed_forward = FeedForward();
   };
 
   /**
@@ -101,23 +102,34 @@ namespace attnflow
    * section 6), or by the KernelEngine. Under a causal mask the targets
    * and the sources are the same tokens in order, and every head is summed
    * by the engine (the fast methods sum all pairs; the log says so).
+   *
+   * Under MPI the targets are shared out: each rank of the communicator
+   * sums at its block owned_range() of the targets, over all the sources
+   * (every rank holds them), and the blocks are all-gathered, so every rank
+   * returns the whole field. Each target's sums are those of a serial run
+   * (the method is chosen for all targets, the arithmetic of a target does
+   * not depend on the others), so the field is bit-identical for every
+   * number of ranks (doc/theory.md, section 10). Under a causal mask every
+   * rank sums all targets (the mask knows a target by its index).
    */
   class AttentionField
   {
   public:
     /**
      * The field of @p model, computed with @p engine and the fast methods
-     * that @p field allows.
+     * that @p field allows, its targets shared out over the ranks of
+     * @p communicator.
      */
     AttentionField(const Model           &model,
                    const KernelEngine    &engine,
-                   const FieldParameters &field = FieldParameters());
+                   const FieldParameters &field        = FieldParameters(),
+                   const MPI_Comm         communicator = MPI_COMM_SELF);
 
     /**
      * X[mu] of the weights of layer @p layer at @p targets, for the
      * measure with atoms @p sources and weights @p weights, into
      * @p velocity. Uniform (USA) attention that overflows the double range
-     * raises NumericalError.
+     * raises NumericalError. Collective over the communicator.
      */
     void
     evaluate(const Layer               &layer,
@@ -134,6 +146,7 @@ namespace attnflow
      * attention with Q = K = V = I (a gradient ascent). Without the mask
      * and the feed-forward flow, which have no such energy. Returns +inf
      * where the energy exceeds the double range (the caller reports it).
+     * Collective over the communicator.
      */
     double
     energy(const Layer               &layer,
@@ -150,19 +163,38 @@ namespace attnflow
   private:
     /**
      * The kernel sums sum_j w_j exp(beta <Q x_i, K y_j>) (1, V y_j) of head
-     * @p h of @p layer (no values when @p values is empty) under @p mask,
-     * by the chosen method with the direct engine for what it rejects, or
-     * by the engine (always under a causal mask).
+     * @p h of @p layer (no values when @p values is empty) under @p mask
+     * at this rank's @p targets, a block of @p all_targets, by the method
+     * chosen for all targets with the direct engine for what it rejects, or
+     * by the engine (always under a causal mask). Adds the targets the method
+     * rejected to @p n_rejected; returns whether a fast method was used.
      */
-    void
+    bool
     head_sums(const Layer               &layer,
               const unsigned int         h,
+              const PointSet            &all_targets,
               const PointSet            &targets,
               const PointSet            &sources,
               const std::vector<double> &weights,
               const PointSet            &values,
               const AttentionMask       &mask,
-              KernelSums                &sums) const;
+              KernelSums                &sums,
+              std::size_t               &n_rejected) const;
+
+    /** "layer l, head h": the name of a head in the report of methods. */
+    std::string
+    head_label(const Layer &layer, const unsigned int h) const;
+
+    /**
+     * Adds to the report the targets of the heads that used a fast method
+     * (@p fast), with the rejected targets @p n_rejected summed over the
+     * ranks.
+     */
+    void
+    count_targets(const Layer               &layer,
+                  const std::size_t          n_targets,
+                  const std::vector<char>   &fast,
+                  std::vector<unsigned long> n_rejected) const;
 
     /** Adds sigma(W x_i + b) of @p layer at every target to @p velocity. */
     void
@@ -183,6 +215,8 @@ namespace attnflow
     const double tolerance;
     /** The candidate fast methods and the record of their use. */
     const FieldMethodChoice methods;
+    /** The ranks that share the targets. */
+    const MPI_Comm communicator;
   };
 } // namespace attnflow
 

@@ -34,7 +34,9 @@ namespace attnflow
   /**
    * Runs attnflow with the command line @p arguments (without the program
    * name), printing to @p out and messages to @p err; returns the exit code.
-   * No exception leaves it.
+   * No exception leaves it. Under MPI every rank of MPI_COMM_WORLD calls
+   * it: rank 0 alone prints to @p out, an error is printed once, and every
+   * rank returns the same code (finish_on_every_rank()).
    */
   int
   run_program(const std::vector<std::string> &arguments,

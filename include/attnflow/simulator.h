@@ -28,6 +28,8 @@
 #include <sstream>
 #include <string>
 
+#include <mpi.h>
+
 namespace attnflow
 {
   /**
@@ -46,18 +48,29 @@ namespace attnflow
      * input of the run, never overwritten; "" if none); InputError if they
      * are bad, the machine cannot run them, or Output/directory may not be
      * written.
+     *
+     * Under MPI every rank of @p communicator builds the same Simulator:
+     * the tokens and the density are held by every rank, each rank computes
+     * the field at its block of the targets and the blocks are all-gathered
+     * (AttentionField), so every rank takes the same steps; rank 0 alone
+     * writes the run folder and the screen (doc/theory.md, section 10).
      */
     explicit Simulator(const Parameters  &parameters,
-                       const std::string &parameter_file = "");
+                       const std::string &parameter_file = "",
+                       const MPI_Comm     communicator   = MPI_COMM_SELF);
 
     /**
      * Everything the constructor checks short of building the solvers: the
      * limits of the machine (threads, memory), that the run folder may be
      * written, the model and the initial measure (`attnflow --check`).
-     * InputError if anything is wrong; nothing is written.
+     * InputError if anything is wrong; nothing is written. The limits and
+     * the folder are checked by rank 0 of @p communicator, and its error is
+     * thrown on every rank.
      */
     static void
-    check(const Parameters &parameters, const std::string &parameter_file = "");
+    check(const Parameters  &parameters,
+          const std::string &parameter_file = "",
+          const MPI_Comm     communicator   = MPI_COMM_SELF);
 
     /**
      * Claims the run folder (replacing an earlier run there, see
@@ -173,7 +186,17 @@ namespace attnflow
     unsigned int
     load_checkpoint(const std::filesystem::path &checkpoint);
 
-    /** Writes @p text to the screen @p log (if @p on_screen) and log.txt. */
+    /**
+     * Claims the run folder and opens log.txt, parameters.prm and the token
+     * files (rank 0 only).
+     */
+    void
+    open_folder();
+
+    /**
+     * Writes @p text to the screen @p log (if @p on_screen) and log.txt, on
+     * rank 0; its failure is thrown on every rank.
+     */
     void
     print(std::ostream &log, const std::string &text, const bool on_screen);
 
@@ -239,6 +262,8 @@ namespace attnflow
 
     Parameters  parameters;
     std::string parameter_file;
+    /** The ranks of the run; rank 0 writes the folder and the screen. */
+    MPI_Comm communicator;
     /** The parameter file is the folder's parameters.prm, unchanged. */
     bool                            keeps_parameter_file = false;
     KernelEngine                    engine;

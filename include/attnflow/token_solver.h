@@ -33,13 +33,17 @@ namespace attnflow
     /**
      * The solver for @p model starting from @p tokens at t = 0, integrated
      * as @p time_parameters say, fields computed with @p engine and the
-     * fast methods @p field allows.
+     * fast methods @p field allows. Under MPI every rank of
+     * @p communicator holds all tokens and integrates them alike; the field
+     * of each stage is computed at a block of the tokens per rank and
+     * all-gathered (AttentionField), so every rank takes the same steps.
      */
     TokenSolver(const Model           &model,
                 const TimeParameters  &time_parameters,
                 const KernelEngine    &engine,
                 const PointSet        &tokens,
-                const FieldParameters &field = FieldParameters());
+                const FieldParameters &field        = FieldParameters(),
+                const MPI_Comm         communicator = MPI_COMM_SELF);
 
     /** The field's methods, one line per head (AttentionField). */
     std::vector<std::string>
@@ -70,7 +74,10 @@ namespace attnflow
       return current_time;
     }
 
-    /** The velocity X[mu_n](x_i) of every token at the current time. */
+    /**
+     * The velocity X[mu_n](x_i) of every token at the current time
+     * (collective).
+     */
     PointSet
     velocity() const;
 

@@ -1,0 +1,71 @@
+#!/bin/bash
+# Speed-up and memory per rank of `mpirun -np P attnflow` at P = 1 and 2
+# against the serial run with 1 and 2 threads, for a field-dominated density
+# run (S^2, refinement 4, no tokens) and a token run (n = 2e4 on S^2, the
+# direct sum). Prints one table; see benchmarks/README.md, "MPI".
+#   benchmarks/mpi_scaling.sh [BUILD_DIR]
+set -euo pipefail
+build=${1:-build}
+binary=$build/attnflow
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+: >"$work/run.prm" # every setting comes from --set
+mpiexec=(mpirun --oversubscribe)
+[ "$(id -u)" = 0 ] && mpiexec+=(--allow-run-as-root)
+
+density=(--set "Model/geometry=sphere" --set "Model/dimension=3"
+  --set "Model/beta=4" --set "Initial condition/type=function"
+  --set "Initial condition/density function=1 + 0.5*x*y + 0.4*z"
+  --set "Tokens/number of tokens=0" --set "Density/enabled=true"
+  --set "Density/degree=1" --set "Density/refinements=4"
+  --set "Density/time integrator=ssp rk3" --set "Density/time step=0.002"
+  --set "Field/method=direct"
+  --set "Time/end time=0.02" --set "Time/output interval=0.02"
+  --set "Output/write vtu=false")
+tokens=(--set "Model/geometry=sphere" --set "Model/dimension=3"
+  --set "Model/beta=4" --set "Initial condition/type=uniform"
+  --set "Tokens/number of tokens=20000" --set "Density/enabled=false"
+  --set "Field/method=direct" --set "Time/integrator=rk4"
+  --set "Time/time step=0.01" --set "Time/end time=0.05"
+  --set "Time/output interval=0.05" --set "Output/write vtu=false")
+
+# One run: its wall time (s) and the largest resident set of a rank (MB).
+measure() {
+  local ranks=$1 threads=$2 name=$3
+  shift 3
+  local launcher=()
+  [ "$ranks" -gt 1 ] && launcher=("${mpiexec[@]}" -np "$ranks")
+  local start end
+  start=$(date +%s.%N)
+  # Each rank under /usr/bin/time, its peak memory in NAME.rss.RANK.
+  "${launcher[@]}" bash -c 'exec /usr/bin/time -f "rss %M" \
+    -o "$0.rss.${OMPI_COMM_WORLD_RANK:-0}" "$@"' "$work/$name" \
+    "$binary" "$work/run.prm" "$@" --set "Parallel/number of threads=$threads" \
+    --set "Output/directory=$work/$name" >"$work/$name.log" 2>&1 ||
+    { cat "$work/$name.log" >&2; exit 1; }
+  end=$(date +%s.%N)
+  local rss
+  rss=$(cat "$work/$name".rss.* | awk '/rss/ {m = $2 > m ? $2 : m} END {print m / 1024}')
+  echo "$(echo "$end - $start" | bc) $rss"
+}
+
+printf "| run | P | threads per rank | wall s | speed-up against P = 1, 1 thread | largest RSS per rank MB | metrics.csv = serial |\n"
+printf "|-----|--:|--:|--:|--:|--:|:--|\n"
+for case in density tokens; do
+  declare -n settings=$case
+  read -r t11 m11 < <(measure 1 1 "${case}_p1t1" "${settings[@]}")
+  for config in "1 1" "1 2" "2 1"; do
+    read -r P threads <<<"$config"
+    name="${case}_p${P}t${threads}"
+    if [ "$config" = "1 1" ]; then
+      t=$t11 m=$m11
+    else
+      read -r t m < <(measure "$P" "$threads" "$name" "${settings[@]}")
+    fi
+    same=yes
+    cmp -s "$work/${case}_p1t1/metrics.csv" "$work/$name/metrics.csv" || same=no
+    printf "| %s | %d | %d | %.2f | %.2f | %.0f | %s |\n" "$case" "$P" "$threads" \
+      "$t" "$(echo "$t11 / $t" | bc -l)" "$m" "$same"
+  done
+done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,277 @@
+#include <attnflow/distributed.h>
+#include <attnflow/exceptions.h>
+#include <attnflow/output_folder.h>
+
+#include <chrono>
+#include <exception>
+#include <new>
+#include <stdexcept>
+#include <thread>
+
+namespace attnflow
+{
+  namespace
+  {
+    /** The kinds of exception collective() carries from rank to rank. */
+    enum ErrorKind : int
+    {
+      no_error      = 0,
+      input_error   = 1,
+      numerical     = 2,
+      output_error  = 3,
+      out_of_memory = 4,
+      other_error   = 5
+    };
+
+    /** The rank of this process in @p communicator. */
+    int
+    rank_of(const MPI_Comm communicator)
+    {
+      int rank = 0;
+      MPI_Comm_rank(communicator, &rank);
+      return rank;
+    }
+
+    /** The kind and message of the exception @p error. */
+    ErrorKind
+    classify(const std::exception_ptr &error, std::string &message)
+    {
+      try
+        {
+          std::rethrow_exception(error);
+        }
+      catch (const InputError &e)
+        {
+          message = e.what();
+          return input_error;
+        }
+      catch (const NumericalError &e)
+        {
+          message = e.what();
+          return numerical;
+        }
+      catch (const OutputError &e)
+        {
+          message = e.what();
+          return output_error;
+        }
+      catch (const std::bad_alloc &)
+        {
+          return out_of_memory;
+        }
+      catch (const std::exception &e)
+        {
+          message = e.what();
+          return other_error;
+        }
+      catch (...)
+        {
+          message = "an unknown exception";
+          return other_error;
+        }
+    }
+
+    /**
+     * Throws an exception of @p kind whose what() is @p message: the
+     * messages of InputError ("what: message") and OutputError ("cannot
+     * write 'file': cause") are split back into their parts.
+     */
+    [[noreturn]] void
+    throw_as(const ErrorKind kind, const std::string &message)
+    {
+      switch (kind)
+        {
+          case input_error:
+            {
+              const std::size_t colon = message.find(": ");
+              if (colon != std::string::npos)
+                throw InputError(message.substr(0, colon),
+                                 message.substr(colon + 2));
+              throw InputError("input", message);
+            }
+          case numerical:
+            throw NumericalError(message);
+          case output_error:
+            {
+              const std::string prefix = "cannot write '";
+              const std::size_t quote  = message.find("': ", prefix.size());
+              if (message.rfind(prefix, 0) == 0 && quote != std::string::npos)
+                throw OutputError(message.substr(prefix.size(),
+                                                 quote - prefix.size()),
+                                  message.substr(quote + 3));
+              throw OutputError("the run folder", message);
+            }
+          case out_of_memory:
+            throw std::bad_alloc();
+          default:
+            throw std::runtime_error(message);
+        }
+    }
+  } // namespace
+
+
+
+  bool
+  is_root(const MPI_Comm communicator)
+  {
+    return rank_of(communicator) == 0;
+  }
+
+
+
+  unsigned int
+  n_ranks(const MPI_Comm communicator)
+  {
+    int size = 1;
+    MPI_Comm_size(communicator, &size);
+    return size;
+  }
+
+
+
+  IndexRange
+  owned_range(const std::size_t n, const MPI_Comm communicator)
+  {
+    const std::size_t P = n_ranks(communicator);
+    const std::size_t r = rank_of(communicator);
+    return {r * n / P, (r + 1) * n / P};
+  }
+
+
+
+  void
+  all_gather_rows(const MPI_Comm             communicator,
+                  const std::size_t          n,
+                  const unsigned int         row_size,
+                  const std::vector<double> &local,
+                  std::vector<double>       &all)
+  {
+    const unsigned int P = n_ranks(communicator);
+    if (P == 1)
+      {
+        all = local;
+        return;
+      }
+    std::vector<int> counts(P), offsets(P);
+    for (unsigned int r = 0; r < P; ++r)
+      {
+        const std::size_t begin = r * n / P, end = (r + 1) * n / P;
+        counts[r]  = static_cast<int>((end - begin) * row_size);
+        offsets[r] = static_cast<int>(begin * row_size);
+      }
+    all.resize(n * row_size);
+    MPI_Allgatherv(local.data(),
+                   static_cast<int>(local.size()),
+                   MPI_DOUBLE,
+                   all.data(),
+                   counts.data(),
+                   offsets.data(),
+                   MPI_DOUBLE,
+                   communicator);
+  }
+
+
+
+  void
+  collective(const MPI_Comm communicator, const std::function<void()> &work)
+  {
+    std::exception_ptr error;
+    try
+      {
+        work();
+      }
+    catch (...)
+      {
+        error = std::current_exception();
+      }
+    if (n_ranks(communicator) == 1)
+      {
+        if (error)
+          std::rethrow_exception(error);
+        return;
+      }
+    // The lowest failing rank, or P when none failed.
+    const int P    = n_ranks(communicator);
+    int       mine = error ? rank_of(communicator) : P, first = P;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, communicator);
+    if (first == P)
+      return;
+    std::string message;
+    int         kind = error ? classify(error, message) : no_error;
+    MPI_Bcast(&kind, 1, MPI_INT, first, communicator);
+    unsigned long length = message.size();
+    MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG, first, communicator);
+    message.resize(length);
+    MPI_Bcast(message.data(), length, MPI_CHAR, first, communicator);
+    if (error)
+      std::rethrow_exception(error);
+    throw_as(static_cast<ErrorKind>(kind), message);
+  }
+
+
+
+  void
+  on_root(const MPI_Comm communicator, const std::function<void()> &work)
+  {
+    collective(communicator, [&]() {
+      if (is_root(communicator))
+        work();
+    });
+  }
+
+
+
+  int
+  finish_on_every_rank(const MPI_Comm     communicator,
+                       const int          code,
+                       const std::string &message,
+                       std::ostream      &err,
+                       const double       wait_seconds)
+  {
+    const unsigned int P = n_ranks(communicator);
+    if (P == 1)
+      {
+        err << message;
+        return code;
+      }
+    const int   rank = rank_of(communicator);
+    MPI_Request arrived;
+    MPI_Ibarrier(communicator, &arrived);
+    if (code == 0)
+      MPI_Wait(&arrived, MPI_STATUS_IGNORE);
+    else
+      {
+        const auto start = std::chrono::steady_clock::now();
+        int        done  = 0;
+        while (MPI_Test(&arrived, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS &&
+               !done)
+          {
+            const std::chrono::duration<double> waited =
+              std::chrono::steady_clock::now() - start;
+            if (waited.count() > wait_seconds)
+              {
+                err << "[rank " << rank << " of " << P << "] " << message
+                    << "attnflow: the other ranks did not fail alike: ending "
+                       "all ranks with exit code "
+                    << code << std::endl;
+                MPI_Abort(communicator, code);
+              }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          }
+      }
+    int worst = code;
+    MPI_Allreduce(&code, &worst, 1, MPI_INT, MPI_MAX, communicator);
+    const unsigned long hash   = std::hash<std::string>()(message);
+    unsigned long       lowest = hash, highest = hash;
+    MPI_Allreduce(&hash, &lowest, 1, MPI_UNSIGNED_LONG, MPI_MIN, communicator);
+    MPI_Allreduce(&hash, &highest, 1, MPI_UNSIGNED_LONG, MPI_MAX, communicator);
+    if (lowest == highest)
+      {
+        if (rank == 0)
+          err << message;
+      }
+    else if (!message.empty())
+      err << "[rank " << rank << " of " << P << "] " << message;
+    return worst;
+  }
+} // namespace attnflow
