@@ -127,7 +127,8 @@ namespace attnflow
 
   template <int dim, int spacedim>
   void
-  ContinuitySolver<dim, spacedim>::advance_to(const double t_end)
+  ContinuitySolver<dim, spacedim>::advance_to(const double        t_end,
+                                              const StepObserver &after_step)
   {
     using NegativeMeans =
       typename PositivityLimiter<dim, spacedim>::NegativeMeans;
@@ -148,6 +149,8 @@ namespace attnflow
               current_time =
                 step.size >= remaining ? stop : current_time + step.size;
               adapt_if_due();
+              if (after_step)
+                after_step(current_time);
             }
         else
           {
@@ -166,6 +169,8 @@ namespace attnflow
                                         limiter_hook(NegativeMeans::clip)));
                 current_time = k == n ? stop : start + k * (stop - start) / n;
                 adapt_if_due();
+                if (after_step)
+                  after_step(current_time);
               }
           }
       }

@@ -14,7 +14,69 @@ namespace attnflow
       , density(density)
       , distance(distance)
       , start(Clock::now())
-  {}
+      , last_print(start)
+  {
+    if (!tokens)
+      tokens_share = 0.;
+    else if (!density)
+      tokens_share = 1.;
+  }
+
+
+
+  void
+  ProgressReport::begin_interval(const double from, const double to)
+  {
+    interval_from   = from;
+    interval_to     = to;
+    interval_wall   = Clock::now();
+    density_started = false;
+  }
+
+
+
+  std::string
+  ProgressReport::step(const bool              density_side,
+                       const double            t,
+                       const Clock::time_point now)
+  {
+    if (density_side && !density_started)
+      {
+        density_wall    = now;
+        density_started = true;
+      }
+    const double silent =
+      std::chrono::duration<double>(now - last_print).count();
+    if (!started || silent < (quiet_since_output ? 5. : 30.))
+      return "";
+    last_print         = now;
+    quiet_since_output = false;
+
+    // The fraction of the run done, counting the interval's two sides.
+    const double length  = interval_to - interval_from;
+    const double crossed = length > 0. ? (t - interval_from) / length : 1.;
+    const double part    = density_side ?
+                             tokens_share + (1. - tokens_share) * crossed :
+                             tokens_share * crossed;
+    const double done =
+      (interval_from + part * length - first_t) / (end_time - first_t);
+    const double spent = std::chrono::duration<double>(now - start).count();
+    const double measured =
+      std::chrono::duration<double>(now - first_wall).count();
+    const std::string left =
+      done > 0. ? format_duration(measured * (1. - done) / done) : "-";
+    char text[max_width + 1];
+    std::snprintf(text,
+                  sizeof(text),
+                  "   ... %s at t = %.4f, next output at t = %.4f | %s spent, "
+                  "%s left",
+                  density_side ? "density" : "tokens",
+                  t,
+                  interval_to,
+                  format_duration(spent).c_str(),
+                  left.c_str());
+    return text;
+  }
 
 
 
@@ -87,6 +149,19 @@ namespace attnflow
         first_wall = now;
         started    = true;
       }
+    else if (tokens && density && density_started)
+      {
+        // The tokens' share of this interval, for the next one's estimate.
+        const double all =
+          std::chrono::duration<double>(now - interval_wall).count();
+        if (all > 0.)
+          tokens_share =
+            std::chrono::duration<double>(density_wall - interval_wall)
+              .count() /
+            all;
+      }
+    last_print         = now;
+    quiet_since_output = true;
     char part[64];
     std::snprintf(part, sizeof(part), "%9.4f", v.t);
     std::string text = part;

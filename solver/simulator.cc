@@ -363,17 +363,26 @@ namespace attnflow
   Simulator::advance_and_output(const unsigned int first_index,
                                 std::ostream      &log)
   {
-    const std::vector<double> times = output_times();
+    const std::vector<double> times      = output_times();
+    const auto                after_step = [&](const bool density_side) {
+      return [&, density_side](const double t) {
+        const std::string line = progress->step(density_side, t);
+        if (!line.empty())
+          log << line << std::endl;
+      };
+    };
     for (unsigned int index = first_index; index < times.size(); ++index)
       {
+        progress->begin_interval(index == 0 ? times[0] : times[index - 1],
+                                 times[index]);
         if (tokens)
           {
             dealii::TimerOutput::Scope scope(timer, "token integration");
-            tokens->advance_to(times[index]);
+            tokens->advance_to(times[index], after_step(false));
           }
         if (density)
           // Timed inside: "density field" and "density transport".
-          density->advance_to(times[index]);
+          density->advance_to(times[index], after_step(true));
         {
           dealii::TimerOutput::Scope scope(timer, "metrics and output");
           output(index, log);

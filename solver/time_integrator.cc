@@ -64,12 +64,13 @@ namespace attnflow
                           const double         t1,
                           State               &y,
                           const RightHandSide &f,
-                          const Projection    &projection)
+                          const Projection    &projection,
+                          const StepObserver  &after_step)
   {
     if (!(t1 > t0))
       return;
     if (parameters.scheme == TimeScheme::dopri5)
-      return advance_adaptive(t0, t1, y, f, projection);
+      return advance_adaptive(t0, t1, y, f, projection, after_step);
 
     const double        length = t1 - t0;
     const unsigned long n_steps =
@@ -81,6 +82,8 @@ namespace attnflow
         fixed_step(t0 + step * h, h, y, f);
         stats.last_step = h;
         finish_step(t, y, projection);
+        if (after_step)
+          after_step(t);
       }
   }
 
@@ -167,7 +170,8 @@ namespace attnflow
                                    const double         t1,
                                    State               &y,
                                    const RightHandSide &f,
-                                   const Projection    &projection)
+                                   const Projection    &projection,
+                                   const StepObserver  &after_step)
   {
     double t = t0;
     State  y_new;
@@ -209,6 +213,8 @@ namespace attnflow
         // A step cut short to land on t1 does not shrink the next one.
         next_step = last ? std::max(next_step, h * factor) : h * factor;
         finish_step(t, y, projection);
+        if (after_step)
+          after_step(t);
       }
   }
 

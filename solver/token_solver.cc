@@ -21,7 +21,7 @@ namespace attnflow
 
 
   void
-  TokenSolver::advance_to(const double t_end)
+  TokenSolver::advance_to(const double t_end, const StepObserver &after_step)
   {
     for (const Model::Interval &interval : model.intervals(current_time, t_end))
       {
@@ -40,7 +40,8 @@ namespace attnflow
                            interval.end,
                            points.coordinates,
                            f,
-                           projection);
+                           projection,
+                           after_step);
         current_time = interval.end;
       }
   }

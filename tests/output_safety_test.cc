@@ -468,4 +468,34 @@ namespace attnflow
     EXPECT_EQ(ProgressReport::format_duration(725), "12m05s");
     EXPECT_EQ(ProgressReport::format_duration(3 * 3600 + 300), "3h05m");
   }
+
+
+
+  TEST(OutputSafety, ALongOutputIntervalGetsLinesWithTheTimeLeft)
+  {
+    // Outputs at t = 0 and 10; tokens and density, a half each (no interval
+    // measured yet). Lines come after 5 s of silence, then every 30 s.
+    using Clock = ProgressReport::Clock;
+    ProgressReport progress(10., true, true, "W1");
+    progress.line(ProgressReport::Values{0.});
+    const Clock::time_point start = Clock::now();
+    progress.begin_interval(0., 10.);
+    EXPECT_EQ(progress.step(false, 1., start + std::chrono::seconds(3)), "");
+    // At 20 s the tokens are at t = 4 of 10: 0.4 of their half, so a fifth
+    // of the run is done in 20 s and 80 s are left.
+    const std::string first =
+      progress.step(false, 4., start + std::chrono::seconds(20));
+    EXPECT_NE(first.find("tokens at t = 4.0000"), std::string::npos) << first;
+    EXPECT_NE(first.find("next output at t = 10.0000"), std::string::npos)
+      << first;
+    EXPECT_NE(first.find("1m20s left"), std::string::npos) << first;
+    EXPECT_LE(first.size(), ProgressReport::max_width);
+    EXPECT_EQ(progress.step(false, 5., start + std::chrono::seconds(40)), "");
+    // At 60 s the density is at t = 5: 0.5 + 0.5 * 0.5 done, 20 s left.
+    const std::string second =
+      progress.step(true, 5., start + std::chrono::seconds(60));
+    EXPECT_NE(second.find("density at t = 5.0000"), std::string::npos)
+      << second;
+    EXPECT_NE(second.find("20s left"), std::string::npos) << second;
+  }
 } // namespace attnflow

@@ -17,6 +17,7 @@
 #include <attnflow/output.h>
 #include <attnflow/parameters.h>
 #include <attnflow/positivity_limiter.h>
+#include <attnflow/step_observer.h>
 #include <attnflow/token_metrics.h>
 
 #include <deal.II/base/point.h>
@@ -64,9 +65,13 @@ namespace attnflow
   public:
     virtual ~DensitySolver() = default;
 
-    /** Advances the density from the current time to @p t_end. */
+    /**
+     * Advances the density from the current time to @p t_end, calling
+     * @p after_step after every accepted step.
+     */
     virtual void
-    advance_to(const double t_end) = 0;
+    advance_to(const double        t_end,
+               const StepObserver &after_step = StepObserver()) = 0;
 
     /** The current time. */
     virtual double
@@ -185,7 +190,8 @@ namespace attnflow
                      const FieldParameters   &field = FieldParameters());
 
     void
-    advance_to(const double t_end) override;
+    advance_to(const double        t_end,
+               const StepObserver &after_step = StepObserver()) override;
 
     double
     time() const override

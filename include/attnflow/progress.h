@@ -20,6 +20,12 @@ namespace attnflow
    * per wall-clock second, column "rate") and the estimated time left, measured
    * from the first output on. Every line is at most max_width characters; the
    * full detail goes to metrics.csv and log.txt.
+   *
+   * Between two output times, a run that is slow to reach the next one gets
+   * a line after 5 s of silence and then every 30 s (step()): the side being
+   * advanced, its time, and the time left estimated from the fraction of the
+   * run done, where the tokens' share of an output interval is the share of
+   * wall time they took in the last one (a half before there is one).
    */
   class ProgressReport
   {
@@ -69,12 +75,31 @@ namespace attnflow
     double
     seconds_spent() const;
 
+    /**
+     * Starts the interval from output time @p from to @p to, which the
+     * tokens (if any) cross first, then the density (if any).
+     */
+    void
+    begin_interval(const double from, const double to);
+
+    /** The clock of the lines. */
+    using Clock = std::chrono::steady_clock;
+
+    /**
+     * The line to print after a step of the @p density side (else the
+     * tokens) that reached @p t at wall time @p now, or "" when no line is
+     * due.
+     */
+    std::string
+    step(const bool              density_side,
+         const double            t,
+         const Clock::time_point now = Clock::now());
+
     /** @p seconds as "42s", "12m05s", "3h05m". */
     static std::string
     format_duration(const double seconds);
 
   private:
-    using Clock = std::chrono::steady_clock;
     double            end_time;
     bool              tokens, density;
     std::string       distance;
@@ -83,6 +108,15 @@ namespace attnflow
     double            first_t = 0.;
     Clock::time_point first_wall;
     bool              started = false;
+    /** The current output interval, its start and when the density began. */
+    double            interval_from = 0., interval_to = 0.;
+    Clock::time_point interval_wall, density_wall;
+    bool              density_started = false;
+    /** The tokens' share of the wall time of the last interval. */
+    double tokens_share = 0.5;
+    /** When the last line (of any kind) was printed, and how many steps. */
+    Clock::time_point last_print;
+    bool              quiet_since_output = true;
   };
 } // namespace attnflow
 

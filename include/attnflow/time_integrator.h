@@ -8,6 +8,7 @@
 #define attnflow_time_integrator_h
 
 #include <attnflow/parameters.h>
+#include <attnflow/step_observer.h>
 
 #include <functional>
 #include <vector>
@@ -70,15 +71,17 @@ namespace attnflow
     explicit TimeIntegrator(const TimeParameters &parameters);
 
     /**
-     * Advances @p y from @p t0 to @p t1. NumericalError if the state
-     * becomes non-finite or the adaptive step falls below round-off.
+     * Advances @p y from @p t0 to @p t1, calling @p after_step with the time
+     * reached after every accepted step. NumericalError if the state becomes
+     * non-finite or the adaptive step falls below round-off.
      */
     void
     advance(const double         t0,
             const double         t1,
             State               &y,
             const RightHandSide &f,
-            const Projection    &projection = Projection());
+            const Projection    &projection = Projection(),
+            const StepObserver  &after_step = StepObserver());
 
     /** The work done so far. */
     const IntegrationStatistics &
@@ -125,7 +128,8 @@ namespace attnflow
                      const double         t1,
                      State               &y,
                      const RightHandSide &f,
-                     const Projection    &projection);
+                     const Projection    &projection,
+                     const StepObserver  &after_step);
 
     /** Projects after a step and checks that y is finite. */
     void

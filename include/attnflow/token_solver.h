@@ -48,9 +48,13 @@ namespace attnflow
       return field.method_report();
     }
 
-    /** Advances the tokens from the current time to @p t_end. */
+    /**
+     * Advances the tokens from the current time to @p t_end, calling
+     * @p after_step after every accepted step.
+     */
     void
-    advance_to(const double t_end);
+    advance_to(const double        t_end,
+               const StepObserver &after_step = StepObserver());
 
     /** The current tokens. */
     const PointSet &
