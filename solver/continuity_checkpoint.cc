@@ -11,12 +11,12 @@
 #include <attnflow/continuity_solver.h>
 #include <attnflow/exceptions.h>
 
+#include <deal.II/grid/manifold.h>
+
 #include <fstream>
 #include <memory>
 #include <utility>
 #include <vector>
-
-#include <deal.II/grid/manifold.h>
 
 #include <boost/archive/binary_iarchive.hpp>
 #include <boost/archive/binary_oarchive.hpp>
