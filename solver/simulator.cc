@@ -1,5 +1,6 @@
 #include <attnflow/distributed.h>
 #include <attnflow/exceptions.h>
+#include <attnflow/interruption.h>
 #include <attnflow/run_limits.h>
 #include <attnflow/simulator.h>
 #include <attnflow/token_metrics.h>
@@ -379,6 +380,20 @@ namespace attnflow
         const std::string line = progress->step(density_side, t);
         if (!line.empty())
           log << line << std::endl;
+        // Without checkpoints nothing is gained by going on to the next
+        // output time: a signal stops the run after the step (one process;
+        // ranks stop together at output times).
+        if (!checkpoints && n_ranks(communicator) == 1)
+          if (const int signal = pending_interruption())
+            {
+              char at[96];
+              std::snprintf(at,
+                            sizeof(at),
+                            "after the step of the %s to t = %.6g",
+                            density_side ? "density" : "tokens",
+                            t);
+              stop(signal, at, log);
+            }
       };
     };
     for (unsigned int index = first_index; index < times.size(); ++index)

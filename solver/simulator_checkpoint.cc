@@ -60,12 +60,18 @@ namespace attnflow
         dealii::TimerOutput::Scope scope(timer, "checkpoints");
         write_checkpoint(index, times.size(), t, log);
       }
-    if (signal == 0)
-      return;
+    if (signal != 0)
+      stop(signal, "at " + where(t, index, times.size()), log);
+  }
+
+
+
+  void
+  Simulator::stop(const int signal, const std::string &at, std::ostream &log)
+  {
     const std::string directory = parameters.output.directory;
     std::string message = "stopped by " + std::string(signal_name(signal)) +
-                          " at " + where(t, index, times.size()) +
-                          "; the files so far are whole. ";
+                          " " + at + "; the files so far are whole. ";
     if (checkpoints)
       message += "Continue the run with\n  attnflow --resume " + directory;
     else

@@ -396,6 +396,8 @@ namespace attnflow
     EXPECT_EQ(child.wait(), 130);
     const std::string err = read(run.scratch / "err.txt");
     EXPECT_NE(err.find("stopped by SIGINT"), std::string::npos) << err;
+    // Without checkpoints the run stops after the step it is in.
+    EXPECT_NE(err.find("after the step of the"), std::string::npos) << err;
     EXPECT_NE(err.find("no checkpoint"), std::string::npos) << err;
     EXPECT_FALSE(fs::exists(run.folder / CheckpointFolder::current_name));
   }

@@ -1,8 +1,9 @@
 /**
  * @file
- * SIGINT and SIGTERM as a request to stop: the run finishes the output
- * interval it is in, writes a checkpoint if checkpoints are on, says where
- * it stopped and how to resume, and exits with 128 + the signal number
+ * SIGINT and SIGTERM as a request to stop: with checkpoints on, the run
+ * finishes the output interval it is in and writes a checkpoint; without,
+ * it stops after the time step it is in; it says where it stopped and how
+ * to resume, and exits with 128 + the signal number
  * (130, 143). A second signal ends the program at once.
  */
 #ifndef attnflow_interruption_h

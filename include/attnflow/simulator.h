@@ -168,6 +168,13 @@ namespace attnflow
                        std::ostream              &log);
 
     /**
+     * Stops the run on @p signal (Interrupted), saying where (@p at) and how
+     * to resume, on @p log and in log.txt.
+     */
+    [[noreturn]] void
+    stop(const int signal, const std::string &at, std::ostream &log);
+
+    /**
      * Writes the checkpoint after output @p index of @p n_outputs at time
      * @p t: run.state (the tokens, their integrator, the metrics rows, the
      * PVD record, the progress) and the density's files; a line in log.txt
