@@ -387,13 +387,22 @@ namespace attnflow
                             KernelSums                &sums,
                             std::size_t               &n_rejected) const
   {
-    const AttentionHead &head = layer.heads[h];
-    if (methods.has_candidates() && mask.kind != AttentionMask::Kind::none)
+    const AttentionHead &head  = layer.heads[h];
+    const std::string    label = head_label(layer, h);
+    // Reasons that need no look at A, which costs d_k d^2 to form and the
+    // refusals up to d^3 more per call: too much for every right-hand side
+    // at d = 768.
+    std::string refusal;
+    if (mask.kind != AttentionMask::Kind::none)
+      refusal = "a causal mask (the fast methods sum all pairs)";
+    else if (head.Q.rows < model.dimension && model.dimension > 3)
+      refusal = "d_k < d with d > 3: A = beta Q^T K is singular, so not "
+                "c R (sphere pruned); the series need d = 2, 3; tensor grids "
+                "of tokens in d > 3 are not looked for";
+    if (methods.has_candidates() && !refusal.empty())
       {
-        const std::string label = head_label(layer, h);
-        methods.refuse_all(label,
-                           "a causal mask (the fast methods sum all pairs)");
-        methods.count(label, targets.size(), 0);
+        methods.refuse_all(label, refusal);
+        methods.count(label, all_targets.size(), 0);
       }
     else if (methods.has_candidates())
       {

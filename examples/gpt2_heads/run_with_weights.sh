@@ -14,5 +14,4 @@ mkdir -p "$out"
 "$build/attnflow" examples/gpt2_heads/gpt2_heads.prm \
   --set "Model/weights file=$out/gpt2_weights.safetensors" \
   --set "Model/Q=file" --set "Model/K=file" --set "Model/V=file" \
-  --set "Model/beta=8" \
   --set "Output/directory=$out/run"
