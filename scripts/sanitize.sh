@@ -24,10 +24,10 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" \
   -DATTNFLOW_NATIVE=OFF -DATTNFLOW_BUILD_BENCHMARKS=OFF \
   -DCMAKE_CXX_FLAGS="$flags" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined"
-cmake --build "$build" -j"${JOBS:-2}" --target attnflow attnflow_tests
-
+# Set before the build too: it runs the test binary to list its tests.
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+cmake --build "$build" -j"${JOBS:-2}" --target attnflow attnflow_tests
 # The slow tests (minutes each even without sanitizers) are left out.
 slow="paraview_render|ConvergenceStudy"
 ctest --test-dir "$build" --output-on-failure -j"${JOBS:-2}" \
