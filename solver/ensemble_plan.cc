@@ -189,6 +189,19 @@ namespace attnflow
       throw InputError(section + "regeneration interval",
                        "redraws random weights: set Ensemble/weights = "
                        "gaussian, goe or wigner, or the interval to 0");
+    // The small-system kernel sums square heads over all pairs, attention
+    // only (doc/theory.md section 9.3).
+    if (run.model.mask != AttentionMask::Kind::none)
+      throw InputError("Model/mask",
+                       "ensembles sum all pairs; set none (a causal run is "
+                       "attnflow RUN.prm)");
+    if (run.model.feed_forward)
+      throw InputError("Model/feed forward",
+                       "ensembles run attention alone; set false");
+    if (run.model.head_dimension != 0 &&
+        run.model.head_dimension != run.model.dimension)
+      throw InputError("Model/head dimension",
+                       "ensembles take square heads (d_k = d); set 0");
     const Model          model(run.model);
     const InitialMeasure mu0(run.initial_condition,
                              model,

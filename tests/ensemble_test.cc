@@ -441,7 +441,9 @@ namespace attnflow
       {"Ensemble/regeneration interval=1", "Ensemble/regeneration interval"},
       {"Model/geometry=euclidean", "Model/geometry"},
       {"Density/enabled=true", "Density/enabled"},
-      {"Tokens/number of tokens=1", "Tokens/number of tokens"}};
+      {"Tokens/number of tokens=1", "Tokens/number of tokens"},
+      {"Model/mask=causal", "Model/mask"},
+      {"Model/feed forward=true", "Model/feed forward"}};
     for (const auto &[assignment, parameter] : cases)
       {
         const std::string file =
