@@ -96,7 +96,8 @@ namespace attnflow
                                   std::numeric_limits<double>::infinity() :
                                   regeneration_interval;
         layers.push_back(
-          {duration, {{B, SquareMatrix::scaled_identity(d, 1.), V}}});
+          {duration,
+           {{Matrix(B), Matrix(SquareMatrix::scaled_identity(d, 1.)), V}}});
       }
     return layers;
   }
@@ -189,8 +190,8 @@ namespace attnflow
       throw InputError(section + "regeneration interval",
                        "redraws random weights: set Ensemble/weights = "
                        "gaussian, goe or wigner, or the interval to 0");
-    // The small-system kernel sums square heads over all pairs, attention
-    // only (doc/theory.md section 9.3).
+    // The small-system kernel sums attention alone over all pairs
+    // (doc/theory.md section 9.3).
     if (run.model.mask != AttentionMask::Kind::none)
       throw InputError("Model/mask",
                        "ensembles sum all pairs; set none (a causal run is "
@@ -198,10 +199,6 @@ namespace attnflow
     if (run.model.feed_forward)
       throw InputError("Model/feed forward",
                        "ensembles run attention alone; set false");
-    if (run.model.head_dimension != 0 &&
-        run.model.head_dimension != run.model.dimension)
-      throw InputError("Model/head dimension",
-                       "ensembles take square heads (d_k = d); set 0");
     const Model          model(run.model);
     const InitialMeasure mu0(run.initial_condition,
                              model,

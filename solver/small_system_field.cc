@@ -34,9 +34,9 @@ namespace attnflow
       {
         SmallHead small{std::vector<double>(std::size_t(d) * d, 0.),
                         std::vector<double>(std::size_t(d) * d, 0.)};
-        // B = beta Q^T K: <Q x, K y> = x^T Q^T K y.
+        // B = beta Q^T K: <Q x, K y> = x^T Q^T K y (Q, K of d_k rows).
         for (unsigned int r = 0; r < d; ++r)
-          for (unsigned int k = 0; k < d; ++k)
+          for (unsigned int k = 0; k < head.Q.rows; ++k)
             for (unsigned int c = 0; c < d; ++c)
               small.B[r * d + c] += beta * head.Q(k, r) * head.K(k, c);
         for (unsigned int r = 0; r < d; ++r)
