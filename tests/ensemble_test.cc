@@ -306,8 +306,8 @@ namespace attnflow
         for (const Layer &layer : layers)
           {
             const AttentionHead &head = layer.heads.at(0);
-            double               scale;
-            EXPECT_TRUE(head.K.is_scaled_identity(scale) && scale == 1.);
+            EXPECT_TRUE(head.K.is_scaled_identity &&
+                        head.K.identity_scale == 1.);
             for (unsigned int r = 0; r < 4; ++r)
               for (unsigned int c = 0; c < 4; ++c)
                 {
