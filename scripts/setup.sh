@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake make g++ libdeal.ii-dev libgtest-dev libbenchmark-dev
-          python3-numpy libopenblas0-pthread
+          openmpi-bin python3-numpy libopenblas0-pthread
           paraview python3-paraview xvfb xauth gnuplot-nox
           clang-format-14)
 missing=()
