@@ -195,7 +195,6 @@ namespace attnflow
             << ": " << std::fixed << std::setprecision(2)
             << results.fitted_order(s) << std::defaultfloat << "\n";
     log << "\n";
-    const std::filesystem::path &directory = plan.directory();
     write_file_atomically(
       folder.add("convergence.txt"),
       [&](std::ostream &out) {

@@ -328,6 +328,14 @@ namespace attnflow
     const std::filesystem::path directory = parameters.output.directory;
     if (parameters.output.checkpoint_interval > 0.)
       checkpoints = std::make_unique<CheckpointFolder>(*folder);
+    // The folder and its files are rank 0's.
+    if ((parameters.output.write_vtu || parameters.output.write_csv) && tokens)
+      on_root(communicator, [&]() {
+        token_output =
+          std::make_unique<TokenOutput>(*folder,
+                                        parameters.output.write_vtu,
+                                        parameters.output.write_csv);
+      });
 
     std::ostringstream header;
     header << "attnflow: " << (model.geometry == Geometry::sphere ? "S^" : "R^")
@@ -440,10 +448,6 @@ namespace attnflow
                             [&](std::ostream &out) {
                               out << parameters.used_parameter_file;
                             });
-    if ((parameters.output.write_vtu || parameters.output.write_csv) && tokens)
-      token_output = std::make_unique<TokenOutput>(*folder,
-                                                   parameters.output.write_vtu,
-                                                   parameters.output.write_csv);
   }
 
 

@@ -194,8 +194,8 @@ namespace attnflow
     load_checkpoint(const std::filesystem::path &checkpoint);
 
     /**
-     * Claims the run folder and opens log.txt, parameters.prm and the token
-     * files (rank 0 only).
+     * Claims the run folder and opens log.txt and parameters.prm (rank 0
+     * only).
      */
     void
     open_folder();
