@@ -174,9 +174,10 @@ namespace attnflow
         throw InputError("--ensemble", "give --convergence or --ensemble");
       if ((convergence || ensemble) && n_ranks(communicator) > 1)
         throw InputError(convergence ? "--convergence" : "--ensemble",
-                         "a convergence study or an ensemble runs on one "
-                         "process; run it without mpirun (a run, attnflow "
-                         "RUN.prm, takes mpirun -np P)");
+                         std::string(convergence ? "a convergence study" :
+                                                   "an ensemble") +
+                           " runs on one process; run it without mpirun (a "
+                           "run, attnflow RUN.prm, takes mpirun -np P)");
       if (ensemble)
         {
           Ensemble runs(file, overrides);
