@@ -2,6 +2,7 @@
 #include <attnflow/initial_measure.h>
 #include <attnflow/small_system_field.h>
 #include <attnflow/time_integrator.h>
+#include <attnflow/token_solver.h>
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
@@ -15,29 +16,6 @@
 
 namespace attnflow
 {
-  namespace
-  {
-    /** Renormalises every token of @p y; returns max | |x_i| - 1 | before. */
-    double
-    renormalise(const unsigned int d, TimeIntegrator::State &y)
-    {
-      double drift = 0.;
-      for (std::size_t i = 0; i < y.size(); i += d)
-        {
-          double norm2 = 0.;
-          for (unsigned int k = 0; k < d; ++k)
-            norm2 += y[i + k] * y[i + k];
-          const double norm = std::sqrt(norm2);
-          drift             = std::max(drift, std::abs(norm - 1.));
-          for (unsigned int k = 0; k < d; ++k)
-            y[i + k] /= norm;
-        }
-      return drift;
-    }
-  } // namespace
-
-
-
   EnsembleRunner::EnsembleRunner(const EnsemblePlan &plan)
       : plan(plan)
   {}
@@ -119,7 +97,7 @@ namespace attnflow
       SmallSystemField::Workspace         workspace;
       TimeIntegrator                      integrator(run.time);
       const TimeIntegrator::Projection    projection =
-        [d](TimeIntegrator::State &y) { return renormalise(d, y); };
+        [d](TimeIntegrator::State &y) { return project_to_sphere(d, y); };
       samples[m][0] = statistics.measure(tokens);
       for (std::size_t k = 1; k < times.size(); ++k)
         {

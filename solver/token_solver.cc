@@ -35,7 +35,7 @@ namespace attnflow
         TimeIntegrator::Projection projection;
         if (model.geometry == Geometry::sphere)
           projection = [this](TimeIntegrator::State &y) {
-            return project_to_sphere(y);
+            return project_to_sphere(model.dimension, y);
           };
         integrator.advance(interval.start,
                            interval.end,
@@ -71,7 +71,7 @@ namespace attnflow
     PointSet state(model.dimension, 0);
     state.coordinates = y;
     if (model.geometry == Geometry::sphere)
-      project_to_sphere(state.coordinates);
+      project_to_sphere(model.dimension, state.coordinates);
     PointSet v;
     field.evaluate(layer, state, state, token_weights, v);
     dydt.swap(v.coordinates);
@@ -80,10 +80,9 @@ namespace attnflow
 
 
   double
-  TokenSolver::project_to_sphere(TimeIntegrator::State &y) const
+  project_to_sphere(const unsigned int d, TimeIntegrator::State &y)
   {
-    const unsigned int d     = model.dimension;
-    double             drift = 0.;
+    double drift = 0.;
     for (std::size_t i = 0; i < y.size(); i += d)
       {
         double norm2 = 0.;

@@ -13,6 +13,16 @@
 namespace attnflow
 {
   /**
+   * Renormalises every token x_i (@p dimension coordinates each, one after
+   * another in @p y) to |x_i| = 1, the projection after every step on the
+   * sphere (doc/theory.md section 4.2); returns max | |x_i| - 1 | before.
+   */
+  double
+  project_to_sphere(const unsigned int dimension, TimeIntegrator::State &y);
+
+
+
+  /**
    * n tokens x_i in R^d or on S^{d-1} with the empirical measure
    * mu_n = (1/n) sum_i delta_{x_i}, advanced by dx_i/dt = X[mu_n](x_i).
    *
@@ -112,10 +122,6 @@ namespace attnflow
     right_hand_side(const Layer                 &layer,
                     const TimeIntegrator::State &y,
                     TimeIntegrator::State       &dydt) const;
-
-    /** Renormalises every token; returns max | |x_i| - 1 | before. */
-    double
-    project_to_sphere(TimeIntegrator::State &y) const;
 
     const Model        &model;
     AttentionField      field;
