@@ -27,9 +27,9 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" \
 # Set before the build too: it runs the test binary to list its tests.
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-cmake --build "$build" -j"${JOBS:-2}" --target attnflow attnflow_tests
+cmake --build "$build" -j"${JOBS:-2}" --target attnflow attnflow_tests attnflow_fuzz
 # The slow tests (minutes each even without sanitizers) are left out.
 slow="paraview_render|ConvergenceStudy"
 ctest --test-dir "$build" --output-on-failure -j"${JOBS:-2}" \
-  --timeout 900 -E "$slow" "$@"
+  --timeout 1800 -E "$slow" "$@"
 echo "sanitize.sh: AddressSanitizer and UndefinedBehaviorSanitizer: clean"
