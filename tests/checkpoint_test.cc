@@ -31,13 +31,8 @@ namespace attnflow
   {
     namespace fs = std::filesystem;
 
-    std::string
-    read(const fs::path &path)
-    {
-      std::stringstream s;
-      s << std::ifstream(path, std::ios::binary).rdbuf();
-      return s.str();
-    }
+    /** The bytes of a file (test_helpers.h). */
+    const auto read = testing::read_text;
 
     /**
      * A token run on S^1 (and a density on an adaptive mesh of it if

@@ -26,13 +26,8 @@ namespace attnflow
   {
     namespace fs = std::filesystem;
 
-    std::string
-    read(const fs::path &path)
-    {
-      std::stringstream s;
-      s << std::ifstream(path, std::ios::binary).rdbuf();
-      return s.str();
-    }
+    /** The bytes of a file (test_helpers.h). */
+    const auto read = testing::read_text;
 
     /**
      * A small token run on S^1 into @p directory to @p end_time, output

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,15 @@ namespace attnflow::testing
     std::filesystem::remove_all(path);
     std::filesystem::create_directories(path);
     return path;
+  }
+
+  /** The bytes of the file @p path ("" if it cannot be read). */
+  inline std::string
+  read_text(const std::filesystem::path &path)
+  {
+    std::stringstream s;
+    s << std::ifstream(path, std::ios::binary).rdbuf();
+    return s.str();
   }
 
   /** Writes @p text to @p path. */
