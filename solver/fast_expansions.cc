@@ -5,8 +5,10 @@
  * section 6.5.
  */
 #include <attnflow/fast_expansions.h>
+#include <attnflow/vector_exp.h>
 
 #include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_reduce.h>
 
@@ -28,10 +30,28 @@ namespace attnflow
     constexpr double unit_roundoff = std::numeric_limits<double>::epsilon() / 2;
     constexpr double pi            = 3.14159265358979323846;
 
+    using simd::broadcast;
+    using simd::lanes;
+    using simd::load;
+    using simd::store;
+    using simd::vdouble;
+
+    /** The sum of the lanes of @p v, in lane order. */
+    inline double
+    lane_sum(const vdouble v)
+    {
+      double s = 0.;
+      for (unsigned int l = 0; l < lanes; ++l)
+        s += v[l];
+      return s;
+    }
+
     /** Sources summed in sequence before the pairwise tree (section 6.1). */
     constexpr std::size_t leaf_size = 64;
     /** Points whose harmonics are computed together (vectorised over them). */
     constexpr unsigned int batch_size = 16;
+    static_assert(batch_size == 2 * simd::lanes,
+                  "the sphere's batches are two vectors");
     /** Targets per parallel task. */
     constexpr std::size_t target_task_size = 512;
 
@@ -880,53 +900,60 @@ namespace attnflow
        * vectors @p points (3 coordinates each).
        */
       void
-      evaluate(const double        *points,
-               const unsigned int   n,
-               std::vector<double> &Y) const
+      evaluate(const double *points, const unsigned int n, double *Y) const
       {
-        double z[batch_size], wr[batch_size], wi[batch_size];
-        double pr[batch_size], pi_[batch_size];
-        double p0[batch_size], p1[batch_size];
-        for (unsigned int q = 0; q < batch_size; ++q)
+        // Two vectors of points: [0] the first lanes, [1] the next ones.
+        vdouble z[2], wr[2], wi[2], pr[2], pi_[2];
+        for (unsigned int v = 0; v < 2; ++v)
+          for (unsigned int l = 0; l < lanes; ++l)
+            {
+              const double *x = points + 3 * std::min(v * lanes + l, n - 1);
+              z[v][l]         = x[2];
+              wr[v][l]        = x[0];
+              wi[v][l]        = x[1];
+            }
+        for (unsigned int v = 0; v < 2; ++v)
           {
-            const double *x = points + 3 * std::min(q, n - 1);
-            z[q]            = x[2];
-            wr[q]           = x[0];
-            wi[q]           = x[1];
-            pr[q]           = 1.;
-            pi_[q]          = 0.;
+            pr[v]  = broadcast(1.);
+            pi_[v] = broadcast(0.);
           }
         const double sqrt2 = std::sqrt(2.);
         for (unsigned int m = 0; m <= L; ++m)
           {
-            if (m > 0)
-              for (unsigned int q = 0; q < batch_size; ++q)
+            vdouble cos_m[2], sin_m[2];
+            for (unsigned int v = 0; v < 2 && m > 0; ++v)
+              {
+                const vdouble re = pr[v] * wr[v] - pi_[v] * wi[v];
+                pi_[v]           = pr[v] * wi[v] + pi_[v] * wr[v];
+                pr[v]            = re;
+                cos_m[v]         = sqrt2 * pr[v];
+                sin_m[v]         = sqrt2 * pi_[v];
+              }
+            // pbar_{l-2,m}, pbar_{l-1,m}: the recurrence in l.
+            vdouble p0[2] = {}, p1[2] = {};
+            for (unsigned int l = m; l <= L; ++l)
+              for (unsigned int v = 0; v < 2; ++v)
                 {
-                  const double re = pr[q] * wr[q] - pi_[q] * wi[q];
-                  pi_[q]          = pr[q] * wi[q] + pi_[q] * wr[q];
-                  pr[q]           = re;
+                  vdouble p;
+                  if (l == m)
+                    p = broadcast(diagonal[m]);
+                  else if (l == m + 1)
+                    p = std::sqrt(2. * m + 3.) * z[v] * p1[v];
+                  else
+                    p = a[l * (L + 1) + m] *
+                        (z[v] * p1[v] - b[l * (L + 1) + m] * p0[v]);
+                  p0[v] = l == m ? broadcast(0.) : p1[v];
+                  p1[v] = p;
+                  if (m == 0)
+                    store(&Y[l * batch_size + v * lanes], p);
+                  else
+                    {
+                      double *c =
+                        &Y[index(l, m, false) * batch_size + v * lanes];
+                      store(c, p * cos_m[v]);
+                      store(c + batch_size, p * sin_m[v]);
+                    }
                 }
-            const double s  = m == 0 ? 1. : sqrt2;
-            double      *Yc = &Y[index(m, m, false) * batch_size];
-            if (m == 0)
-              {
-                for (unsigned int l = 0; l <= L; ++l)
-                  recurrence_step(l, 0, z, p0, p1, Y.data() + l * batch_size);
-              }
-            else
-              {
-                for (unsigned int l = m; l <= L; ++l)
-                  {
-                    double scratch[batch_size];
-                    recurrence_step(l, m, z, p0, p1, scratch);
-                    double *c = Yc + 2 * (l - m) * batch_size;
-                    for (unsigned int q = 0; q < batch_size; ++q)
-                      {
-                        c[q]              = s * scratch[q] * pr[q];
-                        c[batch_size + q] = s * scratch[q] * pi_[q];
-                      }
-                  }
-              }
           }
       }
 
@@ -934,45 +961,6 @@ namespace attnflow
       std::vector<double> a, b, diagonal;
       /** The degree l of each harmonic. */
       std::vector<unsigned int> degree_of;
-
-    private:
-      /**
-       * pbar_lm into @p out, given pbar_{l-1,m} in @p p1 and pbar_{l-2,m}
-       * in @p p0 (both shifted on).
-       */
-      void
-      recurrence_step(const unsigned int l,
-                      const unsigned int m,
-                      const double      *z,
-                      double            *p0,
-                      double            *p1,
-                      double            *out) const
-      {
-        if (l == m)
-          for (unsigned int q = 0; q < batch_size; ++q)
-            {
-              out[q] = diagonal[m];
-              p1[q]  = diagonal[m];
-              p0[q]  = 0.;
-            }
-        else if (l == m + 1)
-          for (unsigned int q = 0; q < batch_size; ++q)
-            {
-              out[q] = std::sqrt(2. * m + 3.) * z[q] * p1[q];
-              p0[q]  = p1[q];
-              p1[q]  = out[q];
-            }
-        else
-          {
-            const double al = a[l * (L + 1) + m], bl = b[l * (L + 1) + m];
-            for (unsigned int q = 0; q < batch_size; ++q)
-              {
-                out[q] = al * (z[q] * p1[q] - bl * p0[q]);
-                p0[q]  = p1[q];
-                p1[q]  = out[q];
-              }
-          }
-      }
     };
 
     /** Everything the sphere expansion of one problem needs. */
@@ -1044,31 +1032,53 @@ namespace attnflow
     {
       const unsigned int n_components = columns.size();
       const unsigned int n_harmonics  = basis.n_harmonics;
+      /** A task's harmonics and columns of one leaf, kept between leaves. */
+      struct LeafScratch
+      {
+        std::vector<double> harmonics, columns;
+      };
+      tbb::enumerable_thread_specific<LeafScratch> scratch;
       return deterministic_moments(
         rotated.size() / 3,
         n_harmonics * n_components,
         [&](const std::size_t    begin,
             const std::size_t    end,
             std::vector<double> &M) {
-          std::vector<double> Y(n_harmonics * batch_size);
-          for (std::size_t j0 = begin; j0 < end; j0 += batch_size)
+          // The harmonics of the whole leaf first; then per (harmonic,
+          // component) one vector of lane-wise sums over the leaf, reduced
+          // once: vector multiply-adds, not a serial chain per batch.
+          const std::size_t n_batches =
+            (end - begin + batch_size - 1) / batch_size;
+          std::vector<double> &Y = scratch.local().harmonics;
+          std::vector<double> &u = scratch.local().columns;
+          Y.resize(n_batches * n_harmonics * batch_size);
+          u.assign(n_batches * n_components * batch_size, 0.);
+          for (std::size_t c = 0; c < n_batches; ++c)
             {
-              const unsigned int n = static_cast<unsigned int>(
+              const std::size_t  j0 = begin + c * batch_size;
+              const unsigned int n  = static_cast<unsigned int>(
                 std::min<std::size_t>(batch_size, end - j0));
-              basis.evaluate(&rotated[3 * j0], n, Y);
-              for (unsigned int h = 0; h < n_harmonics; ++h)
-                {
-                  const double *Yh = &Y[h * batch_size];
-                  for (unsigned int k = 0; k < n_components; ++k)
-                    {
-                      const double *u   = columns[k].data() + j0;
-                      double        sum = 0.;
-                      for (unsigned int q = 0; q < n; ++q)
-                        sum += Yh[q] * u[q];
-                      M[h * n_components + k] += sum;
-                    }
-                }
+              basis.evaluate(&rotated[3 * j0],
+                             n,
+                             Y.data() + c * n_harmonics * batch_size);
+              for (unsigned int k = 0; k < n_components; ++k)
+                std::copy_n(columns[k].begin() + j0,
+                            n,
+                            u.begin() + (c * n_components + k) * batch_size);
             }
+          for (unsigned int h = 0; h < n_harmonics; ++h)
+            for (unsigned int k = 0; k < n_components; ++k)
+              {
+                vdouble sum = broadcast(0.);
+                for (std::size_t c = 0; c < n_batches; ++c)
+                  {
+                    const double *y = &Y[(c * n_harmonics + h) * batch_size];
+                    const double *w = &u[(c * n_components + k) * batch_size];
+                    sum +=
+                      load(y) * load(w) + load(y + lanes) * load(w + lanes);
+                  }
+                M[h * n_components + k] += lane_sum(sum);
+              }
         });
     }
 
@@ -1086,7 +1096,6 @@ namespace attnflow
           , n_components(n_components)
           , Y(basis.n_harmonics * batch_size)
           , total(n_components * batch_size)
-          , partial(n_components * batch_size)
       {}
 
       /** The sums at the @p n unit vectors @p points, from @p F. */
@@ -1095,26 +1104,22 @@ namespace attnflow
                const unsigned int         n,
                const std::vector<double> &F)
       {
-        basis.evaluate(points, n, Y);
-        std::fill(total.begin(), total.end(), 0.);
-        for (unsigned int m = 0; m <= basis.L; ++m)
-          {
-            std::fill(partial.begin(), partial.end(), 0.);
-            const auto [first, count] = basis.order_range(m);
-            for (unsigned int h = first; h < first + count; ++h)
-              {
-                const double *Yh = &Y[h * batch_size];
-                for (unsigned int k = 0; k < n_components; ++k)
-                  {
-                    const double f = F[h * n_components + k];
-                    double      *p = &partial[k * batch_size];
-                    for (unsigned int q = 0; q < batch_size; ++q)
-                      p[q] += f * Yh[q];
-                  }
-              }
-            for (unsigned int q = 0; q < n_components * batch_size; ++q)
-              total[q] += partial[q];
-          }
+        basis.evaluate(points, n, Y.data());
+        for (unsigned int k0 = 0; k0 < n_components; k0 += max_block)
+          switch (std::min(max_block, n_components - k0))
+            {
+              case 1:
+                sum_components<1>(k0, F);
+                break;
+              case 2:
+                sum_components<2>(k0, F);
+                break;
+              case 3:
+                sum_components<3>(k0, F);
+                break;
+              default:
+                sum_components<4>(k0, F);
+            }
       }
 
       /** Component @p k of the sum at point @p q of the last batch. */
@@ -1125,9 +1130,53 @@ namespace attnflow
       }
 
     private:
+      /** Components summed together (their sums stay in registers). */
+      static constexpr unsigned int max_block = 4;
+
+      /**
+       * total(k0 + k, q) = sum_m sum_{h of order m} F(h, k0 + k) Y_h(x_q),
+       * k < @p block, order by order.
+       */
+      template <unsigned int block>
+      void
+      sum_components(const unsigned int k0, const std::vector<double> &F)
+      {
+        vdouble total0[block], total1[block];
+        for (unsigned int k = 0; k < block; ++k)
+          total0[k] = total1[k] = broadcast(0.);
+        for (unsigned int m = 0; m <= basis.L; ++m)
+          {
+            vdouble partial0[block], partial1[block];
+            for (unsigned int k = 0; k < block; ++k)
+              partial0[k] = partial1[k] = broadcast(0.);
+            const auto [first, count] = basis.order_range(m);
+            for (unsigned int h = first; h < first + count; ++h)
+              {
+                const vdouble y0 = load(&Y[h * batch_size]);
+                const vdouble y1 = load(&Y[h * batch_size + lanes]);
+                for (unsigned int k = 0; k < block; ++k)
+                  {
+                    const double f = F[h * n_components + k0 + k];
+                    partial0[k] += f * y0;
+                    partial1[k] += f * y1;
+                  }
+              }
+            for (unsigned int k = 0; k < block; ++k)
+              {
+                total0[k] += partial0[k];
+                total1[k] += partial1[k];
+              }
+          }
+        for (unsigned int k = 0; k < block; ++k)
+          {
+            store(&total[(k0 + k) * batch_size], total0[k]);
+            store(&total[(k0 + k) * batch_size + lanes], total1[k]);
+          }
+      }
+
       const HarmonicBasis &basis;
       unsigned int         n_components;
-      std::vector<double>  Y, total, partial;
+      std::vector<double>  Y, total;
     };
 
     /** The unit vectors x_i / |x_i| of the targets. */

@@ -1,19 +1,21 @@
 /**
  * @file
  * The tensor-product method (doc/theory.md section 6.3): distinct
- * coordinates per axis, the contraction plan, the blocked contraction kernel
- * and the a-posteriori bound per target.
+ * coordinates per axis, the contraction plan, the contractions as matrix
+ * products (BLAS) and the a-posteriori bound per target.
  */
+#include <attnflow/dense_product.h>
 #include <attnflow/tensor_product_method.h>
 
+#include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <numeric>
@@ -39,9 +41,6 @@ namespace attnflow
      */
     constexpr double exponential_cost = 20.;
     constexpr double direct_pair_cost = 4.;
-
-    /** Target suffixes contracted by one parallel task. */
-    constexpr std::size_t task_size = 16;
 
     /**
      * The distinct values of one coordinate of a point set: @p value sorted,
@@ -93,7 +92,41 @@ namespace attnflow
       std::vector<unsigned int> t;
       std::vector<std::size_t>  parent;
       std::vector<std::size_t>  of_target;
+
+      /**
+       * Parents whose suffixes have the same children t (on a uniform mesh
+       * every cell-point row, and every face row, has the same ones): their
+       * contraction is one matrix product. @p first_suffix[i] is the suffix
+       * (parents[i], children[0]); the suffixes of a parent are consecutive.
+       */
+      struct Group
+      {
+        std::vector<std::size_t>  parents;
+        std::vector<std::size_t>  first_suffix;
+        std::vector<unsigned int> children;
+      };
+      std::vector<Group> groups;
     };
+
+    /** The groups of @p s: parents with equal children lists, in order. */
+    void
+    group_parents(Suffixes &s)
+    {
+      std::map<std::vector<unsigned int>, std::size_t> group_of_children;
+      for (std::size_t u0 = 0, u1 = 0; u0 < s.t.size(); u0 = u1)
+        {
+          while (u1 < s.t.size() && s.parent[u1] == s.parent[u0])
+            ++u1;
+          std::vector<unsigned int> children(s.t.begin() + u0,
+                                             s.t.begin() + u1);
+          const auto [it, added] =
+            group_of_children.emplace(children, s.groups.size());
+          if (added)
+            s.groups.push_back({{}, {}, std::move(children)});
+          s.groups[it->second].parents.push_back(s.parent[u0]);
+          s.groups[it->second].first_suffix.push_back(u0);
+        }
+    }
 
     /**
      * Everything evaluate() needs but the weights: the grid of the
@@ -211,80 +244,76 @@ namespace attnflow
                                               keys[i]) -
                              unique_keys.begin();
           parent_of_target = s.of_target;
+          group_parents(s);
         }
       return plan;
     }
 
-    constexpr unsigned int lanes = 8;
-    using vdouble = double __attribute__((vector_size(lanes * sizeof(double))));
-
-    inline vdouble
-    load(const double *p)
-    {
-      vdouble v;
-      std::memcpy(&v, p, sizeof(v));
-      return v;
-    }
-
-    inline double
-    horizontal_sum(const vdouble v)
-    {
-      double s = 0.;
-      for (unsigned int l = 0; l < lanes; ++l)
-        s += v[l];
-      return s;
-    }
+    /** Columns of C (rows of B) per task: B is packed once per task. */
+    constexpr std::size_t task_columns = 128;
 
     /**
-     * out[q][r] = sum_a in[r n + a] e[q][a] for the @p n_rows rows of
-     * @p in and the @p n_e factor rows @p e: two rows (in L1) times four
-     * factor rows (in L2) per step, vectorised along a.
+     * next(u, r) = sum_a E(t_u, a) current(parent_u, r, a) for the suffixes
+     * u of one group (doc/theory.md section 6.3): C = E_group B^T, with B the
+     * group's parents' rows of @p current stacked (@p n_rows each) and
+     * E_group the children's rows of @p factors, in column blocks of a size
+     * fixed by the problem, one task each.
      */
     void
-    contract(const double        *in,
-             const std::size_t    n_rows,
-             const std::size_t    n,
-             const double *const *e,
-             const std::size_t    n_e,
-             double *const       *out)
+    contract_group(const Suffixes::Group     &group,
+                   const std::vector<double> &factors,
+                   const std::size_t          n_factor_rows,
+                   const std::vector<double> &current,
+                   const std::size_t          n_rows,
+                   const std::size_t          n_k,
+                   std::vector<double>       &next)
     {
-      const std::size_t n_vector = n / lanes * lanes;
-      for (std::size_t r0 = 0; r0 < n_rows; r0 += 2)
+      const std::size_t m = group.children.size();
+      const std::size_t g = group.parents.size();
+      const std::size_t R = g * n_rows;
+
+      const double       *e = factors.data();
+      std::vector<double> e_group;
+      if (m != n_factor_rows)
         {
-          const double *m0 = in + r0 * n;
-          const double *m1 = r0 + 1 < n_rows ? m0 + n : m0;
-          for (std::size_t q0 = 0; q0 < n_e; q0 += 4)
-            {
-              const std::size_t nq = std::min<std::size_t>(4, n_e - q0);
-              const double     *f[4];
-              for (std::size_t q = 0; q < 4; ++q)
-                f[q] = e[q0 + std::min(q, nq - 1)];
-              vdouble acc0[4] = {}, acc1[4] = {};
-              for (std::size_t a = 0; a < n_vector; a += lanes)
-                {
-                  const vdouble x0 = load(m0 + a), x1 = load(m1 + a);
-                  for (unsigned int q = 0; q < 4; ++q)
-                    {
-                      const vdouble y = load(f[q] + a);
-                      acc0[q] += x0 * y;
-                      acc1[q] += x1 * y;
-                    }
-                }
-              for (std::size_t q = 0; q < nq; ++q)
-                {
-                  double s0 = horizontal_sum(acc0[q]);
-                  double s1 = horizontal_sum(acc1[q]);
-                  for (std::size_t a = n_vector; a < n; ++a)
-                    {
-                      s0 += m0[a] * f[q][a];
-                      s1 += m1[a] * f[q][a];
-                    }
-                  out[q0 + q][r0] = s0;
-                  if (r0 + 1 < n_rows)
-                    out[q0 + q][r0 + 1] = s1;
-                }
-            }
+          e_group.resize(m * n_k);
+          for (std::size_t j = 0; j < m; ++j)
+            std::copy_n(factors.data() + group.children[j] * n_k,
+                        n_k,
+                        e_group.data() + j * n_k);
+          e = e_group.data();
         }
+      const double       *b = current.data() + group.parents[0] * n_rows * n_k;
+      std::vector<double> b_group, c_group;
+      double             *c = next.data() + group.first_suffix[0] * n_rows;
+      if (g > 1)
+        {
+          b_group.resize(R * n_k);
+          for (std::size_t i = 0; i < g; ++i)
+            std::copy_n(current.data() + group.parents[i] * n_rows * n_k,
+                        n_rows * n_k,
+                        b_group.data() + i * n_rows * n_k);
+          b = b_group.data();
+          c_group.resize(m * R);
+          c = c_group.data();
+        }
+
+      const std::size_t n_tasks = (R + task_columns - 1) / task_columns;
+      tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, n_tasks),
+        [&](const tbb::blocked_range<std::size_t> &range) {
+          for (std::size_t task = range.begin(); task < range.end(); ++task)
+            {
+              const std::size_t r0 = task * task_columns;
+              const std::size_t r1 = std::min(R, r0 + task_columns);
+              multiply_transposed(m, r1 - r0, n_k, e, b + r0 * n_k, c + r0, R);
+              if (g > 1)
+                for (std::size_t j = 0; j < m; ++j)
+                  for (std::size_t r = r0; r < r1; ++r)
+                    next[(group.first_suffix[r / n_rows] + j) * n_rows +
+                         r % n_rows] = c[j * R + r];
+            }
+        });
     }
 
 
@@ -442,35 +471,14 @@ namespace attnflow
           const Suffixes   &s = plan.suffixes[k];
           next.resize(s.t.size() * n_rows);
 
-          // Tasks: runs of at most task_size suffixes of one parent.
-          std::vector<std::size_t> task_begin;
-          for (std::size_t u = 0; u < s.t.size(); ++u)
-            if (u == 0 || s.parent[u] != s.parent[u - 1] ||
-                u - task_begin.back() == task_size)
-              task_begin.push_back(u);
-          task_begin.push_back(s.t.size());
-          tbb::parallel_for(
-            tbb::blocked_range<std::size_t>(0, task_begin.size() - 1),
-            [&](const tbb::blocked_range<std::size_t> &range) {
-              const double *e[task_size];
-              double       *out[task_size];
-              for (std::size_t task = range.begin(); task < range.end(); ++task)
-                {
-                  const std::size_t u0 = task_begin[task],
-                                    u1 = task_begin[task + 1];
-                  for (std::size_t u = u0; u < u1; ++u)
-                    {
-                      e[u - u0] = factors.data() + s.t[u] * n_k;
-                      out[u - u0] = next.data() + u * n_rows;
-                    }
-                  contract(current.data() + s.parent[u0] * n_rows * n_k,
+          for (const Suffixes::Group &group : s.groups)
+            contract_group(group,
+                           factors,
+                           plan.target_axes[k].value.size(),
+                           current,
                            n_rows,
                            n_k,
-                           e,
-                           u1 - u0,
-                           out);
-                }
-            });
+                           next);
           current.swap(next);
         }
     };
