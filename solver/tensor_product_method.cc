@@ -43,6 +43,12 @@ namespace attnflow
     constexpr double direct_pair_cost = 4.;
 
     /**
+     * The largest contraction step may hold this many numbers per point and
+     * component (memory O(N), doc/theory.md section 6.3).
+     */
+    constexpr double memory_factor = 64.;
+
+    /**
      * The distinct values of one coordinate of a point set: @p value sorted,
      * @p index[i] the one of point i, @p spread the largest distance between
      * a point's coordinate and its value (round-off merged away).
@@ -155,6 +161,18 @@ namespace attnflow
         return p;
       }
 
+      /** The numbers the largest contraction step holds. */
+      double
+      memory(const unsigned int n_components) const
+      {
+        double largest = 0.;
+        for (unsigned int k = 0; k < source_axes.size(); ++k)
+          largest = std::max(largest,
+                             double(n_components) * double(leading_size(k)) *
+                               double(suffixes[k].t.size()));
+        return largest;
+      }
+
       /** The multiply-adds of the contractions, and the exponentials. */
       double
       cost(const unsigned int n_components) const
@@ -171,18 +189,22 @@ namespace attnflow
       }
     };
 
+    /**
+     * The plan of the kernel sum over the grid @p sources at the targets
+     * with transformed coordinates @p targets (z = A^T x).
+     */
     ContractionPlan
-    make_plan(const KernelSumProblem &problem)
+    make_plan(const PointSet &targets, const PointSet &sources)
     {
       ContractionPlan    plan;
-      const unsigned int d         = problem.sources.dimension;
-      const std::size_t  n_sources = problem.sources.size();
-      const std::size_t  n_targets = problem.targets.size();
+      const unsigned int d         = sources.dimension;
+      const std::size_t  n_sources = sources.size();
+      const std::size_t  n_targets = targets.size();
 
       std::size_t grid_size = 1;
       for (unsigned int k = 0; k < d; ++k)
         {
-          plan.source_axes.push_back(distinct_coordinates(problem.sources, k));
+          plan.source_axes.push_back(distinct_coordinates(sources, k));
           grid_size *= plan.source_axes[k].value.size();
           if (grid_size > n_sources)
             break;
@@ -213,7 +235,7 @@ namespace attnflow
         }
 
       for (unsigned int k = 0; k < d; ++k)
-        plan.target_axes.push_back(distinct_coordinates(problem.targets, k));
+        plan.target_axes.push_back(distinct_coordinates(targets, k));
 
       // Suffixes from the last axis down: keys (parent, t) made unique.
       plan.suffixes.resize(d);
@@ -319,12 +341,12 @@ namespace attnflow
 
 
     /**
-     * The factor matrix E_k(t, a) = exp(a_k T[t] X[a] - s_k(t)) of one axis,
-     * row after row, and its shifts s_k(t) = max_a a_k T[t] X[a].
+     * The factor matrix E_k(t, a) = exp(Z[t] X[a] - s_k(t)) of one axis
+     * (Z the distinct transformed target coordinates), row after row, and
+     * its shifts s_k(t) = max_a Z[t] X[a].
      */
     void
-    factor_matrix(const double               a_k,
-                  const DistinctCoordinates &targets,
+    factor_matrix(const DistinctCoordinates &targets,
                   const DistinctCoordinates &sources,
                   std::vector<double>       &matrix,
                   std::vector<double>       &shift)
@@ -334,12 +356,58 @@ namespace attnflow
       shift.resize(m);
       for (std::size_t t = 0; t < m; ++t)
         {
-          const double slope = a_k * targets.value[t];
+          const double slope = targets.value[t];
           shift[t]           = std::max(slope * sources.value.front(),
                               slope * sources.value.back());
           for (std::size_t a = 0; a < n; ++a)
             matrix[t * n + a] = std::exp(slope * sources.value[a] - shift[t]);
         }
+    }
+  } // namespace
+
+
+
+  namespace
+  {
+    /**
+     * The targets' transformed coordinates z_i = A^T x_i: <x, A y> =
+     * sum_k z_k y_k, so the kernel factorises over the source axes for any
+     * A (doc/theory.md section 6.3).
+     */
+    PointSet
+    transformed_targets(const KernelSumProblem &problem)
+    {
+      const unsigned int d = problem.targets.dimension;
+      PointSet           z(d, problem.targets.size());
+      for (std::size_t i = 0; i < problem.targets.size(); ++i)
+        for (unsigned int k = 0; k < d; ++k)
+          {
+            double sum = 0.;
+            for (unsigned int r = 0; r < d; ++r)
+              sum += problem.A[r * d + k] * problem.targets[i][r];
+            z[i][k] = sum;
+          }
+      return z;
+    }
+
+    /**
+     * max_i sum_r |A_rk x_ir| per axis k: the scale of the round-off of the
+     * transformed coordinates z_ik.
+     */
+    std::vector<double>
+    transformed_scale(const KernelSumProblem &problem)
+    {
+      const unsigned int  d = problem.targets.dimension;
+      std::vector<double> scale(d, 0.);
+      for (std::size_t i = 0; i < problem.targets.size(); ++i)
+        for (unsigned int k = 0; k < d; ++k)
+          {
+            double sum = 0.;
+            for (unsigned int r = 0; r < d; ++r)
+              sum += std::abs(problem.A[r * d + k] * problem.targets[i][r]);
+            scale[k] = std::max(scale[k], sum);
+          }
+      return scale;
     }
   } // namespace
 
@@ -356,19 +424,22 @@ namespace attnflow
     std::vector<double>                    sources, targets;
     std::shared_ptr<const ContractionPlan> plan;
 
-    /** The plan of @p problem's points: the kept one if they are equal. */
+    /**
+     * The plan of the transformed targets @p z and the sources of
+     * @p problem: the kept one if they are equal.
+     */
     std::shared_ptr<const ContractionPlan>
-    plan_of(const KernelSumProblem &problem)
+    plan_of(const PointSet &z, const KernelSumProblem &problem)
     {
       const std::lock_guard<std::mutex> lock(mutex);
       if (!plan || problem.sources.dimension != dimension ||
-          problem.sources.coordinates != sources ||
-          problem.targets.coordinates != targets)
+          problem.sources.coordinates != sources || z.coordinates != targets)
         {
-          plan = std::make_shared<const ContractionPlan>(make_plan(problem));
+          plan = std::make_shared<const ContractionPlan>(
+            make_plan(z, problem.sources));
           dimension = problem.sources.dimension;
           sources   = problem.sources.coordinates;
-          targets   = problem.targets.coordinates;
+          targets   = z.coordinates;
         }
       return plan;
     }
@@ -398,17 +469,21 @@ namespace attnflow
   std::string
   TensorProductMethod::refusal(const KernelSumProblem &problem) const
   {
-    const unsigned int d = problem.sources.dimension;
-    for (unsigned int r = 0; r < d; ++r)
-      for (unsigned int c = 0; c < d; ++c)
-        if (r != c && problem.A[r * d + c] != 0.)
-          return "A = beta Q^T K is not diagonal";
-    const std::shared_ptr<const ContractionPlan> kept = cache->plan_of(problem);
-    const ContractionPlan                       &plan = *kept;
+    const std::shared_ptr<const ContractionPlan> kept =
+      cache->plan_of(transformed_targets(problem), problem);
+    const ContractionPlan &plan = *kept;
     if (!plan.not_a_grid.empty())
       return plan.not_a_grid;
     const double n_components = 1 + problem.values.dimension;
-    const double direct       = direct_pair_cost * n_components *
+    const double points =
+      n_components * double(problem.sources.size() + problem.targets.size());
+    if (plan.memory(n_components) > memory_factor * points)
+      return "too much memory: the targets' coordinates z = A^T x take too "
+             "many distinct values along the last axes (A = beta Q^T K "
+             "mixes them), so a contraction step would hold " +
+             std::to_string(plan.memory(n_components) / points) +
+             " numbers per point";
+    const double direct = direct_pair_cost * n_components *
                           double(problem.sources.size()) *
                           double(problem.targets.size());
     if (plan.cost(n_components) >= direct)
@@ -426,8 +501,9 @@ namespace attnflow
                                 KernelSums               &sums,
                                 std::vector<std::size_t> &rejected) const
   {
-    const std::shared_ptr<const ContractionPlan> kept = cache->plan_of(problem);
-    const ContractionPlan                       &plan = *kept;
+    const std::shared_ptr<const ContractionPlan> kept =
+      cache->plan_of(transformed_targets(problem), problem);
+    const ContractionPlan &plan = *kept;
     if (!plan.not_a_grid.empty())
       throw std::invalid_argument("TensorProductMethod: " + plan.not_a_grid);
     const unsigned int d            = problem.sources.dimension;
@@ -461,8 +537,7 @@ namespace attnflow
     const auto                       work = [&]() {
       for (unsigned int k = d; k-- > 0;)
         {
-          factor_matrix(problem.A[k * d + k],
-                        plan.target_axes[k],
+          factor_matrix(plan.target_axes[k],
                         plan.source_axes[k],
                         factors,
                         shifts[k]);
@@ -493,17 +568,20 @@ namespace attnflow
     // The a-posteriori bound (doc/theory.md section 6.3): round-off of the
     // positive sums and products, of the exponents a_k x_k y_k - s_k, the
     // merged coordinates, and underflow.
-    std::size_t sum_n    = 0;
-    double      exponent = 0., merged = 0.;
+    // Z: the distinct transformed coordinates z = A^T x, each within
+    // gamma_d max_i sum_r |A_rk x_ir| of its exact value.
+    std::size_t               sum_n    = 0;
+    double                    exponent = 0., merged = 0.;
+    const std::vector<double> z_scale = transformed_scale(problem);
     for (unsigned int k = 0; k < d; ++k)
       {
         const DistinctCoordinates &X = plan.source_axes[k];
-        const DistinctCoordinates &T = plan.target_axes[k];
-        const double               a = std::abs(problem.A[k * d + k]);
+        const DistinctCoordinates &Z = plan.target_axes[k];
         sum_n += X.value.size();
-        exponent += 4 * unit_roundoff * a * T.max_abs * X.max_abs;
-        merged += a * (T.max_abs * X.spread + X.max_abs * T.spread +
-                       X.spread * T.spread);
+        exponent +=
+          (4 * Z.max_abs + 1.01 * d * z_scale[k]) * unit_roundoff * X.max_abs;
+        merged +=
+          Z.max_abs * X.spread + X.max_abs * Z.spread + X.spread * Z.spread;
       }
     const double roundoff = 1.01 * (sum_n + 3 * d + 2) * unit_roundoff +
                             std::expm1(exponent + merged);

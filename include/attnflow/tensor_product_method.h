@@ -1,8 +1,9 @@
 /**
  * @file
- * Exact kernel sums for a diagonal matrix A when the sources form a tensor
- * grid (doc/theory.md section 6.3): the kernel factorises per coordinate and
- * the sums become a chain of small matrix products.
+ * Exact kernel sums when the sources form a tensor grid (doc/theory.md
+ * section 6.3): with the targets' transformed coordinates z = A^T x the
+ * kernel factorises per source coordinate and the sums become a chain of
+ * matrix products.
  */
 #ifndef attnflow_tensor_product_method_h
 #define attnflow_tensor_product_method_h
@@ -20,21 +21,23 @@ namespace attnflow
   struct TensorProductPlanCache;
 
   /**
-   * The kernel sums S_i = sum_j w_j exp(<x_i, A y_j>) (1, v_j) for a
-   * diagonal A = diag(a_1..a_d), where
+   * The kernel sums S_i = sum_j w_j exp(<x_i, A y_j>) (1, v_j) for any A,
+   * through the targets' transformed coordinates z_i = A^T x_i:
    *
-   *   exp(<x, A y>) = prod_k exp(a_k x_k y_k)
+   *   exp(<x, A y>) = prod_k exp(z_k y_k)
    *
-   * (doc/theory.md section 6.3). The sources must form a tensor grid
+   * (doc/theory.md section 6.3). For a diagonal A, z_k = a_k x_k. The sources must form a tensor grid
    * X_1 x ... x X_d (every combination of the distinct coordinates present
    * exactly once; weights may be zero), as the cell quadrature points of a
    * uniform Cartesian mesh do. The targets may be any points; the method
-   * gains when they take few distinct values per coordinate (cell and face
-   * quadrature points of a uniform mesh take about N^(1/d) each).
+   * gains when their z take few distinct values per coordinate (cell and
+   * face quadrature points of a uniform mesh take about N^(1/d) each for a
+   * diagonal or triangular A; a rotation mixes them and is refused for its
+   * memory).
    *
    * The axes are contracted one at a time, the last first: with the distinct
-   * target coordinates T_k and E_k(t, a) = exp(a_k T_k[t] X_k[a] - s_k(t)),
-   * s_k(t) = max_a a_k T_k[t] X_k[a] (the per-axis log-sum-exp shift),
+   * transformed target coordinates Z_k and E_k(t, a) = exp(Z_k[t] X_k[a] -
+   * s_k(t)), s_k(t) = max_a Z_k[t] X_k[a] (the per-axis log-sum-exp shift),
    *
    *   U_d = W,   U_k(a_1..a_{k-1}; t_k..t_d)
    *            = sum_{a_k} E_k(t_k, a_k) U_{k+1}(a_1..a_k; t_{k+1}..t_d),
@@ -59,10 +62,12 @@ namespace attnflow
     name() const override;
 
     /**
-     * Refuses a non-diagonal A, sources that are not a tensor grid, and
-     * problems where the contractions would cost more than the direct sum
-     * (doc/theory.md section 6.3: the estimated multiply-adds against
-     * N_s N_t times the measured cost ratio of a kernel pair).
+     * Refuses sources that are not a tensor grid, problems whose largest
+     * contraction step would hold more than 64 numbers per point and
+     * component (an A that mixes the coordinates), and problems where the
+     * contractions would cost more than the direct sum (doc/theory.md
+     * section 6.3: the estimated multiply-adds against N_s N_t times the
+     * measured cost ratio of a kernel pair).
      */
     std::string
     refusal(const KernelSumProblem &problem) const override;
