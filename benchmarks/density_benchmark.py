@@ -26,7 +26,9 @@ finer levels the script predicts the cost of a step from the level below
 steps (at least --min-steps) so that a run's stepping stays within --budget
 seconds. The table reports per-step costs, so the rows stay comparable.
 Each case runs --repetitions times (default 1); the row is the repetition with
-the median total cost per step.
+the median total cost per step. --methods auto direct runs every case with
+each Field/method in turn and prints how many times faster the first one's
+field is per step.
 """
 
 import argparse
@@ -40,6 +42,7 @@ import sys
 import tempfile
 import time
 
+METHOD_USED = re.compile(r"field of the density: layer 1, head 1: ([a-z ]+)")
 TIME_STEP = 0.002  # below the CFL step of every case (checked per run)
 
 CASES = {
@@ -104,8 +107,9 @@ TIMER_TOTAL = re.compile(
 DOFS = re.compile(r"density: FE_DGQ\((\d+)\), (\d+) DoFs")
 
 
-def run_case(binary, geometry, degree, refinements, steps, threads):
-    """One attnflow run; a dict of what it measured."""
+def run_case(binary, geometry, degree, refinements, steps, threads, method):
+    """One attnflow run with Field/method = method; a dict of what it
+    measured."""
     end_time = steps * TIME_STEP
     settings = dict(CASES[geometry]["settings"])
     settings.update({
@@ -119,6 +123,7 @@ def run_case(binary, geometry, degree, refinements, steps, threads):
         "Time/output interval": repr(end_time),
         "Output/write vtu": "false",
         "Parallel/number of threads": str(threads),
+        "Field/method": method,
     })
     with tempfile.TemporaryDirectory(prefix="attnflow-fe-") as directory:
         prm = os.path.join(directory, "run.prm")
@@ -142,6 +147,7 @@ def run_case(binary, geometry, degree, refinements, steps, threads):
     timers = {name: (int(calls), float(seconds))
               for name, calls, seconds in TIMER_ROW.findall(output)}
     dofs = DOFS.search(output)
+    used = METHOD_USED.search(output)
     total = TIMER_TOTAL.search(output)
     if not dofs or "density field" not in timers or \
        "density transport" not in timers:
@@ -154,6 +160,8 @@ def run_case(binary, geometry, degree, refinements, steps, threads):
     cells, expected_dofs, pairs = mesh_counts(geometry, refinements, degree)
     return {
         "geometry": geometry, "degree": degree, "refinements": refinements,
+        "method": method,
+        "method_used": used.group(1).strip() if used else method,
         "cells": cells, "dofs": int(dofs.group(2)),
         "expected_dofs": expected_dofs, "pairs_per_evaluation": pairs,
         "steps": n_steps, "dt": float(last["dt_density"]),
@@ -187,6 +195,27 @@ def plan_steps(previous, geometry, degree, refinements, args):
     return max(args.min_steps, min(args.max_steps, steps))
 
 
+def measure(binary, geometry, degree, refinements, method, previous, args):
+    """The median of --repetitions runs of one case, printed as a row."""
+    steps = plan_steps(previous, geometry, degree, refinements, args)
+    results = [run_case(binary, geometry, degree, refinements, steps,
+                        args.threads, method)
+               for _ in range(args.repetitions)]
+    results.sort(key=lambda r: r["total_per_step"])
+    row = results[len(results) // 2]
+    row["repetitions_total_per_step"] = [r["total_per_step"] for r in results]
+    print(f"{CASES[geometry]['label']:<10} {degree:>1} {refinements:>3} "
+          f"{row['method_used']:<14} "
+          f"{row['dofs']:>7} {row['steps']:>5} "
+          f"{row['field_per_step']:>12.4e} "
+          f"{row['transport_per_step']:>13.4e} "
+          f"{row['total_per_step']:>12.4e} "
+          f"{row['dofs_per_second']:>9.3e} "
+          f"{row['field_share']:>7.1f} "
+          f"{row['field_pairs_per_second']:>13.3e}", flush=True)
+    return row
+
+
 def main():
     parser = argparse.ArgumentParser(
         description="FE density solver: cost per step, field vs transport")
@@ -208,6 +237,10 @@ def main():
     parser.add_argument("--threads", type=int, default=0,
                         help="Parallel/number of threads (default 0: every "
                              "core)")
+    parser.add_argument("--methods", nargs="+", default=["auto"],
+                        help="Field/method values run side by side per case "
+                             "(default: auto); the first is compared with "
+                             "each other one")
     parser.add_argument("--repetitions", type=int, default=1,
                         help="runs per case; the row is the median "
                              "(default 1)")
@@ -225,7 +258,8 @@ def main():
           f"{args.threads} ({os.cpu_count()} cores)")
     print(f"load average at start: {load_average()}")
     print()
-    header = (f"{'geometry':<10} {'k':>1} {'ref':>3} {'DoFs':>7} "
+    header = (f"{'geometry':<10} {'k':>1} {'ref':>3} {'method':<14} "
+              f"{'DoFs':>7} "
               f"{'steps':>5} {'field s/step':>12} {'transp s/step':>13} "
               f"{'total s/step':>12} {'DoFs/s':>9} {'field %':>7} "
               f"{'field pairs/s':>13}")
@@ -235,48 +269,42 @@ def main():
     rows, notes = [], []
     for geometry in args.geometries:
         for degree in args.degrees:
-            previous = None
+            previous = {method: None for method in args.methods}
             for refinements in sorted(args.refinements):
-                steps = plan_steps(previous, geometry, degree, refinements,
-                                   args)
-                results = [run_case(binary, geometry, degree, refinements,
-                                    steps, args.threads)
-                           for _ in range(args.repetitions)]
-                results.sort(key=lambda r: r["total_per_step"])
-                row = results[len(results) // 2]
-                row["repetitions_total_per_step"] = [
-                    r["total_per_step"] for r in results]
-                rows.append(row)
-                previous = row
-                print(f"{CASES[geometry]['label']:<10} {degree:>1} "
-                      f"{refinements:>3} {row['dofs']:>7} {row['steps']:>5} "
-                      f"{row['field_per_step']:>12.4e} "
-                      f"{row['transport_per_step']:>13.4e} "
-                      f"{row['total_per_step']:>12.4e} "
-                      f"{row['dofs_per_second']:>9.3e} "
-                      f"{row['field_share']:>7.1f} "
-                      f"{row['field_pairs_per_second']:>13.3e}", flush=True)
-                if row["dofs"] != row["expected_dofs"]:
-                    notes.append(f"{geometry} k={degree} ref={refinements}: "
-                                 f"{row['dofs']} DoFs, expected "
-                                 f"{row['expected_dofs']} (field pairs/s "
-                                 "assumes a uniform mesh)")
-                if row["field_calls"] != 3 * row["steps"]:
-                    notes.append(f"{geometry} k={degree} ref={refinements}: "
-                                 f"{row['field_calls']} field evaluations "
-                                 f"for {row['steps']} steps (expected 3 per "
-                                 "step)")
-                if abs(row["dt"] - TIME_STEP) > 1e-9 * TIME_STEP:
-                    notes.append(f"{geometry} k={degree} ref={refinements}: "
-                                 f"last dt = {row['dt']:.3e}, not the "
-                                 f"requested {TIME_STEP} (CFL-limited); "
-                                 "costs are still per step taken")
+                case_rows = []
+                for method in args.methods:
+                    row = measure(binary, geometry, degree, refinements,
+                                  method, previous[method], args)
+                    rows.append(row)
+                    case_rows.append(row)
+                    previous[method] = row
+                for other in case_rows[1:]:
+                    print(f"  field {case_rows[0]['method_used']} against "
+                          f"{other['method_used']}: "
+                          f"{other['field_per_step'] / case_rows[0]['field_per_step']:.1f}x "
+                          "faster per step", flush=True)
+    for row in rows:
+        case = (f"{row['geometry']} k={row['degree']} "
+                f"ref={row['refinements']} {row['method']}")
+        if row["dofs"] != row["expected_dofs"]:
+            notes.append(f"{case}: {row['dofs']} DoFs, expected "
+                         f"{row['expected_dofs']} (field pairs/s assumes a "
+                         "uniform mesh)")
+        if row["field_calls"] != 3 * row["steps"]:
+            notes.append(f"{case}: {row['field_calls']} field evaluations "
+                         f"for {row['steps']} steps (expected 3 per step)")
+        if abs(row["dt"] - TIME_STEP) > 1e-9 * TIME_STEP:
+            notes.append(f"{case}: last dt = {row['dt']:.3e}, not the "
+                         f"requested {TIME_STEP} (CFL-limited); costs are "
+                         "still per step taken")
     print()
     print(f"load average at end: {load_average()}")
     print("s/step: wall seconds per SSP-RK3 step (3 field evaluations, 3 "
           "operator applications and 3 limiter passes); DoFs/s = DoFs x "
           "steps / (field + transport); field pairs/s = kernel (target, "
-          "source) pairs per second in the field evaluations.")
+          "source) pairs per second in the field evaluations (for a fast "
+          "method: the pairs of the direct sum it replaces); method: the "
+          "one the run's log names for the density's field.")
     for note in notes:
         print("note:", note)
 

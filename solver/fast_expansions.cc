@@ -896,13 +896,19 @@ namespace attnflow
       }
 
       /**
-       * Y[h * batch_size + q] = Y_h(point q), q < @p n, for the unit
-       * vectors @p points (3 coordinates each).
+       * Calls @p harmonic(l, m, c, s) for the harmonics of the @p n unit
+       * vectors @p points (3 coordinates each; the last repeated up to
+       * batch_size) in two vectors of 8 points: c = Y_lm (cosine), s = the
+       * sine one (unused for m = 0), m = 0..L, l = m..L; and
+       * @p order_done(m) after the last l of each m.
        */
+      template <typename Harmonic, typename OrderDone>
       void
-      evaluate(const double *points, const unsigned int n, double *Y) const
+      visit(const double      *points,
+            const unsigned int n,
+            Harmonic         &&harmonic,
+            OrderDone        &&order_done) const
       {
-        // Two vectors of points: [0] the first lanes, [1] the next ones.
         vdouble z[2], wr[2], wi[2], pr[2], pi_[2];
         for (unsigned int v = 0; v < 2; ++v)
           for (unsigned int l = 0; l < lanes; ++l)
@@ -920,7 +926,8 @@ namespace attnflow
         const double sqrt2 = std::sqrt(2.);
         for (unsigned int m = 0; m <= L; ++m)
           {
-            vdouble cos_m[2], sin_m[2];
+            vdouble cos_m[2] = {broadcast(1.), broadcast(1.)},
+                    sin_m[2] = {broadcast(0.), broadcast(0.)};
             for (unsigned int v = 0; v < 2 && m > 0; ++v)
               {
                 const vdouble re = pr[v] * wr[v] - pi_[v] * wi[v];
@@ -932,29 +939,53 @@ namespace attnflow
             // pbar_{l-2,m}, pbar_{l-1,m}: the recurrence in l.
             vdouble p0[2] = {}, p1[2] = {};
             for (unsigned int l = m; l <= L; ++l)
-              for (unsigned int v = 0; v < 2; ++v)
-                {
-                  vdouble p;
-                  if (l == m)
-                    p = broadcast(diagonal[m]);
-                  else if (l == m + 1)
-                    p = std::sqrt(2. * m + 3.) * z[v] * p1[v];
-                  else
-                    p = a[l * (L + 1) + m] *
-                        (z[v] * p1[v] - b[l * (L + 1) + m] * p0[v]);
-                  p0[v] = l == m ? broadcast(0.) : p1[v];
-                  p1[v] = p;
-                  if (m == 0)
-                    store(&Y[l * batch_size + v * lanes], p);
-                  else
-                    {
-                      double *c =
-                        &Y[index(l, m, false) * batch_size + v * lanes];
-                      store(c, p * cos_m[v]);
-                      store(c + batch_size, p * sin_m[v]);
-                    }
-                }
+              {
+                vdouble c[2], s[2];
+                for (unsigned int v = 0; v < 2; ++v)
+                  {
+                    vdouble p;
+                    if (l == m)
+                      p = broadcast(diagonal[m]);
+                    else if (l == m + 1)
+                      p = std::sqrt(2. * m + 3.) * z[v] * p1[v];
+                    else
+                      p = a[l * (L + 1) + m] *
+                          (z[v] * p1[v] - b[l * (L + 1) + m] * p0[v]);
+                    p0[v] = l == m ? broadcast(0.) : p1[v];
+                    p1[v] = p;
+                    c[v]  = m == 0 ? p : p * cos_m[v];
+                    s[v]  = p * sin_m[v];
+                  }
+                harmonic(l, m, c, s);
+              }
+            order_done(m);
           }
+      }
+
+      /**
+       * Y[h * batch_size + q] = Y_h(point q), q < @p n, for the unit
+       * vectors @p points (3 coordinates each).
+       */
+      void
+      evaluate(const double *points, const unsigned int n, double *Y) const
+      {
+        visit(
+          points,
+          n,
+          [&](const unsigned int l,
+              const unsigned int m,
+              const vdouble(&c)[2],
+              const vdouble(&s)[2]) {
+            double *y = &Y[index(l, m, false) * batch_size];
+            store(y, c[0]);
+            store(y + lanes, c[1]);
+            if (m > 0)
+              {
+                store(y + batch_size, s[0]);
+                store(y + batch_size + lanes, s[1]);
+              }
+          },
+          [](const unsigned int) {});
       }
 
       unsigned int        L, n_harmonics;
@@ -1094,7 +1125,6 @@ namespace attnflow
       SphereTargets(const HarmonicBasis &basis, const unsigned int n_components)
           : basis(basis)
           , n_components(n_components)
-          , Y(basis.n_harmonics * batch_size)
           , total(n_components * batch_size)
       {}
 
@@ -1104,21 +1134,20 @@ namespace attnflow
                const unsigned int         n,
                const std::vector<double> &F)
       {
-        basis.evaluate(points, n, Y.data());
         for (unsigned int k0 = 0; k0 < n_components; k0 += max_block)
           switch (std::min(max_block, n_components - k0))
             {
               case 1:
-                sum_components<1>(k0, F);
+                sum_components<1>(points, n, k0, F);
                 break;
               case 2:
-                sum_components<2>(k0, F);
+                sum_components<2>(points, n, k0, F);
                 break;
               case 3:
-                sum_components<3>(k0, F);
+                sum_components<3>(points, n, k0, F);
                 break;
               default:
-                sum_components<4>(k0, F);
+                sum_components<4>(points, n, k0, F);
             }
       }
 
@@ -1135,38 +1164,49 @@ namespace attnflow
 
       /**
        * total(k0 + k, q) = sum_m sum_{h of order m} F(h, k0 + k) Y_h(x_q),
-       * k < @p block, order by order.
+       * k < @p block, order by order, as the harmonics come (in registers).
        */
       template <unsigned int block>
       void
-      sum_components(const unsigned int k0, const std::vector<double> &F)
+      sum_components(const double              *points,
+                     const unsigned int         n,
+                     const unsigned int         k0,
+                     const std::vector<double> &F)
       {
-        vdouble total0[block], total1[block];
+        vdouble total0[block], total1[block], partial0[block], partial1[block];
         for (unsigned int k = 0; k < block; ++k)
-          total0[k] = total1[k] = broadcast(0.);
-        for (unsigned int m = 0; m <= basis.L; ++m)
-          {
-            vdouble partial0[block], partial1[block];
+          total0[k] = total1[k] = partial0[k] = partial1[k] = broadcast(0.);
+        basis.visit(
+          points,
+          n,
+          [&](const unsigned int l,
+              const unsigned int m,
+              const vdouble(&c)[2],
+              const vdouble(&s)[2]) {
+            const double *fc = &F[basis.index(l, m, false) * n_components + k0];
             for (unsigned int k = 0; k < block; ++k)
-              partial0[k] = partial1[k] = broadcast(0.);
-            const auto [first, count] = basis.order_range(m);
-            for (unsigned int h = first; h < first + count; ++h)
               {
-                const vdouble y0 = load(&Y[h * batch_size]);
-                const vdouble y1 = load(&Y[h * batch_size + lanes]);
+                partial0[k] += fc[k] * c[0];
+                partial1[k] += fc[k] * c[1];
+              }
+            if (m > 0)
+              {
+                const double *fs = fc + n_components;
                 for (unsigned int k = 0; k < block; ++k)
                   {
-                    const double f = F[h * n_components + k0 + k];
-                    partial0[k] += f * y0;
-                    partial1[k] += f * y1;
+                    partial0[k] += fs[k] * s[0];
+                    partial1[k] += fs[k] * s[1];
                   }
               }
+          },
+          [&](const unsigned int) {
             for (unsigned int k = 0; k < block; ++k)
               {
                 total0[k] += partial0[k];
                 total1[k] += partial1[k];
+                partial0[k] = partial1[k] = broadcast(0.);
               }
-          }
+          });
         for (unsigned int k = 0; k < block; ++k)
           {
             store(&total[(k0 + k) * batch_size], total0[k]);
@@ -1176,7 +1216,7 @@ namespace attnflow
 
       const HarmonicBasis &basis;
       unsigned int         n_components;
-      std::vector<double>  Y, total;
+      std::vector<double>  total;
     };
 
     /** The unit vectors x_i / |x_i| of the targets. */
