@@ -350,6 +350,20 @@ namespace attnflow
 
 
   double
+  PiecewisePolynomialDensity::cumulative(const double x) const
+  {
+    if (x <= vertices.front())
+      return 0.;
+    if (x >= vertices.back())
+      return mass();
+    const unsigned int c = cell_of(x);
+    return cumulative_mass[c] +
+           partial_mass(c, (x - vertices[c]) / (vertices[c + 1] - vertices[c]));
+  }
+
+
+
+  double
   PiecewisePolynomialDensity::quantile(const double m) const
   {
     // The cell where the cumulative mass reaches m, then bisection on the
@@ -480,6 +494,122 @@ namespace attnflow
     double distance = 0.;
     for (const auto &[value, length] : pieces)
       distance += length * std::abs(value - median);
+    return distance;
+  }
+
+
+
+  namespace
+  {
+    /**
+     * The pieces of the circle between consecutive atoms: [a, b] with
+     * F(a), F(b) (cumulative mass of rho, normalised) and G (the atoms'
+     * cumulative weight on the piece).
+     */
+    struct CirclePiece
+    {
+      double a, b, F_a, F_b, G;
+    };
+
+    /**
+     * The measure of {theta in the piece: F(theta) - G < c}: F - G is
+     * increasing on a piece.
+     */
+    double
+    measure_below(const PiecewisePolynomialDensity &rho,
+                  const CirclePiece                &piece,
+                  const double                      c)
+    {
+      if (piece.F_b - piece.G <= c)
+        return piece.b - piece.a;
+      if (piece.F_a - piece.G >= c)
+        return 0.;
+      const double root = rho.quantile((piece.G + c) * rho.mass());
+      return std::clamp(root, piece.a, piece.b) - piece.a;
+    }
+
+    /** int_a^b (F - G - c) over [a, b] inside a piece. */
+    double
+    signed_integral(const PiecewisePolynomialDensity &rho,
+                    const double                      a,
+                    const double                      b,
+                    const double                      F_b,
+                    const double                      G,
+                    const double                      c)
+    {
+      // int_a^b F = (b - a) F(b) - int_a^b (theta - a) rho.
+      const double integral_F =
+        (b - a) * F_b - rho.transport_cost(a, b, a, 1.) / rho.mass();
+      return integral_F - (G + c) * (b - a);
+    }
+  } // namespace
+
+
+
+  double
+  wasserstein1_circle(const PiecewisePolynomialDensity &rho,
+                      const std::vector<double>        &y,
+                      const std::vector<double>        &b)
+  {
+    const double        two_pi = 2. * M_PI, start = rho.start();
+    std::vector<double> wrapped(y.size());
+    for (std::size_t j = 0; j < y.size(); ++j)
+      wrapped[j] = y[j] - two_pi * std::floor((y[j] - start) / two_pi);
+    const auto atoms = sorted_atoms(wrapped, b);
+    double     total = 0.;
+    for (const auto &atom : atoms)
+      total += atom.second;
+
+    const double             mass = rho.mass();
+    std::vector<CirclePiece> pieces;
+    double                   a = start, F_a = 0., G = 0.;
+    for (std::size_t j = 0; j <= atoms.size(); ++j)
+      {
+        const double end   = j < atoms.size() ? atoms[j].first : start + two_pi;
+        const double F_end = j < atoms.size() ? rho.cumulative(end) / mass : 1.;
+        pieces.push_back({a, end, F_a, F_end, G});
+        if (j < atoms.size())
+          G += atoms[j].second / total;
+        a   = end;
+        F_a = F_end;
+      }
+
+    // c: the measure of {F - G < c} is pi (half the circle), by bisection
+    // on [min (F - G), max (F - G)].
+    double lower = 0., upper = 0.;
+    for (const CirclePiece &piece : pieces)
+      {
+        lower = std::min(lower, piece.F_a - piece.G);
+        upper = std::max(upper, piece.F_b - piece.G);
+      }
+    for (unsigned int iteration = 0; iteration < 60; ++iteration)
+      {
+        const double middle = 0.5 * (lower + upper);
+        double       below  = 0.;
+        for (const CirclePiece &piece : pieces)
+          below += measure_below(rho, piece, middle);
+        (below < M_PI ? lower : upper) = middle;
+      }
+    const double c = 0.5 * (lower + upper);
+
+    double distance = 0.;
+    for (const CirclePiece &piece : pieces)
+      {
+        if (piece.b <= piece.a)
+          continue;
+        if (piece.F_a - piece.G < c && c < piece.F_b - piece.G)
+          {
+            const double root =
+              std::clamp(rho.quantile((piece.G + c) * mass), piece.a, piece.b);
+            distance -=
+              signed_integral(rho, piece.a, root, piece.G + c, piece.G, c);
+            distance +=
+              signed_integral(rho, root, piece.b, piece.F_b, piece.G, c);
+          }
+        else
+          distance += std::abs(
+            signed_integral(rho, piece.a, piece.b, piece.F_b, piece.G, c));
+      }
     return distance;
   }
 

@@ -163,12 +163,68 @@ namespace attnflow
 
 
 
+  namespace
+  {
+    /**
+     * On the circle S^1: rho as a density of the angle theta, cells in
+     * increasing theta from the first one, by its values at the k + 1 Gauss
+     * points times |dx/dxi| / |dtheta/dxi| (arc length per angle, 1 up to
+     * the mapping's error on the unit circle; doc/theory.md section 5.1).
+     */
+    std::unique_ptr<PiecewisePolynomialDensity>
+    circle_density(const DGSpace<1, 2> &space, const Vector<double> &rho)
+    {
+      const QGauss<1>     nodes(space.get_fe().degree + 1);
+      FEValues<1, 2>      fe_values(space.get_mapping(),
+                               space.get_fe(),
+                               nodes,
+                               update_values | update_JxW_values);
+      std::vector<double> cell_values(nodes.size());
+      std::vector<std::pair<double, std::vector<double>>> cells;
+      for (const auto &cell : space.get_dof_handler().active_cell_iterators())
+        {
+          fe_values.reinit(cell);
+          fe_values.get_function_values(rho, cell_values);
+          const double from =
+            std::atan2(cell->vertex(0)[1], cell->vertex(0)[0]);
+          const double to = std::atan2(cell->vertex(1)[1], cell->vertex(1)[0]);
+          // The signed angle of the cell, in (-pi, pi].
+          const double span = std::remainder(to - from, 2. * M_PI);
+          for (unsigned int q = 0; q < nodes.size(); ++q)
+            cell_values[q] *=
+              fe_values.JxW(q) / (nodes.weight(q) * std::abs(span));
+          if (span < 0.)
+            std::reverse(cell_values.begin(), cell_values.end());
+          cells.emplace_back(span < 0. ? to : from, cell_values);
+        }
+      std::sort(cells.begin(), cells.end());
+      std::vector<double>              vertices;
+      std::vector<std::vector<double>> values;
+      for (const auto &[left, cell_values] : cells)
+        {
+          vertices.push_back(left);
+          values.push_back(cell_values);
+        }
+      vertices.push_back(vertices.front() + 2. * M_PI);
+      std::vector<double> unit_nodes;
+      for (const Point<1> &node : nodes.get_points())
+        unit_nodes.push_back(node[0]);
+      return std::make_unique<PiecewisePolynomialDensity>(vertices,
+                                                          unit_nodes,
+                                                          values);
+    }
+  } // namespace
+
+
+
   template <int dim, int spacedim>
   std::unique_ptr<PiecewisePolynomialDensity>
   interval_density(const DGSpace<dim, spacedim> &space,
                    const Vector<double>         &rho)
   {
-    if constexpr (dim != 1 || spacedim != 1)
+    if constexpr (dim == 1 && spacedim == 2)
+      return circle_density(space, rho);
+    else if constexpr (dim != 1 || spacedim != 1)
       return nullptr;
     else
       {

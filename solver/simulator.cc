@@ -204,8 +204,8 @@ namespace attnflow
                                   token_measure.points.coordinates,
                                   token_measure.weights,
                                   distance == Distance::w1 ? 1. : 2.);
-          return wasserstein1_circle(angles(density_measure.points),
-                                     density_measure.weights,
+          // Exact on S^1 too: the density of the angle against the tokens.
+          return wasserstein1_circle(*density->interval_density(),
                                      angles(token_measure.points),
                                      token_measure.weights);
         case Distance::sliced_w2:

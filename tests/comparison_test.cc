@@ -251,6 +251,50 @@ namespace attnflow
     EXPECT_NEAR(wasserstein_1d(flat, {1.5, 0.5}, {1., 1.}, 1.), 0.25, 1e-14);
   }
 
+  TEST(Comparison, WassersteinOfACircleDensityInClosedForm)
+  {
+    // The uniform density of the angle on [s, s + 2 pi) against one atom:
+    // the mean arc distance, pi / 2; against n equally spaced atoms:
+    // pi / (2 n); in any position of the atoms relative to the cut at s.
+    const double s = -2.5;
+    const auto   flat =
+      interpolated([](const double) { return 1.; }, s, s + 2. * M_PI, 9, 2);
+    for (const double y : {0., 1., -2.5, 3.7, 10.})
+      EXPECT_NEAR(wasserstein1_circle(flat, {y}, {1.}), M_PI / 2, 1e-13) << y;
+    for (const unsigned int n : {2u, 5u, 16u})
+      {
+        std::vector<double> y, b(n, 1.);
+        for (unsigned int j = 0; j < n; ++j)
+          y.push_back(0.3 + 2. * M_PI * j / n);
+        EXPECT_NEAR(wasserstein1_circle(flat, y, b), M_PI / (2. * n), 1e-13)
+          << n;
+      }
+  }
+
+  TEST(Comparison, WassersteinOfACircleDensityMatchesFineAtoms)
+  {
+    // A non-uniform density of the angle against 300 random atoms: the
+    // exact distance against the one of 2e5 midpoint atoms of the density
+    // (atoms against atoms, exact; their own error is ~ 1/(2e5)).
+    const double s   = 0.7;
+    const auto   rho = [](const double t) {
+      return 1. + 0.5 * std::cos(t) + 0.3 * std::sin(3. * t);
+    };
+    const auto          density = interpolated(rho, s, s + 2. * M_PI, 64, 3);
+    std::vector<double> y       = uniform_numbers(300, 8), b(300, 1.);
+    for (double &v : y)
+      v = 2. * M_PI * v * v - 1.;
+    std::vector<double> x(200000), a(200000);
+    for (std::size_t i = 0; i < x.size(); ++i)
+      {
+        x[i] = s + 2. * M_PI * (i + 0.5) / x.size();
+        a[i] = rho(x[i]);
+      }
+    EXPECT_NEAR(wasserstein1_circle(density, y, b),
+                wasserstein1_circle(x, a, y, b),
+                1e-5);
+  }
+
   TEST(Comparison, WassersteinOfAPolynomialDensityMatchesFineAtoms)
   {
     // A cubic density on 7 cells against 300 random tokens: the exact

@@ -87,6 +87,17 @@ namespace attnflow
       return cumulative_mass.back();
     }
 
+    /** int_(-inf)^x rho. */
+    double
+    cumulative(const double x) const;
+
+    /** The left end of the first cell. */
+    double
+    start() const
+    {
+      return vertices.front();
+    }
+
     /** The smallest x with int_(-inf)^x rho = @p m (0 <= m <= mass()). */
     double
     quantile(const double m) const;
@@ -157,6 +168,20 @@ namespace attnflow
                       const std::vector<double> &a,
                       const std::vector<double> &y,
                       const std::vector<double> &b);
+
+  /**
+   * W1 on the circle between the density @p rho of the angle (cells
+   * covering [rho.start(), rho.start() + 2 pi), doc/theory.md section 5.1)
+   * and sum_j b_j delta_{y_j}, both normalised to mass 1: min_c int
+   * |F - G - c| dtheta with F the exact cumulative distribution of rho. The
+   * optimal c (where the measure of {F - G < c} is pi) is found by
+   * bisection, and the integral is exact between the atoms (F - G - c is
+   * monotone there; a piece where it changes sign is split at its root).
+   */
+  double
+  wasserstein1_circle(const PiecewisePolynomialDensity &rho,
+                      const std::vector<double>        &y,
+                      const std::vector<double>        &b);
 
   /** @p n directions drawn uniformly on S^{d-1} from @p seed. */
   PointSet

@@ -134,8 +134,8 @@ namespace attnflow
 
     /**
      * On an interval of R^1: rho as a PiecewisePolynomialDensity (for the
-     * exact W1, W2 against the tokens); null in higher dimensions and on
-     * the sphere.
+     * exact W1, W2 against the tokens); on the circle S^1 the density of the
+     * angle (for the exact W1); null in higher dimensions and on S^2.
      */
     virtual std::unique_ptr<PiecewisePolynomialDensity>
     interval_density() const = 0;

@@ -84,7 +84,8 @@ namespace attnflow
    * On an interval of R^1 (dim == spacedim == 1): rho as a
    * PiecewisePolynomialDensity, by its values at the k + 1 Gauss points of
    * each cell (for the exact W1, W2 against the tokens, doc/theory.md
-   * section 5.1); null otherwise.
+   * section 5.1); on the circle S^1 (dim = 1, spacedim = 2) the density of
+   * the angle, cells from the first one's angle on; null otherwise.
    */
   template <int dim, int spacedim>
   std::unique_ptr<PiecewisePolynomialDensity>
