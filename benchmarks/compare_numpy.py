@@ -29,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 
+import machine
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = "/usr/bin/python3"
 NUMPY_SCRIPT = os.path.join(HERE, "numpy_rhs.py")
@@ -124,10 +126,13 @@ def main():
     print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '')!r}, "
           f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '')!r} "
           "(removed for the NumPy runs only)")
+    machine_line, peak = machine.machine_peak([args.build_dir])
+    print(machine_line)
     print(f"load average at start: {load_average()}")
     print()
     header = (f"{'n':>6} {'d':>4} {'threads':>7} {'attnflow pairs/s':>17} "
-              f"{'numpy pairs/s':>14} {'blas thr':>8} {'ratio':>7}")
+              f"{'numpy pairs/s':>14} {'blas thr':>8} {'ratio':>7} "
+              f"{'% roofline':>10}")
     print(header)
     print("-" * len(header), flush=True)
 
@@ -147,12 +152,21 @@ def main():
                        "numpy_pairs_per_second": numpy_rate,
                        "numpy_blas_threads": blas_threads,
                        "ratio": attnflow[threads] / numpy_rate}
+                # One thread against the per-core roofline (V = I: d_v = d).
+                roofline = "-"
+                if threads == 1 and peak is not None:
+                    row["roofline_fraction"] = (
+                        attnflow[threads] / machine.engine_roofline(peak, d))
+                    roofline = f"{100 * row['roofline_fraction']:.0f}"
                 rows.append(row)
                 print(f"{n:6d} {d:4d} {threads:7d} {attnflow[threads]:17.3e} "
                       f"{numpy_rate:14.3e} {str(blas_threads):>8} "
-                      f"{row['ratio']:7.2f}", flush=True)
+                      f"{row['ratio']:7.2f} {roofline:>10}", flush=True)
     print()
     print(f"load average at end: {load_average()}")
+    if peak is not None:
+        print("% roofline: one thread's pairs/s over the measured FMA peak / "
+              "(2 d + 20) (doc/theory.md section 4.1)")
 
     # The targets of the issue: at n = 8192, >= 5x NumPy at d = 3 and >= 1x
     # at d = 128.
@@ -166,7 +180,8 @@ def main():
 
     if args.json_out:
         with open(args.json_out, "w") as out:
-            json.dump({"numpy": info, "rows": rows}, out, indent=1)
+            json.dump({"numpy": info, "machine": machine_line,
+                   "fma_peak": peak, "rows": rows}, out, indent=1)
     return 0
 
 

@@ -22,6 +22,8 @@
 #include <attnflow/parameters.h>
 #include <attnflow/random.h>
 
+#include <deal.II/base/mpi.h>
+
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -33,6 +35,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "machine_peak.h"
 
 namespace
 {
@@ -171,7 +175,9 @@ namespace
 
 BENCHMARK(rhs)
   ->ArgNames({"n", "d", "threads"})
-  ->ArgsProduct({{1024, 2048, 4096, 8192, 16384}, {2, 3, 16, 128}, {1, 2}})
+  ->ArgsProduct({{1024, 2048, 4096, 8192, 16384},
+                 {2, 3, 16, 32, 64, 128},
+                 {1, 2}})
   ->Unit(benchmark::kMillisecond)
   ->MinTime(0.2)
   ->UseRealTime();
@@ -181,6 +187,8 @@ BENCHMARK(rhs)
 int
 main(int argc, char **argv)
 {
+  // AttentionField shares its targets over the MPI ranks (one here).
+  dealii::Utilities::MPI::MPI_InitFinalize mpi(argc, argv);
   // Our own flag first; Google Benchmark rejects flags it does not know.
   const std::string check_flag = "--write_check=";
   for (int i = 1; i < argc; ++i)
@@ -201,6 +209,9 @@ main(int argc, char **argv)
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv))
     return 1;
+  benchmark::AddCustomContext("machine",
+                              attnflow::benchmarks::machine_line(
+                                attnflow::benchmarks::measured_fma_peak()));
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
