@@ -4,8 +4,9 @@
  * (doc/theory.md sections 1.2 and 4.1): n tokens uniform on S^{d-1}, weights
  * 1/n, softmax attention with beta = 4 and Q = K = V = I, one
  * AttentionField::evaluate() per iteration on a KernelEngine with 1 or 2
- * threads. One evaluation is n^2 (target, source) pairs; the counter
- * "pairs_per_second" is n^2 times the iterations over the wall-clock time.
+ * threads, Field/method = direct. One evaluation is n^2 (target, source) pairs;
+ * the counter "pairs_per_second" is n^2 times the iterations over the
+ * wall-clock time.
  *
  * benchmarks/compare_numpy.py runs this program next to benchmarks/numpy_rhs.py
  * and prints the ratio. Besides the Google Benchmark flags, this program
@@ -59,6 +60,19 @@ namespace
     return parameters;
   }
 
+  /**
+   * Field/method = direct: the all-pairs kernel engine, which this program
+   * measures (method = auto would take the fast expansions of doc/theory.md
+   * section 6 on S^1 and S^2).
+   */
+  attnflow::FieldParameters
+  direct_sum()
+  {
+    attnflow::FieldParameters parameters;
+    parameters.method = attnflow::FieldMethodKind::direct;
+    return parameters;
+  }
+
   /** @p n tokens uniform on S^{d-1}: standard normal vectors, normalised. */
   attnflow::PointSet
   uniform_tokens(const std::size_t n, const unsigned int d)
@@ -97,7 +111,7 @@ namespace
 
     const attnflow::Model          model(model_parameters(d));
     const attnflow::KernelEngine   engine(threads);
-    const attnflow::AttentionField field(model, engine);
+    const attnflow::AttentionField field(model, engine, direct_sum());
     const attnflow::PointSet       tokens = uniform_tokens(n, d);
     const std::vector<double>      weights(n, 1. / n);
     attnflow::PointSet             velocity;
@@ -144,7 +158,7 @@ namespace
       {
         const attnflow::Model          model(model_parameters(d));
         const attnflow::KernelEngine   engine(1);
-        const attnflow::AttentionField field(model, engine);
+        const attnflow::AttentionField field(model, engine, direct_sum());
         const attnflow::PointSet       tokens = uniform_tokens(n, d);
         const std::vector<double>      weights(n, 1. / n);
         attnflow::PointSet             velocity;
