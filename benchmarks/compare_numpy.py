@@ -29,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 
+import machine
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = "/usr/bin/python3"
 NUMPY_SCRIPT = os.path.join(HERE, "numpy_rhs.py")
@@ -49,7 +51,10 @@ def numpy_environment(threads):
 
 
 def run_attnflow(binary, n, d, repetitions):
-    """{threads: median pairs/s} of attnflow_benchmark for this (n, d)."""
+    """{threads: (median pairs/s, median pairs per CPU second)} of
+    attnflow_benchmark for this (n, d). The CPU-time rate leaves out the
+    time the process waited for a core: with one thread, the rate of the
+    core while it ran."""
     command = [binary,
                f"--benchmark_filter=^rhs/n:{n}/d:{d}/threads:[0-9]+/",
                "--benchmark_format=json"]
@@ -65,7 +70,10 @@ def run_attnflow(binary, n, d, repetitions):
         if repetitions > 1 and entry.get("aggregate_name") != "median":
             continue
         threads = int(re.search(r"/threads:(\d+)/", entry["run_name"]).group(1))
-        rates[threads] = entry["pairs_per_second"]
+        seconds = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.}[
+            entry["time_unit"]]
+        rates[threads] = (entry["pairs_per_second"],
+                          n * n / (entry["cpu_time"] * seconds))
     return rates
 
 
@@ -124,10 +132,13 @@ def main():
     print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '')!r}, "
           f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '')!r} "
           "(removed for the NumPy runs only)")
+    machine_line, peak = machine.machine_peak([args.build_dir])
+    print(machine_line)
     print(f"load average at start: {load_average()}")
     print()
     header = (f"{'n':>6} {'d':>4} {'threads':>7} {'attnflow pairs/s':>17} "
-              f"{'numpy pairs/s':>14} {'blas thr':>8} {'ratio':>7}")
+              f"{'numpy pairs/s':>14} {'blas thr':>8} {'ratio':>7} "
+              f"{'pairs/CPU-s':>12} {'% roofline':>10}")
     print(header)
     print("-" * len(header), flush=True)
 
@@ -136,6 +147,7 @@ def main():
         for n in args.n:
             attnflow = run_attnflow(binary, n, d, args.repetitions)
             for threads in sorted(attnflow):
+                rate, cpu_rate = attnflow[threads]
                 # attnflow's 1 thread against single-threaded OpenBLAS; 2
                 # threads against OpenBLAS's default (every core).
                 numpy_rate, numpy_info = run_numpy(
@@ -143,16 +155,32 @@ def main():
                 blas_threads = numpy_info.get("openblas", {}).get("threads",
                                                                   "?")
                 row = {"n": n, "d": d, "threads": threads,
-                       "attnflow_pairs_per_second": attnflow[threads],
+                       "attnflow_pairs_per_second": rate,
+                       "attnflow_pairs_per_cpu_second": cpu_rate,
                        "numpy_pairs_per_second": numpy_rate,
                        "numpy_blas_threads": blas_threads,
-                       "ratio": attnflow[threads] / numpy_rate}
+                       "ratio": rate / numpy_rate}
+                # One thread's CPU-time rate against the per-core roofline
+                # (V = I: d_v = d).
+                cpu_column, roofline = "-", "-"
+                if threads == 1:
+                    cpu_column = f"{cpu_rate:.3e}"
+                    if peak is not None:
+                        row["roofline_fraction"] = (
+                            cpu_rate / machine.engine_roofline(peak, d))
+                        roofline = f"{100 * row['roofline_fraction']:.0f}"
                 rows.append(row)
-                print(f"{n:6d} {d:4d} {threads:7d} {attnflow[threads]:17.3e} "
+                print(f"{n:6d} {d:4d} {threads:7d} {rate:17.3e} "
                       f"{numpy_rate:14.3e} {str(blas_threads):>8} "
-                      f"{row['ratio']:7.2f}", flush=True)
+                      f"{row['ratio']:7.2f} {cpu_column:>12} {roofline:>10}",
+                      flush=True)
     print()
     print(f"load average at end: {load_average()}")
+    if peak is not None:
+        print("pairs/CPU-s: one thread's pairs per second of CPU time (the "
+              "core's rate while the process ran); % roofline: that over "
+              "the measured FMA peak / (2 d + 20) (doc/theory.md section "
+              "4.1)")
 
     # The targets of the issue: at n = 8192, >= 5x NumPy at d = 3 and >= 1x
     # at d = 128.
@@ -166,7 +194,8 @@ def main():
 
     if args.json_out:
         with open(args.json_out, "w") as out:
-            json.dump({"numpy": info, "rows": rows}, out, indent=1)
+            json.dump({"numpy": info, "machine": machine_line,
+                   "fma_peak": peak, "rows": rows}, out, indent=1)
     return 0
 
 

@@ -42,6 +42,8 @@ import sys
 import tempfile
 import time
 
+import machine
+
 METHOD_USED = re.compile(r"field of the density: layer 1, head 1: ([a-z ]+)")
 TIME_STEP = 0.002  # below the CFL step of every case (checked per run)
 
@@ -256,6 +258,12 @@ def main():
     print(f"attnflow: {os.path.abspath(binary)}; Density/time step = "
           f"{TIME_STEP}, SSP-RK3, Parallel/number of threads = "
           f"{args.threads} ({os.cpu_count()} cores)")
+    # The peak program is built with the benchmarks; look next to the
+    # program first, then in the repository's default build directory.
+    print(machine.machine_peak([
+        args.build_dir,
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                     "build")])[0])
     print(f"load average at start: {load_average()}")
     print()
     header = (f"{'geometry':<10} {'k':>1} {'ref':>3} {'method':<14} "

@@ -27,11 +27,15 @@
 #include <attnflow/model.h>
 #include <attnflow/random.h>
 
+#include <deal.II/base/mpi.h>
+
 #include <benchmark/benchmark.h>
 
 #include <cmath>
 #include <cstdint>
 #include <vector>
+
+#include "machine_peak.h"
 
 namespace
 {
@@ -215,4 +219,18 @@ BENCHMARK(model_heads)
   ->MinTime(0.5)
   ->UseRealTime();
 
-BENCHMARK_MAIN();
+int
+main(int argc, char **argv)
+{
+  // AttentionField shares its targets over the MPI ranks (one here).
+  dealii::Utilities::MPI::MPI_InitFinalize mpi(argc, argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv))
+    return 1;
+  benchmark::AddCustomContext("machine",
+                              attnflow::benchmarks::machine_line(
+                                attnflow::benchmarks::measured_fma_peak()));
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -15,21 +15,11 @@ Usage: engine_ratios.py [BUILD_DIR] [--repetitions R] [--filter REGEX]
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
 
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+import machine
 
 
 def main():
@@ -45,7 +35,7 @@ def main():
                "--benchmark_repetitions=%d" % args.repetitions,
                "--benchmark_enable_random_interleaving=true",
                "--benchmark_format=json"]
-    print("CPU:", cpu_model(), "| cores:", os.cpu_count(),
+    print(machine.machine_peak([args.build])[0], "| cores:", os.cpu_count(),
           "| load:", " ".join("%.2f" % x for x in os.getloadavg()))
     result = json.loads(subprocess.run(command, check=True,
                                        stdout=subprocess.PIPE).stdout)

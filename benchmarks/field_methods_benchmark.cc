@@ -33,21 +33,11 @@
 #include <string>
 #include <vector>
 
+#include "machine_peak.h"
+
 namespace
 {
   using namespace attnflow;
-
-  /** The "model name" line of /proc/cpuinfo. */
-  std::string
-  cpu_model()
-  {
-    std::ifstream cpuinfo("/proc/cpuinfo");
-    std::string   line;
-    while (std::getline(cpuinfo, line))
-      if (line.rfind("model name", 0) == 0)
-        return line.substr(line.find(':') + 2);
-    return "unknown";
-  }
 
   /** @p n tokens uniform on S^{d-1}: normal vectors, normalised. */
   PointSet
@@ -209,7 +199,10 @@ main(int argc, char **argv)
     }
   n_sample = std::min(n_sample, n);
 
-  std::printf("CPU: %s\n", cpu_model().c_str());
+  std::printf("%s\n",
+              attnflow::benchmarks::machine_line(
+                attnflow::benchmarks::measured_fma_peak())
+                .c_str());
   std::printf("n tokens uniform, beta = 4, softmax, Q = K = V = I, tolerance "
               "1e-10; medians of %u repetitions; direct timed on %zu "
               "targets and scaled by n / %zu\n\n",

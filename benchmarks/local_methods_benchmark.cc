@@ -28,6 +28,7 @@
 #include <iostream>
 #include <string>
 
+#include "machine_peak.h"
 #include "method_points.h"
 
 namespace
@@ -49,17 +50,6 @@ namespace
       }
     std::sort(times.begin(), times.end());
     return times[times.size() / 2];
-  }
-
-  std::string
-  cpu_model()
-  {
-    std::ifstream input("/proc/cpuinfo");
-    std::string   line;
-    while (std::getline(input, line))
-      if (line.rfind("model name", 0) == 0)
-        return line.substr(line.find(':') + 2);
-    return "unknown";
   }
 
   /** The targets @p indices of @p points. */
@@ -286,7 +276,9 @@ main(int argc, char **argv)
 {
   const bool         quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   const unsigned int repetitions = quick ? 1 : 3;
-  std::cout << "CPU: " << cpu_model() << ", threads: all cores (TBB)\n"
+  std::cout << attnflow::benchmarks::machine_line(
+                 attnflow::benchmarks::measured_fma_peak())
+            << "\nthreads: all cores (TBB)\n"
             << "CPU seconds (all threads) per field evaluation, median of "
             << repetitions << "\n\n"
             << "| case | sources | targets | fast | direct | speed-up | max "

@@ -32,21 +32,11 @@
 #include <string>
 #include <vector>
 
+#include "machine_peak.h"
+
 namespace
 {
   using namespace attnflow;
-
-  /** The "model name" line of /proc/cpuinfo. */
-  std::string
-  cpu_model()
-  {
-    std::ifstream cpuinfo("/proc/cpuinfo");
-    std::string   line;
-    while (std::getline(cpuinfo, line))
-      if (line.rfind("model name", 0) == 0)
-        return line.substr(line.find(':') + 2);
-    return "unknown";
-  }
 
   /** Seconds of @p work, the median of @p repetitions runs. */
   template <typename Work>
@@ -154,9 +144,12 @@ main(int argc, char **argv)
   const double         sigma = 0.1, radius = 0.05, tolerance = 1e-10;
   const KernelEngine   engine(1);
   const WeightedPoints rho = circle_density();
-  std::printf("CPU: %s; one thread; MMD sigma = %g against 2048 density "
+  std::printf("%s\n",
+              attnflow::benchmarks::machine_line(
+                attnflow::benchmarks::measured_fma_peak())
+                .c_str());
+  std::printf("One thread; MMD sigma = %g against 2048 density "
               "atoms, tolerance %g; cluster radius %g\n",
-              cpu_model().c_str(),
               sigma,
               tolerance,
               radius);

@@ -36,6 +36,8 @@ import sys
 import tempfile
 import time
 
+import machine
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLE = os.path.join(HERE, "..", "examples", "phase_diagram",
                        "phase_diagram.prm")
@@ -121,6 +123,7 @@ def main():
         sys.exit("PyTorch is missing: apt-get install python3-torch")
     torch.set_num_threads(args.threads)
 
+    print(machine.machine_peak([args.build])[0])
     print("CPU: %s, %d threads; PyTorch %s (float64); %d systems per beta, "
           "betas %s" % (cpu_model(), args.threads, torch.__version__,
                         args.systems, betas), flush=True)

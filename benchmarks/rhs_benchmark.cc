@@ -4,8 +4,9 @@
  * (doc/theory.md sections 1.2 and 4.1): n tokens uniform on S^{d-1}, weights
  * 1/n, softmax attention with beta = 4 and Q = K = V = I, one
  * AttentionField::evaluate() per iteration on a KernelEngine with 1 or 2
- * threads. One evaluation is n^2 (target, source) pairs; the counter
- * "pairs_per_second" is n^2 times the iterations over the wall-clock time.
+ * threads, Field/method = direct. One evaluation is n^2 (target, source) pairs;
+ * the counter "pairs_per_second" is n^2 times the iterations over the
+ * wall-clock time.
  *
  * benchmarks/compare_numpy.py runs this program next to benchmarks/numpy_rhs.py
  * and prints the ratio. Besides the Google Benchmark flags, this program
@@ -22,6 +23,8 @@
 #include <attnflow/parameters.h>
 #include <attnflow/random.h>
 
+#include <deal.II/base/mpi.h>
+
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -33,6 +36,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "machine_peak.h"
 
 namespace
 {
@@ -52,6 +57,19 @@ namespace
     parameters.Q             = "identity";
     parameters.K             = "identity";
     parameters.V             = "identity";
+    return parameters;
+  }
+
+  /**
+   * Field/method = direct: the all-pairs kernel engine, which this program
+   * measures (method = auto would take the fast expansions of doc/theory.md
+   * section 6 on S^1 and S^2).
+   */
+  attnflow::FieldParameters
+  direct_sum()
+  {
+    attnflow::FieldParameters parameters;
+    parameters.method = attnflow::FieldMethodKind::direct;
     return parameters;
   }
 
@@ -93,7 +111,7 @@ namespace
 
     const attnflow::Model          model(model_parameters(d));
     const attnflow::KernelEngine   engine(threads);
-    const attnflow::AttentionField field(model, engine);
+    const attnflow::AttentionField field(model, engine, direct_sum());
     const attnflow::PointSet       tokens = uniform_tokens(n, d);
     const std::vector<double>      weights(n, 1. / n);
     attnflow::PointSet             velocity;
@@ -140,7 +158,7 @@ namespace
       {
         const attnflow::Model          model(model_parameters(d));
         const attnflow::KernelEngine   engine(1);
-        const attnflow::AttentionField field(model, engine);
+        const attnflow::AttentionField field(model, engine, direct_sum());
         const attnflow::PointSet       tokens = uniform_tokens(n, d);
         const std::vector<double>      weights(n, 1. / n);
         attnflow::PointSet             velocity;
@@ -171,7 +189,9 @@ namespace
 
 BENCHMARK(rhs)
   ->ArgNames({"n", "d", "threads"})
-  ->ArgsProduct({{1024, 2048, 4096, 8192, 16384}, {2, 3, 16, 128}, {1, 2}})
+  ->ArgsProduct({{1024, 2048, 4096, 8192, 16384},
+                 {2, 3, 16, 32, 64, 128},
+                 {1, 2}})
   ->Unit(benchmark::kMillisecond)
   ->MinTime(0.2)
   ->UseRealTime();
@@ -181,6 +201,8 @@ BENCHMARK(rhs)
 int
 main(int argc, char **argv)
 {
+  // AttentionField shares its targets over the MPI ranks (one here).
+  dealii::Utilities::MPI::MPI_InitFinalize mpi(argc, argv);
   // Our own flag first; Google Benchmark rejects flags it does not know.
   const std::string check_flag = "--write_check=";
   for (int i = 1; i < argc; ++i)
@@ -201,6 +223,9 @@ main(int argc, char **argv)
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv))
     return 1;
+  benchmark::AddCustomContext("machine",
+                              attnflow::benchmarks::machine_line(
+                                attnflow::benchmarks::measured_fma_peak()));
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

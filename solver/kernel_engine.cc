@@ -30,18 +30,70 @@ namespace attnflow
     constexpr unsigned int tile_size = 256;
     /** Targets per parallel task. */
     constexpr unsigned int task_size = 256;
+    /**
+     * Values of this dimension or more are summed vectorised over their
+     * components (a block's 8 targets times 16 components in registers),
+     * smaller ones vectorised over the sources.
+     */
+    constexpr unsigned int wide_values = 2 * lanes;
+    static_assert(block_size == lanes,
+                  "a block's sums are added as one vector (transpose_sum)");
     /** Sources are padded to a multiple of this (two vectors). */
     constexpr unsigned int source_granularity = 2 * lanes;
 
     constexpr double minus_infinity = -std::numeric_limits<double>::infinity();
 
-    inline double
-    horizontal_sum(const vdouble v)
+    /** The lane-wise maximum (NaN-free inputs). */
+    inline vdouble
+    max(const vdouble a, const vdouble b)
     {
-      double s = 0.;
+      return a > b ? a : b;
+    }
+
+    /** Whether some lane of @p v exceeds @p bound. */
+    inline bool
+    exceeds(const vdouble v, const double bound)
+    {
+#if defined(__AVX512F__)
+      return _mm512_cmp_pd_mask(v, _mm512_set1_pd(bound), _CMP_GT_OQ) != 0;
+#else
+      bool any = false;
       for (unsigned int l = 0; l < lanes; ++l)
-        s += v[l];
-      return s;
+        any = any || v[l] > bound;
+      return any;
+#endif
+    }
+
+    /**
+     * The vector of the lane sums of @p v[0..7]: lane r is the sum of the
+     * lanes of v[r] (three rounds of pairwise shuffles and adds).
+     */
+    inline vdouble
+    transpose_sum(const vdouble (&v)[lanes])
+    {
+      static_assert(lanes == 8, "transpose_sum is written for 8 lanes");
+      const vint64 even = {0, 8, 2, 10, 4, 12, 6, 14};
+      const vint64 odd  = {1, 9, 3, 11, 5, 13, 7, 15};
+      const vint64 low2 = {0, 1, 8, 9, 4, 5, 12, 13};
+      const vint64 hi2  = {2, 3, 10, 11, 6, 7, 14, 15};
+      const vint64 low4 = {0, 1, 2, 3, 8, 9, 10, 11};
+      const vint64 hi4  = {4, 5, 6, 7, 12, 13, 14, 15};
+      vdouble      pairs[4], quads[2];
+      for (unsigned int i = 0; i < 4; ++i)
+        pairs[i] = __builtin_shuffle(v[2 * i], v[2 * i + 1], even) +
+                   __builtin_shuffle(v[2 * i], v[2 * i + 1], odd);
+      for (unsigned int i = 0; i < 2; ++i)
+        quads[i] = __builtin_shuffle(pairs[2 * i], pairs[2 * i + 1], low2) +
+                   __builtin_shuffle(pairs[2 * i], pairs[2 * i + 1], hi2);
+      return __builtin_shuffle(quads[0], quads[1], low4) +
+             __builtin_shuffle(quads[0], quads[1], hi4);
+    }
+
+    /** Adds @p v to the lanes doubles at @p p. */
+    inline void
+    add(double *p, const vdouble v)
+    {
+      store(p, load(p) + v);
     }
 
     inline double
@@ -54,9 +106,13 @@ namespace attnflow
     }
 
     /**
-     * The sources rearranged for the inner loops: per tile of tile_size
-     * sources, keys and values transposed (component-major, so that a
-     * vector load reads consecutive sources), log-weights padded with -inf.
+     * The sources rearranged for the inner loops, so that a vector load
+     * reads consecutive sources: the keys transposed per group of
+     * source_granularity sources (the exponents' loop over the components
+     * then reads one contiguous block, whatever d), the values transposed
+     * per tile of tile_size sources or, from wide_values components on, in
+     * source order with their components padded to whole vectors,
+     * log-weights padded with -inf.
      */
     struct TiledSources
     {
@@ -65,22 +121,32 @@ namespace attnflow
                    const PointSet            &values)
           : key_dimension(keys.dimension)
           , value_dimension(values.dimension)
+          , by_source(value_dimension >= wide_values)
+          , value_stride(by_source ?
+                           (value_dimension + lanes - 1) / lanes * lanes :
+                           value_dimension)
           , n_padded((keys.size() + source_granularity - 1) /
                      source_granularity * source_granularity)
           , keys(n_padded * key_dimension, 0.)
           , log_weights(n_padded, minus_infinity)
-          , values(n_padded * value_dimension, 0.)
+          , values(n_padded * value_stride, 0.)
       {
         const std::size_t n = keys.size();
         for (std::size_t j = 0; j < n; ++j)
           {
-            const std::size_t tile = j / tile_size * tile_size;
-            const std::size_t jj   = j - tile;
-            const std::size_t w    = width(tile);
+            const std::size_t tile  = j / tile_size * tile_size;
+            const std::size_t jj    = j - tile;
+            const std::size_t w     = width(tile);
+            const std::size_t group = j / source_granularity;
+            const std::size_t jg    = j - group * source_granularity;
             for (unsigned int k = 0; k < key_dimension; ++k)
-              this->keys[tile * key_dimension + k * w + jj] = keys[j][k];
+              this
+                ->keys[(group * key_dimension + k) * source_granularity + jg] =
+                keys[j][k];
             for (unsigned int c = 0; c < value_dimension; ++c)
-              this->values[tile * value_dimension + c * w + jj] = values[j][c];
+              this->values[by_source ? j * value_stride + c :
+                                       tile * value_dimension + c * w + jj] =
+                values[j][c];
             log_weights[j] = log_w[j];
           }
       }
@@ -92,8 +158,12 @@ namespace attnflow
         return std::min<std::size_t>(tile_size, n_padded - j0);
       }
 
-      unsigned int        key_dimension;
-      unsigned int        value_dimension;
+      unsigned int key_dimension;
+      unsigned int value_dimension;
+      /** Whether the values are stored in source order (wide values). */
+      bool by_source;
+      /** The values' components per source, padded when by_source. */
+      unsigned int        value_stride;
       std::size_t         n_padded;
       std::vector<double> keys;
       std::vector<double> log_weights;
@@ -102,8 +172,10 @@ namespace attnflow
 
     /**
      * The running (online) log-sum-exp state of one parallel task: shift,
-     * normaliser and value sums of up to task_size targets. With the causal
-     * mask, target i sums the sources j <= i only.
+     * normaliser and value sums of up to task_size targets, the rows padded
+     * to whole blocks and the value sums component-major, so that a block's
+     * sums over a tile are added as one vector per component. With the
+     * causal mask, target i sums the sources j <= i only.
      */
     class TargetTask
     {
@@ -118,9 +190,11 @@ namespace attnflow
           , causal(causal)
           , begin(begin)
           , end(end)
-          , shift(end - begin, minus_infinity)
-          , normaliser(end - begin, 0.)
-          , values((end - begin) * sources.value_dimension, 0.)
+          , n_rows_padded((end - begin + block_size - 1) / block_size *
+                          block_size)
+          , shift(n_rows_padded, minus_infinity)
+          , normaliser(n_rows_padded, 0.)
+          , values(n_rows_padded * sources.value_stride, 0.)
           , block_queries(queries.dimension * block_size, 0.)
           , exponents(block_size * tile_size)
       {}
@@ -153,9 +227,15 @@ namespace attnflow
               compute_exponents(j0, w);
               if (causal && j0 + w > i0 + 1)
                 mask_later_sources(j0, i0, n_rows, w);
-              for (unsigned int r = 0; r < n_rows; ++r)
-                exponentiate_row(i0 - begin + r, r, w);
-              accumulate_values(j0, w, i0 - begin, n_rows);
+              raise_shifts(i0 - begin, n_rows, w);
+              vdouble row_sums[block_size];
+              for (unsigned int r = 0; r < block_size; r += 2)
+                exponentiate_rows(i0 - begin + r, r, w, row_sums + r);
+              add(normaliser.data() + i0 - begin, transpose_sum(row_sums));
+              if (sources.by_source)
+                accumulate_wide_values(j0, w, i0 - begin);
+              else
+                accumulate_values(j0, w, i0 - begin);
             }
       }
 
@@ -164,16 +244,33 @@ namespace attnflow
       write(KernelSums &sums) const
       {
         const unsigned int dv = sources.value_dimension;
-        std::copy(shift.begin(), shift.end(), sums.shift.begin() + begin);
+        const std::size_t  n  = end - begin;
+        std::copy(shift.begin(), shift.begin() + n, sums.shift.begin() + begin);
         std::copy(normaliser.begin(),
-                  normaliser.end(),
+                  normaliser.begin() + n,
                   sums.normaliser.begin() + begin);
-        std::copy(values.begin(),
-                  values.end(),
-                  sums.values.coordinates.begin() + begin * dv);
+        for (std::size_t t = 0; t < n; ++t)
+          for (unsigned int c = 0; c < dv; ++c)
+            sums.values[begin + t][c] = value(t, c);
       }
 
     private:
+      /** The running value sum of target @p t, component @p c. */
+      double &
+      value(const std::size_t t, const unsigned int c)
+      {
+        return sources.by_source ? values[t * sources.value_stride + c] :
+                                   values[c * n_rows_padded + t];
+      }
+
+      /** value() for reading. */
+      double
+      value(const std::size_t t, const unsigned int c) const
+      {
+        return sources.by_source ? values[t * sources.value_stride + c] :
+                                   values[c * n_rows_padded + t];
+      }
+
       /** The queries of targets i0.. i0+7, component-major, zero-padded. */
       void
       load_block(const std::size_t i0)
@@ -201,9 +298,10 @@ namespace attnflow
       compute_exponents(const std::size_t j0, const std::size_t n)
       {
         const unsigned int d     = queries.dimension;
-        const std::size_t  w     = sources.width(j0);
         const double      *keys  = sources.keys.data() + j0 * d;
         const double      *log_w = sources.log_weights.data() + j0;
+        const double      *a     = block_queries.data();
+        double *const      e     = exponents.data();
         for (std::size_t j = 0; j < n; j += 2 * lanes)
           {
             vdouble       acc0[block_size], acc1[block_size];
@@ -215,19 +313,19 @@ namespace attnflow
               }
             for (unsigned int k = 0; k < d; ++k)
               {
-                const vdouble b0 = load(keys + k * w + j);
-                const vdouble b1 = load(keys + k * w + j + lanes);
-                const double *a  = block_queries.data() + k * block_size;
+                const double *b  = keys + j * d + k * source_granularity;
+                const vdouble b0 = load(b);
+                const vdouble b1 = load(b + lanes);
                 for (unsigned int r = 0; r < block_size; ++r)
                   {
-                    acc0[r] += a[r] * b0;
-                    acc1[r] += a[r] * b1;
+                    acc0[r] += a[k * block_size + r] * b0;
+                    acc1[r] += a[k * block_size + r] * b1;
                   }
               }
             for (unsigned int r = 0; r < block_size; ++r)
               {
-                store(exponents.data() + r * tile_size + j, acc0[r]);
-                store(exponents.data() + r * tile_size + j + lanes, acc1[r]);
+                store(e + r * tile_size + j, acc0[r]);
+                store(e + r * tile_size + j + lanes, acc1[r]);
               }
           }
       }
@@ -252,38 +350,84 @@ namespace attnflow
       }
 
       /**
-       * Raises the running shift of target @p t to the tile's maximum
-       * (rescaling what was summed so far) and replaces row @p r of the
-       * exponents by the shifted kernel values, adding them to the normaliser.
+       * Raises the running shifts of the block's targets t0 + r, r <
+       * @p n_rows, to their maxima over the first @p w exponents of the tile
+       * (one independent chain of maxima per row), rescaling what was summed
+       * so far.
        */
       void
-      exponentiate_row(const std::size_t  t,
-                       const unsigned int r,
-                       const std::size_t  w)
+      raise_shifts(const std::size_t  t0,
+                   const unsigned int n_rows,
+                   const std::size_t  w)
       {
-        double *e    = exponents.data() + r * tile_size;
-        vdouble vmax = broadcast(minus_infinity);
+        const double *e = exponents.data();
+        vdouble       vmax[block_size];
+        for (unsigned int r = 0; r < block_size; ++r)
+          vmax[r] = broadcast(minus_infinity);
+        for (std::size_t j = 0; j < w; j += lanes)
+          for (unsigned int r = 0; r < block_size; ++r)
+            vmax[r] = max(vmax[r], load(e + r * tile_size + j));
+        const unsigned int dv = sources.value_dimension;
+        for (unsigned int r = 0; r < n_rows; ++r)
+          {
+            const std::size_t t = t0 + r;
+            if (exceeds(vmax[r], shift[t]))
+              {
+                const double tile_max = horizontal_max(vmax[r]);
+                const double scale    = std::exp(shift[t] - tile_max);
+                normaliser[t] *= scale;
+                for (unsigned int c = 0; c < dv; ++c)
+                  value(t, c) *= scale;
+                shift[t] = tile_max;
+              }
+          }
+      }
+
+      /**
+       * Replaces rows @p r and r + 1 of the exponents (targets @p t and t +
+       * 1, padded rows included) by the shifted kernel values, the two rows
+       * in one loop (two independent chains); @p sums receives their sums
+       * lane by lane (the tile's part of the normalisers).
+       */
+      void
+      exponentiate_rows(const std::size_t  t,
+                        const unsigned int r,
+                        const std::size_t  w,
+                        vdouble           *sums)
+      {
+        double *e0 = exponents.data() + r * tile_size;
+        double *e1 = e0 + tile_size;
+        if (shift[t] == minus_infinity || shift[t + 1] == minus_infinity)
+          {
+            sums[0] = exponentiate_row(t, e0, w);
+            sums[1] = exponentiate_row(t + 1, e1, w);
+            return;
+          }
+        const vdouble m0 = broadcast(shift[t]), m1 = broadcast(shift[t + 1]);
+        vdouble       s0 = broadcast(0.), s1 = broadcast(0.);
         for (std::size_t j = 0; j < w; j += lanes)
           {
-            const vdouble x = load(e + j);
-            vmax            = x > vmax ? x : vmax;
+            const vdouble p0 = exp_nonpositive(load(e0 + j) - m0);
+            const vdouble p1 = exp_nonpositive(load(e1 + j) - m1);
+            store(e0 + j, p0);
+            store(e1 + j, p1);
+            s0 += p0;
+            s1 += p1;
           }
-        const double tile_max = horizontal_max(vmax);
-        if (tile_max > shift[t])
-          {
-            const double scale = std::exp(shift[t] - tile_max);
-            normaliser[t] *= scale;
-            const unsigned int dv = sources.value_dimension;
-            for (unsigned int c = 0; c < dv; ++c)
-              values[t * dv + c] *= scale;
-            shift[t] = tile_max;
-          }
+        sums[0] = s0;
+        sums[1] = s1;
+      }
+
+      /** exponentiate_rows() for the one row @p e of target @p t. */
+      vdouble
+      exponentiate_row(const std::size_t t, double *e, const std::size_t w)
+      {
         if (shift[t] == minus_infinity)
           {
-            // Only zero weights so far: nothing to add (and -inf - -inf
-            // would be NaN).
+            // Only zero weights so far, or a padded row: nothing to add (and
+            // -inf - -inf would be NaN).
             std::fill(e, e + w, 0.);
-            return;
+            return broadcast(0.);
           }
         const vdouble m = broadcast(shift[t]);
         vdouble       s = broadcast(0.);
@@ -293,22 +437,24 @@ namespace attnflow
             store(e + j, p);
             s += p;
           }
-        normaliser[t] += horizontal_sum(s);
+        return s;
       }
 
       /**
-       * values(t, c) += sum_j p(r, j) v_j(c) over the first @p n sources of
-       * the tile at @p j0, for the rows of this block.
+       * values(t0 + r, c) += sum_j p(r, j) v_j(c) over the first @p n sources
+       * of the tile at @p j0, for the rows r of this block (padded rows
+       * included: they are never written out).
        */
       void
-      accumulate_values(const std::size_t  j0,
-                        const std::size_t  n,
-                        const std::size_t  t0,
-                        const unsigned int n_rows)
+      accumulate_values(const std::size_t j0,
+                        const std::size_t n,
+                        const std::size_t t0)
       {
         const unsigned int dv   = sources.value_dimension;
         const std::size_t  w    = sources.width(j0);
         const double      *vals = sources.values.data() + j0 * dv;
+        const double      *p    = exponents.data();
+        double *const      out  = values.data() + t0;
         unsigned int       c    = 0;
         for (; c + 2 <= dv; c += 2)
           {
@@ -321,17 +467,13 @@ namespace attnflow
                 const vdouble v1 = load(vals + (c + 1) * w + j);
                 for (unsigned int r = 0; r < block_size; ++r)
                   {
-                    const vdouble p =
-                      load(exponents.data() + r * tile_size + j);
-                    acc0[r] += p * v0;
-                    acc1[r] += p * v1;
+                    const vdouble pr = load(p + r * tile_size + j);
+                    acc0[r] += pr * v0;
+                    acc1[r] += pr * v1;
                   }
               }
-            for (unsigned int r = 0; r < n_rows; ++r)
-              {
-                values[(t0 + r) * dv + c] += horizontal_sum(acc0[r]);
-                values[(t0 + r) * dv + c + 1] += horizontal_sum(acc1[r]);
-              }
+            add(out + c * n_rows_padded, transpose_sum(acc0));
+            add(out + (c + 1) * n_rows_padded, transpose_sum(acc1));
           }
         for (; c < dv; ++c)
           {
@@ -342,10 +484,62 @@ namespace attnflow
               {
                 const vdouble v = load(vals + c * w + j);
                 for (unsigned int r = 0; r < block_size; ++r)
-                  acc[r] += load(exponents.data() + r * tile_size + j) * v;
+                  acc[r] += load(p + r * tile_size + j) * v;
               }
-            for (unsigned int r = 0; r < n_rows; ++r)
-              values[(t0 + r) * dv + c] += horizontal_sum(acc[r]);
+            add(out + c * n_rows_padded, transpose_sum(acc));
+          }
+      }
+
+      /**
+       * accumulate_values() for wide values, vectorised over their
+       * components: values(t0 + r, c..c+15) += sum_j p(r, j) v_j(c..c+15),
+       * p(r, j) broadcast, no lane sums.
+       */
+      void
+      accumulate_wide_values(const std::size_t j0,
+                             const std::size_t n,
+                             const std::size_t t0)
+      {
+        const unsigned int stride = sources.value_stride;
+        const double      *vals   = sources.values.data() + j0 * stride;
+        const double      *p      = exponents.data();
+        double *const      out    = values.data() + t0 * stride;
+        unsigned int       c      = 0;
+        for (; c + 2 * lanes <= stride; c += 2 * lanes)
+          {
+            vdouble acc0[block_size], acc1[block_size];
+            for (unsigned int r = 0; r < block_size; ++r)
+              acc0[r] = acc1[r] = broadcast(0.);
+            for (std::size_t j = 0; j < n; ++j)
+              {
+                const vdouble v0 = load(vals + j * stride + c);
+                const vdouble v1 = load(vals + j * stride + c + lanes);
+                for (unsigned int r = 0; r < block_size; ++r)
+                  {
+                    const vdouble pr = broadcast(p[r * tile_size + j]);
+                    acc0[r] += pr * v0;
+                    acc1[r] += pr * v1;
+                  }
+              }
+            for (unsigned int r = 0; r < block_size; ++r)
+              {
+                add(out + r * stride + c, acc0[r]);
+                add(out + r * stride + c + lanes, acc1[r]);
+              }
+          }
+        if (c < stride)
+          {
+            vdouble acc[block_size];
+            for (unsigned int r = 0; r < block_size; ++r)
+              acc[r] = broadcast(0.);
+            for (std::size_t j = 0; j < n; ++j)
+              {
+                const vdouble v = load(vals + j * stride + c);
+                for (unsigned int r = 0; r < block_size; ++r)
+                  acc[r] += broadcast(p[r * tile_size + j]) * v;
+              }
+            for (unsigned int r = 0; r < block_size; ++r)
+              add(out + r * stride + c, acc[r]);
           }
       }
 
@@ -353,6 +547,12 @@ namespace attnflow
       const TiledSources &sources;
       const bool          causal;
       const std::size_t   begin, end;
+      /** end - begin rounded up to whole blocks. */
+      const std::size_t n_rows_padded;
+      /**
+       * Per target; the values component-major (values[c * n_rows_padded +
+       * t]), or target-major when the sources are by_source.
+       */
       std::vector<double> shift, normaliser, values;
       std::vector<double> block_queries;
       std::vector<double> exponents;

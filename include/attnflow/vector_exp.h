@@ -10,6 +10,10 @@
 
 #include <cstring>
 
+#if defined(__AVX512F__)
+#  include <immintrin.h>
+#endif
+
 namespace attnflow
 {
   namespace simd
@@ -26,7 +30,11 @@ namespace attnflow
     inline vdouble
     broadcast(const double x)
     {
-      return vdouble{} + x;
+      // Lane by lane, not 0 + x: that is one addition more (0 + -0 = +0).
+      vdouble v;
+      for (unsigned int l = 0; l < lanes; ++l)
+        v[l] = x;
+      return v;
     }
 
     /** lanes consecutive doubles from @p p (any alignment). */
@@ -46,43 +54,56 @@ namespace attnflow
     }
 
     /**
-     * exp(x) for x <= 0, lane by lane: x = n log 2 + r with |r| <= log(2)/2,
-     * exp(r) by its Taylor polynomial of degree 12 (truncation error
-     * 2e-16 relative), times 2^n assembled in the exponent bits. Arguments
-     * below -708 (results below the smallest normal double) give 0; -inf
-     * gives 0 and NaN stays NaN.
+     * exp(x) for x <= 0, lane by lane: x = n log 2 + r with |r| <= log(2)/2
+     * (Cody-Waite, log 2 in two parts), exp(r) by a polynomial of degree 11
+     * (the Chebyshev interpolant of exp on [-log(2)/2, log(2)/2], computed
+     * in 60-digit arithmetic; relative error 1.7e-17 with the coefficients
+     * rounded to double, against 2.3e-16 for the Taylor polynomial of degree
+     * 12), times 2^n: one vscalefpd with AVX-512, the exponent bits
+     * otherwise (the same result). Arguments below -708 (results below the
+     * smallest normal double) give 0; -inf gives 0 and NaN stays NaN.
      */
     inline vdouble
     exp_nonpositive(vdouble x)
     {
-      const vdouble       lowest       = broadcast(-708.);
-      const vint64        underflow    = x < lowest;
-      constexpr double    log2e        = 1.4426950408889634074;
-      constexpr double    ln2_high     = 6.93147180369123816490e-01;
-      constexpr double    ln2_low      = 1.90821492927058770002e-10;
-      constexpr double    shifter      = 6755399441055744.; // 1.5 * 2^52
+      constexpr double log2e    = 1.4426950408889634074;
+      constexpr double ln2_high = 6.93147180369123816490e-01;
+      constexpr double ln2_low  = 1.90821492927058770002e-10;
+      constexpr double shifter  = 6755399441055744.; // 1.5 * 2^52
+      constexpr double lowest   = -708.;
+#if defined(__AVX512F__)
+      // The result p 2^n is zeroed where x < -708 (not where x is NaN: "not
+      // less than" is true for NaN, which then propagates through p).
+      const __mmask8 in_range =
+        _mm512_cmp_pd_mask(x, _mm512_set1_pd(lowest), _CMP_NLT_UQ);
+#else
+      // The bits of 2^n need n >= -1022: clamp, and zero the result below.
+      const vint64 underflow           = x < lowest;
+      x                                = underflow ? broadcast(lowest) : x;
+#endif
+      const vdouble t = x * log2e + shifter;
+      const vdouble n = t - shifter;
+      const vdouble r = (x - n * ln2_high) - n * ln2_low;
+      vdouble       p = broadcast(2.5110037605963777e-08);
+      p               = p * r + 2.763263963904103e-07;
+      p               = p * r + 2.755724091857897e-06;
+      p               = p * r + 2.4801485482328494e-05;
+      p               = p * r + 0.00019841269890047113;
+      p               = p * r + 0.0013888888952314775;
+      p               = p * r + 0.008333333333319601;
+      p               = p * r + 0.0416666666664881;
+      p               = p * r + 0.1666666666666668;
+      p               = p * r + 0.5000000000000019;
+      p               = p * r + 1.;
+      p               = p * r + 1.;
+#if defined(__AVX512F__)
+      return _mm512_maskz_scalef_pd(in_range, p, n);
+#else
       constexpr long long shifter_bits = 0x4338000000000000LL;
-
-      x                    = underflow ? lowest : x;
-      const vdouble t      = x * log2e + shifter;
-      const vdouble n      = t - shifter;
-      const vdouble r      = (x - n * ln2_high) - n * ln2_low;
-      vdouble       p      = broadcast(1. / 479001600.);
-      p                    = p * r + 1. / 39916800.;
-      p                    = p * r + 1. / 3628800.;
-      p                    = p * r + 1. / 362880.;
-      p                    = p * r + 1. / 40320.;
-      p                    = p * r + 1. / 5040.;
-      p                    = p * r + 1. / 720.;
-      p                    = p * r + 1. / 120.;
-      p                    = p * r + 1. / 24.;
-      p                    = p * r + 1. / 6.;
-      p                    = p * r + 0.5;
-      p                    = p * r + 1.;
-      p                    = p * r + 1.;
-      const vint64  bits   = (((vint64)t - shifter_bits) + 1023) << 52;
-      const vdouble result = p * (vdouble)bits;
+      const vint64        bits   = (((vint64)t - shifter_bits) + 1023) << 52;
+      const vdouble       result = p * (vdouble)bits;
       return underflow ? broadcast(0.) : result;
+#endif
     }
   } // namespace simd
 } // namespace attnflow
