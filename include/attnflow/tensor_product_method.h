@@ -26,14 +26,14 @@ namespace attnflow
    *
    *   exp(<x, A y>) = prod_k exp(z_k y_k)
    *
-   * (doc/theory.md section 6.3). For a diagonal A, z_k = a_k x_k. The sources must form a tensor grid
-   * X_1 x ... x X_d (every combination of the distinct coordinates present
-   * exactly once; weights may be zero), as the cell quadrature points of a
-   * uniform Cartesian mesh do. The targets may be any points; the method
-   * gains when their z take few distinct values per coordinate (cell and
-   * face quadrature points of a uniform mesh take about N^(1/d) each for a
-   * diagonal or triangular A; a rotation mixes them and is refused for its
-   * memory).
+   * (doc/theory.md section 6.3). For a diagonal A, z_k = a_k x_k. The sources
+   * must form a tensor grid X_1 x ... x X_d (every combination of the distinct
+   * coordinates present exactly once; weights may be zero), as the cell
+   * quadrature points of a uniform Cartesian mesh do. The targets may be any
+   * points; the method gains when their z take few distinct values per
+   * coordinate (cell and face quadrature points of a uniform mesh take about
+   * N^(1/d) each for a diagonal or triangular A; a rotation mixes them and is
+   * refused for its memory).
    *
    * The axes are contracted one at a time, the last first: with the distinct
    * transformed target coordinates Z_k and E_k(t, a) = exp(Z_k[t] X_k[a] -
