@@ -190,12 +190,15 @@ namespace attnflow
     else if (size.density >= size.metrics)
       {
         parameter = "Density/refinements";
-        advice =
-          "; fewer refinements (each one less divides the cells by " +
-          std::to_string(1u << (parameters.model.geometry == Geometry::sphere ?
-                                  parameters.model.dimension - 1 :
-                                  parameters.model.dimension)) +
-          "), a lower Density/degree, or more memory";
+        // 2^(mesh dimension) children per cell; the dimension is not yet
+        // checked against the density's (1..3) here, so no integer shift.
+        const unsigned int mesh_dimension =
+          parameters.model.geometry == Geometry::sphere ?
+            parameters.model.dimension - 1 :
+            parameters.model.dimension;
+        std::snprintf(fit, sizeof(fit), "%.3g", std::ldexp(1., mesh_dimension));
+        advice = "; fewer refinements (each one less divides the cells by " +
+                 std::string(fit) + "), a lower Density/degree, or more memory";
       }
     else
       {
