@@ -36,13 +36,19 @@ PYTHON = "/usr/bin/python3"
 NUMPY_SCRIPT = os.path.join(HERE, "numpy_rhs.py")
 
 
+# --numpy-core: OpenBLAS's kernels for the NumPy runs (None: its own choice).
+NUMPY_CORE = None
+
+
 def numpy_environment(threads):
     """The environment of a NumPy run: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
-    removed; OPENBLAS_NUM_THREADS=threads, or OpenBLAS's default (every
-    core) for threads=None."""
+    removed (or OPENBLAS_CORETYPE=--numpy-core); OPENBLAS_NUM_THREADS=threads,
+    or OpenBLAS's default (every core) for threads=None."""
     env = dict(os.environ)
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         env.pop(name, None)
+    if NUMPY_CORE:
+        env["OPENBLAS_CORETYPE"] = NUMPY_CORE
     for name in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
         env.pop(name, None)
     if threads is not None:
@@ -104,9 +110,16 @@ def main():
     parser.add_argument("--d", type=int, nargs="+", default=[2, 3, 16, 128])
     parser.add_argument("--repetitions", type=int, default=3,
                         help="attnflow_benchmark repetitions (median)")
+    parser.add_argument("--numpy-core", metavar="CORE",
+                        help="OPENBLAS_CORETYPE for the NumPy runs, e.g. "
+                             "SkylakeX or Haswell: OpenBLAS 0.3.21 falls back "
+                             "to its SSE kernels (Prescott) on CPUs newer than "
+                             "itself (default: OpenBLAS's own choice)")
     parser.add_argument("--json-out", metavar="FILE",
                         help="also write every result to FILE as JSON")
     args = parser.parse_args()
+    global NUMPY_CORE
+    NUMPY_CORE = args.numpy_core
 
     binary = os.path.join(args.build_dir, "benchmarks", "attnflow_benchmark")
     if not os.access(binary, os.X_OK):
@@ -126,12 +139,18 @@ def main():
 
     _, info = run_numpy(256, 3, None)
     blas = info.get("openblas", {})
+    if blas.get("core") == "Prescott" and not NUMPY_CORE:
+        print("note: OpenBLAS chose its generic Prescott (SSE) kernels; on an "
+              "AVX-512 or AVX2 CPU a fair peer is --numpy-core SkylakeX or "
+              "Haswell")
     print(f"NumPy {info['numpy']}; OpenBLAS core {blas.get('core', '?')}, "
           f"default threads {blas.get('threads', '?')} "
           f"({blas.get('config', 'OpenBLAS not found')})")
     print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '')!r}, "
           f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '')!r} "
-          "(removed for the NumPy runs only)")
+          "(removed for the NumPy runs only" +
+          (f"; OPENBLAS_CORETYPE={NUMPY_CORE} for them, --numpy-core)"
+           if NUMPY_CORE else ")"))
     machine_line, peak = machine.machine_peak([args.build_dir])
     print(machine_line)
     print(f"load average at start: {load_average()}")
