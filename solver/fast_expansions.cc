@@ -46,6 +46,31 @@ namespace attnflow
       return s;
     }
 
+    /**
+     * The lane sums of the eight vectors @p v in one vector (lane i: the sum
+     * of v[i]), by a transposing tree of shuffles and additions.
+     */
+    inline vdouble
+    lane_sums(const vdouble (&v)[8])
+    {
+      using index        = simd::vint64;
+      const index even   = {0, 8, 2, 10, 4, 12, 6, 14},
+                  odd    = {1, 9, 3, 11, 5, 13, 7, 15};
+      const index low    = {0, 1, 8, 9, 4, 5, 12, 13},
+                  high   = {2, 3, 10, 11, 6, 7, 14, 15};
+      const index first  = {0, 1, 2, 3, 8, 9, 10, 11},
+                  second = {4, 5, 6, 7, 12, 13, 14, 15};
+      vdouble pairs[4], quads[2];
+      for (unsigned int i = 0; i < 4; ++i)
+        pairs[i] = __builtin_shuffle(v[2 * i], v[2 * i + 1], even) +
+                   __builtin_shuffle(v[2 * i], v[2 * i + 1], odd);
+      for (unsigned int i = 0; i < 2; ++i)
+        quads[i] = __builtin_shuffle(pairs[2 * i], pairs[2 * i + 1], low) +
+                   __builtin_shuffle(pairs[2 * i], pairs[2 * i + 1], high);
+      return __builtin_shuffle(quads[0], quads[1], first) +
+             __builtin_shuffle(quads[0], quads[1], second);
+    }
+
     /** Sources summed in sequence before the pairwise tree (section 6.1). */
     constexpr std::size_t leaf_size = 64;
     /** Points whose harmonics are computed together (vectorised over them). */
@@ -909,17 +934,20 @@ namespace attnflow
             Harmonic         &&harmonic,
             OrderDone        &&order_done) const
       {
+        double x0[batch_size], x1[batch_size], x2[batch_size];
+        for (unsigned int q = 0; q < batch_size; ++q)
+          {
+            const double *x = points + 3 * std::min(q, n - 1);
+            x0[q]           = x[0];
+            x1[q]           = x[1];
+            x2[q]           = x[2];
+          }
         vdouble z[2], wr[2], wi[2], pr[2], pi_[2];
         for (unsigned int v = 0; v < 2; ++v)
-          for (unsigned int l = 0; l < lanes; ++l)
-            {
-              const double *x = points + 3 * std::min(v * lanes + l, n - 1);
-              z[v][l]         = x[2];
-              wr[v][l]        = x[0];
-              wi[v][l]        = x[1];
-            }
-        for (unsigned int v = 0; v < 2; ++v)
           {
+            z[v]   = load(x2 + v * lanes);
+            wr[v]  = load(x0 + v * lanes);
+            wi[v]  = load(x1 + v * lanes);
             pr[v]  = broadcast(1.);
             pi_[v] = broadcast(0.);
           }
@@ -1097,18 +1125,36 @@ namespace attnflow
                             n,
                             u.begin() + (c * n_components + k) * batch_size);
             }
-          for (unsigned int h = 0; h < n_harmonics; ++h)
-            for (unsigned int k = 0; k < n_components; ++k)
+          // Two harmonics times up to four components per block: eight
+          // lane-wise sums in registers over the leaf, reduced together.
+          for (unsigned int h = 0; h < n_harmonics; h += 2)
+            for (unsigned int k0 = 0; k0 < n_components; k0 += 4)
               {
-                vdouble sum = broadcast(0.);
+                const unsigned int n_h = std::min(2u, n_harmonics - h);
+                const unsigned int n_k = std::min(4u, n_components - k0);
+                vdouble            sum[8];
+                for (vdouble &v : sum)
+                  v = broadcast(0.);
                 for (std::size_t c = 0; c < n_batches; ++c)
                   {
-                    const double *y = &Y[(c * n_harmonics + h) * batch_size];
-                    const double *w = &u[(c * n_components + k) * batch_size];
-                    sum +=
-                      load(y) * load(w) + load(y + lanes) * load(w + lanes);
+                    const double *y  = &Y[(c * n_harmonics + h) * batch_size];
+                    const double *w  = &u[(c * n_components + k0) * batch_size];
+                    const vdouble y0 = load(y), y1 = load(y + lanes);
+                    // The second harmonic of an odd count repeats the first.
+                    const double *z  = n_h == 2 ? y + batch_size : y;
+                    const vdouble z0 = load(z), z1 = load(z + lanes);
+                    for (unsigned int k = 0; k < n_k; ++k)
+                      {
+                        const vdouble w0 = load(w + k * batch_size);
+                        const vdouble w1 = load(w + k * batch_size + lanes);
+                        sum[k] += y0 * w0 + y1 * w1;
+                        sum[4 + k] += z0 * w0 + z1 * w1;
+                      }
                   }
-                M[h * n_components + k] += lane_sum(sum);
+                const vdouble total = lane_sums(sum);
+                for (unsigned int i = 0; i < n_h; ++i)
+                  for (unsigned int k = 0; k < n_k; ++k)
+                    M[(h + i) * n_components + k0 + k] += total[4 * i + k];
               }
         });
     }
