@@ -400,6 +400,6 @@ namespace attnflow
               " against the " +
                 selection_name(convergence_references, study.reference) +
                 " solution")
-        << "; runs in " << (study_directory / "runs").string() << "\n";
+        << "; runs in " << (study_directory / "runs").string() << std::endl;
   }
 } // namespace attnflow

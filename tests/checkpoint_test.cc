@@ -440,4 +440,35 @@ namespace attnflow
     EXPECT_NE(read(run.scratch / "err.txt").find("is not a run folder"),
               std::string::npos);
   }
+
+
+
+  TEST(OutputSafety, AStudysFirstLineReachesAFileBeforeItsFirstRunEnds)
+  {
+    // stdout a file: the study's header must be written when the runs
+    // start, not held back until the first run's line (the finest run,
+    // refinement 4 on S^2, runs first and takes seconds).
+    const fs::path    scratch = testing::scratch_directory("study_first_line");
+    const fs::path    study   = scratch / "study";
+    Child             child({"--convergence",
+                             std::string(ATTNFLOW_SOURCE_DIR) +
+                               "/examples/convergence/sphere_h.prm",
+                             "--set",
+                             "Convergence/values=1, 2, 4",
+                             "--set",
+                             "Convergence/series values=1",
+                             "--set",
+                             "Output/directory=" + study.string()},
+                scratch);
+    const bool        first_run_started = child.wait_for([&] {
+      return fs::exists(study / "runs" / "refinements_4_k_1" /
+                        "parameters.prm");
+    });
+    const std::string out               = read(child.out);
+    child.send(SIGKILL);
+    child.wait();
+    ASSERT_TRUE(first_run_started) << read(child.err);
+    if (out.find("  run ") == std::string::npos) // still in the first run
+      EXPECT_EQ(out.rfind("attnflow convergence study: ", 0), 0u) << out;
+  }
 } // namespace attnflow
