@@ -166,6 +166,34 @@ namespace attnflow
   namespace
   {
     /**
+     * The PiecewisePolynomialDensity of the contiguous @p cells (left end,
+     * values at the @p nodes) in increasing order, up to @p right, or once
+     * around the circle from the first cell if @p right is NaN.
+     */
+    std::unique_ptr<PiecewisePolynomialDensity>
+    piecewise_density(std::vector<std::pair<double, std::vector<double>>> cells,
+                      const double                                        right,
+                      const QGauss<1>                                    &nodes)
+    {
+      std::sort(cells.begin(), cells.end());
+      std::vector<double>              vertices;
+      std::vector<std::vector<double>> values;
+      for (auto &[left, cell_values] : cells)
+        {
+          vertices.push_back(left);
+          values.push_back(std::move(cell_values));
+        }
+      vertices.push_back(std::isnan(right) ? vertices.front() + 2. * M_PI :
+                                             right);
+      std::vector<double> unit_nodes;
+      for (const Point<1> &node : nodes.get_points())
+        unit_nodes.push_back(node[0]);
+      return std::make_unique<PiecewisePolynomialDensity>(vertices,
+                                                          unit_nodes,
+                                                          values);
+    }
+
+    /**
      * On the circle S^1: rho as a density of the angle theta, cells in
      * increasing theta from the first one, by its values at the k + 1 Gauss
      * points times |dx/dxi| / |dtheta/dxi| (arc length per angle, 1 up to
@@ -197,21 +225,9 @@ namespace attnflow
             std::reverse(cell_values.begin(), cell_values.end());
           cells.emplace_back(span < 0. ? to : from, cell_values);
         }
-      std::sort(cells.begin(), cells.end());
-      std::vector<double>              vertices;
-      std::vector<std::vector<double>> values;
-      for (const auto &[left, cell_values] : cells)
-        {
-          vertices.push_back(left);
-          values.push_back(cell_values);
-        }
-      vertices.push_back(vertices.front() + 2. * M_PI);
-      std::vector<double> unit_nodes;
-      for (const Point<1> &node : nodes.get_points())
-        unit_nodes.push_back(node[0]);
-      return std::make_unique<PiecewisePolynomialDensity>(vertices,
-                                                          unit_nodes,
-                                                          values);
+      return piecewise_density(std::move(cells),
+                               std::numeric_limits<double>::quiet_NaN(),
+                               nodes);
     }
   } // namespace
 
@@ -241,21 +257,7 @@ namespace attnflow
             cells.emplace_back(cell->vertex(0)[0], cell_values);
             right = std::max(right, cell->vertex(1)[0]);
           }
-        std::sort(cells.begin(), cells.end());
-        std::vector<double>              vertices;
-        std::vector<std::vector<double>> values;
-        for (const auto &[left, cell_values] : cells)
-          {
-            vertices.push_back(left);
-            values.push_back(cell_values);
-          }
-        vertices.push_back(right);
-        std::vector<double> unit_nodes;
-        for (const Point<1> &node : nodes.get_points())
-          unit_nodes.push_back(node[0]);
-        return std::make_unique<PiecewisePolynomialDensity>(vertices,
-                                                            unit_nodes,
-                                                            values);
+        return piecewise_density(std::move(cells), right, nodes);
       }
   }
 
