@@ -1,9 +1,28 @@
 #include <attnflow/cell_connectivity.h>
 #include <attnflow/point_sets.h>
 
+#include <deal.II/base/mpi.h>
+
+#include <algorithm>
+#include <optional>
+
 
 namespace attnflow
 {
+  namespace
+  {
+    /** The vectors of @p parts one after another. */
+    template <typename T>
+    std::vector<T>
+    flatten(const std::vector<std::vector<T>> &parts)
+    {
+      std::vector<T> all;
+      for (const std::vector<T> &part : parts)
+        all.insert(all.end(), part.begin(), part.end());
+      return all;
+    }
+  } // namespace
+
   template <int dim, int spacedim>
   bool
   MeshFace<dim, spacedim>::at_boundary() const
@@ -13,45 +32,71 @@ namespace attnflow
 
 
 
+  namespace
+  {
+    /**
+     * The face @p f of @p cell as list_faces() lists it, or nothing if it
+     * is listed from its other side.
+     */
+    template <int dim, int spacedim>
+    std::optional<MeshFace<dim, spacedim>>
+    listed_face(
+      const typename dealii::DoFHandler<dim, spacedim>::active_cell_iterator
+                        &cell,
+      const unsigned int f)
+    {
+      const unsigned int invalid = dealii::numbers::invalid_unsigned_int;
+      if (cell->at_boundary(f))
+        return MeshFace<dim, spacedim>{cell,
+                                       cell,
+                                       f,
+                                       invalid,
+                                       invalid,
+                                       invalid};
+      const auto neighbor = cell->neighbor(f);
+      if (neighbor->has_children())
+        return {}; // the finer side lists this face
+      if (dim > 1 && cell->neighbor_is_coarser(f))
+        {
+          const auto faces_of_neighbor = cell->neighbor_of_coarser_neighbor(f);
+          return MeshFace<dim, spacedim>{cell,
+                                         neighbor,
+                                         f,
+                                         invalid,
+                                         faces_of_neighbor.first,
+                                         faces_of_neighbor.second};
+        }
+      // Same level (or, in 1D, a coarser neighbour): list it once.
+      if (neighbor->level() == cell->level() &&
+          neighbor->index() < cell->index())
+        return {};
+      unsigned int neighbor_face = invalid;
+      for (const unsigned int nf : neighbor->face_indices())
+        if (neighbor->face(nf)->index() == cell->face(f)->index())
+          neighbor_face = nf;
+      return MeshFace<dim, spacedim>{cell,
+                                     neighbor,
+                                     f,
+                                     invalid,
+                                     neighbor_face,
+                                     invalid};
+    }
+  } // namespace
+
+
+
   template <int dim, int spacedim>
   std::vector<MeshFace<dim, spacedim>>
   list_faces(const dealii::DoFHandler<dim, spacedim> &dof_handler)
   {
     std::vector<MeshFace<dim, spacedim>> faces;
-    const unsigned int invalid = dealii::numbers::invalid_unsigned_int;
     for (const auto &cell : dof_handler.active_cell_iterators())
-      for (const unsigned int f : cell->face_indices())
-        {
-          if (cell->at_boundary(f))
-            {
-              faces.push_back({cell, cell, f, invalid, invalid, invalid});
-              continue;
-            }
-          const auto neighbor = cell->neighbor(f);
-          if (neighbor->has_children())
-            continue; // the finer side lists this face
-          if (dim > 1 && cell->neighbor_is_coarser(f))
-            {
-              const auto faces_of_neighbor =
-                cell->neighbor_of_coarser_neighbor(f);
-              faces.push_back({cell,
-                               neighbor,
-                               f,
-                               invalid,
-                               faces_of_neighbor.first,
-                               faces_of_neighbor.second});
-              continue;
-            }
-          // Same level (or, in 1D, a coarser neighbour): list it once.
-          if (neighbor->level() == cell->level() &&
-              neighbor->index() < cell->index())
-            continue;
-          unsigned int neighbor_face = invalid;
-          for (const unsigned int nf : neighbor->face_indices())
-            if (neighbor->face(nf)->index() == cell->face(f)->index())
-              neighbor_face = nf;
-          faces.push_back({cell, neighbor, f, invalid, neighbor_face, invalid});
-        }
+      if (!cell->is_artificial())
+        for (const unsigned int f : cell->face_indices())
+          if (const auto face = listed_face<dim, spacedim>(cell, f))
+            if (face->cell->is_locally_owned() ||
+                face->neighbor->is_locally_owned())
+              faces.push_back(*face);
     return faces;
   }
 
@@ -60,23 +105,46 @@ namespace attnflow
   template <int dim, int spacedim>
   unsigned int
   count_connected_components(const std::vector<MeshFace<dim, spacedim>> &faces,
-                             const std::vector<bool>                    &marked)
+                             const std::vector<bool>                    &marked,
+                             const MPI_Comm communicator)
   {
-    const unsigned int n_cells = marked.size();
-    UnionFind          components(n_cells);
+    // The marked owned cells and the faces between marked cells, by global
+    // active cell index, from every rank: one union-find over them all.
+    using Index = dealii::types::global_cell_index;
+    std::vector<Index> cells, edges;
     for (const MeshFace<dim, spacedim> &face : faces)
-      if (!face.at_boundary())
-        {
-          const unsigned int a = face.cell->active_cell_index(),
-                             b = face.neighbor->active_cell_index();
-          if (marked[a] && marked[b])
-            components.unite(a, b);
-        }
-    unsigned int n_components = 0;
-    for (unsigned int c = 0; c < n_cells; ++c)
-      if (marked[c] && components.find(c) == c)
-        ++n_components;
-    return n_components;
+      {
+        const auto record = [&](const auto &cell) {
+          if (cell->is_locally_owned() && marked[cell->active_cell_index()])
+            cells.push_back(cell->global_active_cell_index());
+        };
+        // An owned cell from each of its faces (duplicates go below).
+        record(face.cell);
+        if (!face.at_boundary())
+          record(face.neighbor);
+        if (!face.at_boundary() && marked[face.cell->active_cell_index()] &&
+            marked[face.neighbor->active_cell_index()])
+          {
+            edges.push_back(face.cell->global_active_cell_index());
+            edges.push_back(face.neighbor->global_active_cell_index());
+          }
+      }
+    if (dealii::Utilities::MPI::n_mpi_processes(communicator) > 1)
+      {
+        cells =
+          flatten(dealii::Utilities::MPI::all_gather(communicator, cells));
+        edges =
+          flatten(dealii::Utilities::MPI::all_gather(communicator, edges));
+      }
+    std::sort(cells.begin(), cells.end());
+    cells.erase(std::unique(cells.begin(), cells.end()), cells.end());
+    const auto position = [&](const Index i) {
+      return std::lower_bound(cells.begin(), cells.end(), i) - cells.begin();
+    };
+    UnionFind components(cells.size());
+    for (std::size_t e = 0; e < edges.size(); e += 2)
+      components.unite(position(edges[e]), position(edges[e + 1]));
+    return components.n_sets();
   }
 
 
@@ -86,29 +154,34 @@ namespace attnflow
   list_faces(const dealii::DoFHandler<1, 1> &);
   template unsigned int
   count_connected_components(const std::vector<MeshFace<1, 1>> &,
-                             const std::vector<bool> &);
+                             const std::vector<bool> &,
+                             const MPI_Comm);
   template struct MeshFace<2, 2>;
   template std::vector<MeshFace<2, 2>>
   list_faces(const dealii::DoFHandler<2, 2> &);
   template unsigned int
   count_connected_components(const std::vector<MeshFace<2, 2>> &,
-                             const std::vector<bool> &);
+                             const std::vector<bool> &,
+                             const MPI_Comm);
   template struct MeshFace<3, 3>;
   template std::vector<MeshFace<3, 3>>
   list_faces(const dealii::DoFHandler<3, 3> &);
   template unsigned int
   count_connected_components(const std::vector<MeshFace<3, 3>> &,
-                             const std::vector<bool> &);
+                             const std::vector<bool> &,
+                             const MPI_Comm);
   template struct MeshFace<1, 2>;
   template std::vector<MeshFace<1, 2>>
   list_faces(const dealii::DoFHandler<1, 2> &);
   template unsigned int
   count_connected_components(const std::vector<MeshFace<1, 2>> &,
-                             const std::vector<bool> &);
+                             const std::vector<bool> &,
+                             const MPI_Comm);
   template struct MeshFace<2, 3>;
   template std::vector<MeshFace<2, 3>>
   list_faces(const dealii::DoFHandler<2, 3> &);
   template unsigned int
   count_connected_components(const std::vector<MeshFace<2, 3>> &,
-                             const std::vector<bool> &);
+                             const std::vector<bool> &,
+                             const MPI_Comm);
 } // namespace attnflow

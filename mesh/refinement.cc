@@ -1,5 +1,6 @@
 #include <attnflow/refinement.h>
 
+#include <deal.II/distributed/shared_tria.h>
 #include <deal.II/grid/grid_refinement.h>
 
 #include <algorithm>
@@ -18,9 +19,20 @@ namespace attnflow
     dealii::GridRefinement::coarsen(triangulation,
                                     ratio,
                                     parameters.coarsen_ratio);
-    const int coarsest = std::max(0, int(parameters.refinements) - 2);
+    const int  coarsest = std::max(0, int(parameters.refinements) - 2);
+    const bool replicated =
+      dynamic_cast<
+        const dealii::parallel::shared::Triangulation<dim, spacedim> *>(
+        &triangulation) != nullptr;
     for (const auto &cell : triangulation.active_cell_iterators())
       {
+        // Each rank flags the cells it owns (a mesh that is whole on every
+        // rank, parallel::shared, is flagged alike everywhere).
+        if (!replicated && !cell->is_locally_owned())
+          {
+            cell->clear_refine_flag();
+            cell->clear_coarsen_flag();
+          }
         if (cell->level() >= int(parameters.max_refinement_level))
           cell->clear_refine_flag();
         if (cell->level() <= coarsest)

@@ -1,20 +1,25 @@
 /**
  * @file
- * The checkpoint of the density (doc/theory.md section 11): the mesh with
- * rho in one archive, the replicated state (time, counters, PVD record) in
- * another. Under MPI the first becomes
- * parallel::distributed::SolutionTransfer::prepare_for_serialization(rho)
- * followed by Triangulation::save(file), and SolutionTransfer::deserialize
- * after Triangulation::load(file) (step-83); the second is written by rank
- * 0 and read by all.
+ * The checkpoint of the density (doc/theory.md section 11): the mesh as the
+ * ids of its active cells with the coefficients of rho on each, in the order
+ * of the ids, in one archive; the state (time, counters, PVD record) in
+ * another. Neither depends on the ranks that wrote it: a run resumes on any
+ * number of them, the mesh rebuilt from the coarse one and shared out anew.
  */
 #include <attnflow/continuity_solver.h>
+#include <attnflow/distributed.h>
 #include <attnflow/exceptions.h>
 
-#include <deal.II/grid/manifold.h>
+#include <deal.II/base/mpi.h>
+#include <deal.II/lac/vector.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <set>
+#include <sstream>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -59,57 +64,86 @@ namespace attnflow
 
 
   template <int dim, int spacedim>
-  void
-  DGSpace<dim, spacedim>::save_mesh(
-    boost::archive::binary_oarchive &archive) const
+  bool
+  DGSpace<dim, spacedim>::rebuild_mesh(const std::vector<CellId> &cells)
   {
-    triangulation.save(archive, 0);
+    const std::set<CellId> wanted(cells.begin(), cells.end());
+    // Each pass refines the cells that hold a wanted cell and coarsens those
+    // inside one, until every cell is wanted (or nothing changes).
+    for (unsigned int pass = 0; pass < 2 * 64; ++pass)
+      {
+        int changed = 0, foreign = 0;
+        for (const auto &cell : triangulation.active_cell_iterators())
+          if (cell->is_locally_owned())
+            {
+              const CellId id = cell->id();
+              if (wanted.count(id) != 0)
+                continue;
+              const auto next = wanted.lower_bound(id);
+              if (next != wanted.end() && id.is_ancestor_of(*next))
+                cell->set_refine_flag();
+              else if (cell->level() > 0)
+                cell->set_coarsen_flag();
+              else
+                foreign = 1; // a coarse cell that holds no wanted cell
+              changed = 1;
+            }
+        if (Utilities::MPI::max(foreign, get_communicator()) != 0)
+          return false;
+        if (Utilities::MPI::max(changed, get_communicator()) == 0)
+          {
+            reinit();
+            return Utilities::MPI::sum(owned.size(), get_communicator()) ==
+                   wanted.size();
+          }
+        triangulation.execute_coarsening_and_refinement();
+      }
+    return false;
   }
 
 
 
   template <int dim, int spacedim>
-  void
-  DGSpace<dim, spacedim>::load_mesh(boost::archive::binary_iarchive &archive)
+  std::vector<std::pair<std::string, std::string>>
+  ContinuitySolver<dim, spacedim>::checkpoint_files() const
   {
-    // Triangulation::load() clears the mesh, which it refuses while a
-    // DoFHandler uses it: the DoFHandler looks at an empty mesh meanwhile.
-    // Clearing also forgets the manifolds (the sphere's curved cells),
-    // which are not in the archive: they are set again.
-    std::vector<
-      std::pair<types::manifold_id, std::unique_ptr<Manifold<dim, spacedim>>>>
-      manifolds;
-    for (const types::manifold_id id : triangulation.get_manifold_ids())
-      if (id != numbers::flat_manifold_id)
-        manifolds.emplace_back(id, triangulation.get_manifold(id).clone());
-    const Triangulation<dim, spacedim> placeholder;
-    dof_handler.reinit(placeholder);
-    triangulation.load(archive, 0);
-    for (const auto &[id, manifold] : manifolds)
-      triangulation.set_manifold(id, *manifold);
-    dof_handler.reinit(triangulation);
-    reinit();
-  }
-
-
-
-  template <int dim, int spacedim>
-  void
-  ContinuitySolver<dim, spacedim>::save_checkpoint(OutputFolder &folder) const
-  {
-    write_file_atomically(folder.add("density.mesh"), [&](std::ostream &out) {
-      boost::archive::binary_oarchive archive(out);
-      space.save_mesh(archive);
-      archive << density;
+    // Each owned cell: its id and the coefficients of rho on it; the cells
+    // of all ranks on rank 0, in the order of their ids.
+    using Cells = std::vector<std::pair<std::string, std::vector<double>>>;
+    Cells          cells;
+    Vector<double> values(space.get_fe().n_dofs_per_cell());
+    density.update_ghost_values();
+    for (const auto &cell : space.owned_cells())
+      {
+        cell->get_dof_values(density, values);
+        cells.emplace_back(cell->id().to_string(),
+                           std::vector<double>(values.begin(), values.end()));
+      }
+    const std::vector<Cells> parts =
+      Utilities::MPI::gather(communicator, cells, 0);
+    if (!is_root(communicator))
+      return {};
+    Cells all;
+    for (const Cells &part : parts)
+      all.insert(all.end(), part.begin(), part.end());
+    std::sort(all.begin(), all.end(), [](const auto &a, const auto &b) {
+      return CellId(a.first) < CellId(b.first);
     });
-    write_file_atomically(folder.add("density.state"), [&](std::ostream &out) {
-      boost::archive::binary_oarchive archive(out);
+
+    std::ostringstream mesh, state;
+    {
+      boost::archive::binary_oarchive archive(mesh);
+      archive << all;
+    }
+    {
+      boost::archive::binary_oarchive archive(state);
       const bool                      has_pvd = pvd != nullptr;
       archive << current_time << initial_mass << outflow << n_steps << last_step
               << n_linear_iterations << adaptations << has_pvd;
       if (has_pvd)
         archive << *pvd;
-    });
+    }
+    return {{"density.mesh", mesh.str()}, {"density.state", state.str()}};
   }
 
 
@@ -120,16 +154,40 @@ namespace attnflow
     const std::filesystem::path &checkpoint,
     const std::filesystem::path &run_folder)
   {
-    read_archive(checkpoint / "density.mesh",
-                 [&](boost::archive::binary_iarchive &archive) {
-                   space.load_mesh(archive);
-                   reinit();
-                   archive >> density;
-                 });
-    if (density.size() != space.get_dof_handler().n_dofs())
-      throw InputError((checkpoint / "density.mesh").string(),
-                       "holds a density of another mesh or degree than "
-                       "this run's");
+    const std::filesystem::path mesh_file = checkpoint / "density.mesh";
+    std::vector<std::pair<std::string, std::vector<double>>> cells;
+    read_archive(mesh_file, [&](boost::archive::binary_iarchive &archive) {
+      archive >> cells;
+    });
+    std::map<CellId, std::vector<double>> values_of;
+    try
+      {
+        for (auto &[id, values] : cells)
+          values_of.emplace(CellId(id), std::move(values));
+      }
+    catch (const ExceptionBase &)
+      {
+        throw InputError(mesh_file.string(), "holds a cell of no mesh");
+      }
+    std::vector<CellId> ids;
+    for (const auto &cell : values_of)
+      ids.push_back(cell.first);
+    if (!space.rebuild_mesh(ids))
+      throw InputError(mesh_file.string(),
+                       "holds the mesh of another domain than this run's");
+    reinit();
+    density = space.create_vector();
+    Vector<double> values(space.get_fe().n_dofs_per_cell());
+    for (const auto &cell : space.owned_cells())
+      {
+        const std::vector<double> &saved = values_of.at(cell->id());
+        if (saved.size() != values.size())
+          throw InputError(mesh_file.string(),
+                           "holds a density of another degree than this run's");
+        std::copy(saved.begin(), saved.end(), values.begin());
+        cell->set_dof_values(values, density);
+      }
+    density.update_ghost_values();
     read_archive(checkpoint / "density.state",
                  [&](boost::archive::binary_iarchive &archive) {
                    bool has_pvd = false;
@@ -148,48 +206,38 @@ namespace attnflow
 
 
 
-  template void
-  DGSpace<1, 1>::save_mesh(boost::archive::binary_oarchive &) const;
-  template void
-  DGSpace<1, 1>::load_mesh(boost::archive::binary_iarchive &);
-  template void
-  ContinuitySolver<1, 1>::save_checkpoint(OutputFolder &) const;
+  template bool
+  DGSpace<1, 1>::rebuild_mesh(const std::vector<CellId> &);
+  template std::vector<std::pair<std::string, std::string>>
+  ContinuitySolver<1, 1>::checkpoint_files() const;
   template void
   ContinuitySolver<1, 1>::load_checkpoint(const std::filesystem::path &,
                                           const std::filesystem::path &);
-  template void
-  DGSpace<2, 2>::save_mesh(boost::archive::binary_oarchive &) const;
-  template void
-  DGSpace<2, 2>::load_mesh(boost::archive::binary_iarchive &);
-  template void
-  ContinuitySolver<2, 2>::save_checkpoint(OutputFolder &) const;
+  template bool
+  DGSpace<2, 2>::rebuild_mesh(const std::vector<CellId> &);
+  template std::vector<std::pair<std::string, std::string>>
+  ContinuitySolver<2, 2>::checkpoint_files() const;
   template void
   ContinuitySolver<2, 2>::load_checkpoint(const std::filesystem::path &,
                                           const std::filesystem::path &);
-  template void
-  DGSpace<3, 3>::save_mesh(boost::archive::binary_oarchive &) const;
-  template void
-  DGSpace<3, 3>::load_mesh(boost::archive::binary_iarchive &);
-  template void
-  ContinuitySolver<3, 3>::save_checkpoint(OutputFolder &) const;
+  template bool
+  DGSpace<3, 3>::rebuild_mesh(const std::vector<CellId> &);
+  template std::vector<std::pair<std::string, std::string>>
+  ContinuitySolver<3, 3>::checkpoint_files() const;
   template void
   ContinuitySolver<3, 3>::load_checkpoint(const std::filesystem::path &,
                                           const std::filesystem::path &);
-  template void
-  DGSpace<1, 2>::save_mesh(boost::archive::binary_oarchive &) const;
-  template void
-  DGSpace<1, 2>::load_mesh(boost::archive::binary_iarchive &);
-  template void
-  ContinuitySolver<1, 2>::save_checkpoint(OutputFolder &) const;
+  template bool
+  DGSpace<1, 2>::rebuild_mesh(const std::vector<CellId> &);
+  template std::vector<std::pair<std::string, std::string>>
+  ContinuitySolver<1, 2>::checkpoint_files() const;
   template void
   ContinuitySolver<1, 2>::load_checkpoint(const std::filesystem::path &,
                                           const std::filesystem::path &);
-  template void
-  DGSpace<2, 3>::save_mesh(boost::archive::binary_oarchive &) const;
-  template void
-  DGSpace<2, 3>::load_mesh(boost::archive::binary_iarchive &);
-  template void
-  ContinuitySolver<2, 3>::save_checkpoint(OutputFolder &) const;
+  template bool
+  DGSpace<2, 3>::rebuild_mesh(const std::vector<CellId> &);
+  template std::vector<std::pair<std::string, std::string>>
+  ContinuitySolver<2, 3>::checkpoint_files() const;
   template void
   ContinuitySolver<2, 3>::load_checkpoint(const std::filesystem::path &,
                                           const std::filesystem::path &);

@@ -5,6 +5,8 @@
 #include <attnflow/exceptions.h>
 #include <attnflow/refinement.h>
 
+#include <deal.II/base/mpi.h>
+#include <deal.II/distributed/solution_transfer.h>
 #include <deal.II/grid/grid_tools.h>
 #include <deal.II/numerics/solution_transfer.h>
 
@@ -27,8 +29,8 @@ namespace attnflow
     const MPI_Comm           communicator)
       : model(model)
       , parameters(parameters)
-      , space(this->parameters)
-      , field(model, engine, space, timer, field_parameters, communicator)
+      , space(this->parameters, communicator)
+      , field(model, engine, space, timer, field_parameters)
       , transport(space)
       , limiter(space)
       , explicit_stepper(this->parameters, space, transport, field, timer)
@@ -96,7 +98,7 @@ namespace attnflow
   {
     if (!parameters.positivity_limiter)
       return {};
-    return [this, negative](Vector<double> &rho) {
+    return [this, negative](DensityVector &rho) {
       limiter.limit(rho, negative, current_time);
     };
   }
@@ -109,10 +111,14 @@ namespace attnflow
   {
     outflow += step.outflow;
     n_linear_iterations += step.n_linear_iterations;
+    // The same verdict on every rank.
+    double finite = 1.;
     for (const double v : density)
       if (!std::isfinite(v))
-        throw NumericalError("the density is not finite at t = " +
-                             std::to_string(current_time));
+        finite = 0.;
+    if (Utilities::MPI::min(finite, communicator) == 0.)
+      throw NumericalError("the density is not finite at t = " +
+                           std::to_string(current_time));
     ++n_steps;
     last_step = step.size;
   }
@@ -209,16 +215,8 @@ namespace attnflow
   ContinuitySolver<dim, spacedim>::adapt_mesh()
   {
     mark_cells();
-    const double         mass = space.integral(density);
-    const Vector<double> old  = density;
-    SolutionTransfer<dim, Vector<double>, spacedim> transfer(
-      space.get_dof_handler());
-    transfer.prepare_for_coarsening_and_refinement(old);
-    space.get_triangulation().execute_coarsening_and_refinement();
-    space.reinit();
-    reinit();
-    density.reinit(space.get_dof_handler().n_dofs());
-    transfer.interpolate(old, density);
+    const double mass = space.integral(density);
+    transfer_to_adapted_mesh();
     // Curved cells: children and parents differ in shape, so the transfer
     // changes the mass by the geometry error; restore it exactly.
     density *= mass / space.integral(density);
@@ -232,13 +230,72 @@ namespace attnflow
 
 
   template <int dim, int spacedim>
+  void
+  ContinuitySolver<dim, spacedim>::transfer_to_adapted_mesh()
+  {
+    density.update_ghost_values();
+    if constexpr (dim > 1)
+      {
+        parallel::distributed::SolutionTransfer<dim, DensityVector, spacedim>
+          transfer(space.get_dof_handler());
+        transfer.prepare_for_coarsening_and_refinement(density);
+        space.get_triangulation().execute_coarsening_and_refinement();
+        space.reinit();
+        reinit();
+        DensityVector transferred = space.create_owned_vector();
+        transfer.interpolate(transferred);
+        density = space.create_vector();
+        density = transferred;
+      }
+    else
+      {
+        // The mesh is on every rank whole (parallel::shared): the serial
+        // transfer of rho whole.
+        const Vector<double> old = replicated(density);
+        SolutionTransfer<dim, Vector<double>, spacedim> transfer(
+          space.get_dof_handler());
+        transfer.prepare_for_coarsening_and_refinement(old);
+        space.get_triangulation().execute_coarsening_and_refinement();
+        space.reinit();
+        reinit();
+        Vector<double> transferred(space.get_dof_handler().n_dofs());
+        transfer.interpolate(old, transferred);
+        density = space.create_vector();
+        for (const types::global_dof_index i : space.locally_owned_dofs())
+          density(i) = transferred(i);
+        density.update_ghost_values();
+      }
+  }
+
+
+
+  template <int dim, int spacedim>
+  Vector<double>
+  ContinuitySolver<dim, spacedim>::replicated(const DensityVector &rho) const
+  {
+    const types::global_dof_index n = space.get_dof_handler().n_dofs();
+    DensityVector                 all(space.locally_owned_dofs(),
+                      complete_index_set(n),
+                      communicator);
+    all = rho;
+    all.update_ghost_values();
+    Vector<double> whole(n);
+    for (types::global_dof_index i = 0; i < n; ++i)
+      whole(i) = all(i);
+    return whole;
+  }
+
+
+
+  template <int dim, int spacedim>
   DensityStatistics
   ContinuitySolver<dim, spacedim>::statistics() const
   {
     DensityStatistics s;
-    s.mass = space.integral(density);
+    s.mass                       = space.integral(density);
+    const WeightedPoints measure = field.measure(density);
     static_cast<Moments &>(s) =
-      weighted_moments(space.cell_points(), space.cell_point_weights(density));
+      weighted_moments(measure.points, measure.weights);
     s.min_density         = limiter.minimum(density);
     s.energy              = field.energy(density, current_layer());
     s.n_clusters          = count_clusters(space, density);
@@ -255,7 +312,7 @@ namespace attnflow
   WeightedPoints
   ContinuitySolver<dim, spacedim>::quadrature_measure() const
   {
-    return {space.cell_points(), field.source_weights(density)};
+    return field.measure(density);
   }
 
 
@@ -272,8 +329,7 @@ namespace attnflow
 
   template <int dim, int spacedim>
   double
-  ContinuitySolver<dim, spacedim>::l1_distance(
-    const Vector<double> &other) const
+  ContinuitySolver<dim, spacedim>::l1_distance(const DensityVector &other) const
   {
     return attnflow::l1_distance(space, density, other);
   }
@@ -320,8 +376,10 @@ namespace attnflow
   double
   ContinuitySolver<dim, spacedim>::mesh_size() const
   {
-    return GridTools::maximal_cell_diameter(space.get_triangulation(),
-                                            space.get_mapping());
+    return Utilities::MPI::max(
+      GridTools::maximal_cell_diameter(space.get_triangulation(),
+                                       space.get_mapping()),
+      communicator);
   }
 
 
@@ -342,21 +400,31 @@ namespace attnflow
     const unsigned int           index)
   {
     field.evaluate(density, current_layer());
-    on_root(communicator, [&]() {
-      std::ostringstream name;
-      name << "density_" << std::setw(4) << std::setfill('0') << index
-           << ".vtu";
+    const std::vector<std::string> names = output_files(index);
+    collective(communicator, [&]() {
       write_density_vtu(space,
                         density,
                         field.velocity(),
                         parameters,
                         current_time,
                         index,
-                        directory / name.str());
+                        directory,
+                        names);
+    });
+    on_root(communicator, [&]() {
       if (!pvd)
         pvd = std::make_unique<PvdRecord>(directory / "density.pvd");
-      pvd->add(current_time, name.str());
+      pvd->add(current_time, names[0]);
     });
+  }
+
+
+
+  template <int dim, int spacedim>
+  std::vector<std::string>
+  ContinuitySolver<dim, spacedim>::output_files(const unsigned int index) const
+  {
+    return density_file_names(index, n_ranks(communicator));
   }
 
 

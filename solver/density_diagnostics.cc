@@ -1,6 +1,7 @@
 #include <attnflow/density_diagnostics.h>
 #include <attnflow/exceptions.h>
 
+#include <deal.II/base/mpi.h>
 #include <deal.II/base/quadrature_lib.h>
 #include <deal.II/fe/fe_values.h>
 #include <deal.II/numerics/vector_tools_interpolate.h>
@@ -17,7 +18,7 @@ namespace attnflow
   template <int dim, int spacedim>
   double
   integrate(const DGSpace<dim, spacedim>                         &space,
-            const Vector<double>                                 &rho,
+            const DensityVector                                  &rho,
             const std::function<double(const Point<spacedim> &)> &f)
   {
     const std::vector<double> weights = space.cell_point_weights(rho);
@@ -30,24 +31,41 @@ namespace attnflow
           x[k] = points[q][k];
         sum += weights[q] * f(x);
       }
-    return sum;
+    return space.sum_over_ranks(sum);
   }
 
 
 
   template <int dim, int spacedim>
   unsigned int
-  count_clusters(const DGSpace<dim, spacedim> &space, const Vector<double> &rho)
+  count_clusters(const DGSpace<dim, spacedim> &space, const DensityVector &rho)
   {
-    const std::vector<double> mass =
-      space.cell_integrals(space.cell_point_weights(rho));
-    const std::vector<double> &volume = space.cell_measures();
-    const double average = std::accumulate(mass.begin(), mass.end(), 0.) /
-                           std::accumulate(volume.begin(), volume.end(), 0.);
-    std::vector<bool> dense(mass.size());
-    for (std::size_t c = 0; c < mass.size(); ++c)
-      dense[c] = mass[c] > 2. * average * volume[c];
-    return count_connected_components(space.faces(), dense);
+    // The cells of mean density above twice the average: the owned cells
+    // and the ghosts beside them, which connect clusters across ranks.
+    rho.update_ghost_values();
+    const double average = space.integral(rho) / space.domain_measure();
+    FEValues<dim, spacedim> fe_values(space.get_mapping(),
+                                      space.get_fe(),
+                                      space.get_cell_quadrature(),
+                                      update_values | update_JxW_values);
+    std::vector<double>     values(space.get_cell_quadrature().size());
+    std::vector<bool> dense(space.get_triangulation().n_active_cells(), false);
+    for (const auto &cell : space.get_dof_handler().active_cell_iterators())
+      if (!cell->is_artificial())
+        {
+          fe_values.reinit(cell);
+          fe_values.get_function_values(rho, values);
+          double mass = 0., volume = 0.;
+          for (const unsigned int q : fe_values.quadrature_point_indices())
+            {
+              mass += values[q] * fe_values.JxW(q);
+              volume += fe_values.JxW(q);
+            }
+          dense[cell->active_cell_index()] = mass > 2. * average * volume;
+        }
+    return count_connected_components(space.faces(),
+                                      dense,
+                                      space.get_communicator());
   }
 
 
@@ -57,13 +75,23 @@ namespace attnflow
   relative_cell_density(const DGSpace<dim, spacedim> &space,
                         const std::vector<double>    &source_weights)
   {
-    const std::vector<double> mass = space.cell_integrals(source_weights);
-    const Vector<double>      cell_mass(mass.begin(), mass.end()),
-      volume(space.cell_measures().begin(), space.cell_measures().end());
-    const double   average = cell_mass.l1_norm() / volume.l1_norm();
-    Vector<double> ratio(cell_mass.size());
-    for (unsigned int c = 0; c < ratio.size(); ++c)
-      ratio(c) = cell_mass(c) / volume(c) / average;
+    const std::vector<double>  mass   = space.cell_integrals(source_weights);
+    const std::vector<double> &volume = space.cell_measures();
+    const double               average =
+      space.sum_over_ranks(std::accumulate(mass.begin(), mass.end(), 0.)) /
+      space.domain_measure();
+    Vector<double> ratio(space.get_triangulation().n_active_cells());
+    for (const auto &cell : space.owned_cells())
+      {
+        const unsigned int c             = space.cell_index(cell);
+        ratio(cell->active_cell_index()) = mass[c] / volume[c] / average;
+      }
+    // A mesh whole on every rank (parallel::shared, dim = 1) is flagged
+    // alike on every rank: each cell's ratio from its owner.
+    if constexpr (dim == 1)
+      Utilities::MPI::sum(ArrayView<const double>(ratio.begin(), ratio.size()),
+                          space.get_communicator(),
+                          ArrayView<double>(ratio.begin(), ratio.size()));
     return ratio;
   }
 
@@ -72,7 +100,7 @@ namespace attnflow
   template <int dim, int spacedim>
   double
   l1_distance(const DGSpace<dim, spacedim>                         &space,
-              const Vector<double>                                 &rho,
+              const DensityVector                                  &rho,
               const std::function<double(const Point<spacedim> &)> &exact)
   {
     const QGauss<dim>       quadrature(space.get_fe().degree + 4);
@@ -83,7 +111,8 @@ namespace attnflow
                                         update_quadrature_points);
     std::vector<double>     values(quadrature.size());
     double                  distance = 0.;
-    for (const auto &cell : space.get_dof_handler().active_cell_iterators())
+    rho.update_ghost_values();
+    for (const auto &cell : space.owned_cells())
       {
         fe_values.reinit(cell);
         fe_values.get_function_values(rho, values);
@@ -93,7 +122,7 @@ namespace attnflow
                      exact(space.on_domain(fe_values.quadrature_point(q)))) *
             fe_values.JxW(q);
       }
-    return distance;
+    return space.sum_over_ranks(distance);
   }
 
 
@@ -101,15 +130,15 @@ namespace attnflow
   template <int dim, int spacedim>
   double
   l1_distance(const DGSpace<dim, spacedim> &space,
-              const Vector<double>         &rho,
-              const Vector<double>         &other)
+              const DensityVector          &rho,
+              const DensityVector          &other)
   {
-    Vector<double> difference = rho;
+    DensityVector difference = rho;
     difference -= other;
     double distance = 0.;
     for (const double w : space.cell_point_weights(difference))
       distance += std::abs(w);
-    return distance;
+    return space.sum_over_ranks(distance);
   }
 
 
@@ -117,9 +146,9 @@ namespace attnflow
   template <int dim, int spacedim>
   double
   l1_distance(const DGSpace<dim, spacedim> &space,
-              const Vector<double>         &rho,
+              const DensityVector          &rho,
               const DGSpace<dim, spacedim> &other_space,
-              const Vector<double>         &other_rho)
+              const DensityVector          &other_rho)
   {
     if (other_space.get_triangulation().n_cells(0) !=
         space.get_triangulation().n_cells(0))
@@ -129,11 +158,14 @@ namespace attnflow
     const FE_DGQ<dim, spacedim> &other_fe = other_space.get_fe();
     DoFHandler<dim, spacedim>    on_other_mesh(other_space.get_triangulation());
     on_other_mesh.distribute_dofs(fe);
-    Vector<double> interpolated(on_other_mesh.n_dofs());
+    DensityVector interpolated(on_other_mesh.locally_owned_dofs(),
+                               space.get_communicator());
+    rho.update_ghost_values();
     VectorTools::interpolate_to_different_mesh(space.get_dof_handler(),
                                                rho,
                                                on_other_mesh,
                                                interpolated);
+    other_rho.update_ghost_values();
 
     const QGauss<dim> quadrature(std::max(fe.degree, other_fe.degree) + 4);
     FEValues<dim, spacedim> mine(other_space.get_mapping(),
@@ -150,15 +182,18 @@ namespace attnflow
     for (const auto &other_cell :
          other_space.get_dof_handler().active_cell_iterators())
       {
-        mine.reinit(cell);
-        theirs.reinit(other_cell);
-        mine.get_function_values(interpolated, a);
-        theirs.get_function_values(other_rho, b);
-        for (unsigned int q = 0; q < quadrature.size(); ++q)
-          distance += std::abs(a[q] - b[q]) * theirs.JxW(q);
+        if (other_cell->is_locally_owned())
+          {
+            mine.reinit(cell);
+            theirs.reinit(other_cell);
+            mine.get_function_values(interpolated, a);
+            theirs.get_function_values(other_rho, b);
+            for (unsigned int q = 0; q < quadrature.size(); ++q)
+              distance += std::abs(a[q] - b[q]) * theirs.JxW(q);
+          }
         ++cell;
       }
-    return distance;
+    return space.sum_over_ranks(distance);
   }
 
 
@@ -173,8 +208,17 @@ namespace attnflow
     std::unique_ptr<PiecewisePolynomialDensity>
     piecewise_density(std::vector<std::pair<double, std::vector<double>>> cells,
                       const double                                        right,
-                      const QGauss<1>                                    &nodes)
+                      const QGauss<1>                                    &nodes,
+                      const MPI_Comm communicator)
     {
+      if (Utilities::MPI::n_mpi_processes(communicator) > 1)
+        {
+          std::vector<std::pair<double, std::vector<double>>> all;
+          for (const auto &part :
+               Utilities::MPI::all_gather(communicator, cells))
+            all.insert(all.end(), part.begin(), part.end());
+          cells.swap(all);
+        }
       std::sort(cells.begin(), cells.end());
       std::vector<double>              vertices;
       std::vector<std::vector<double>> values;
@@ -200,7 +244,7 @@ namespace attnflow
      * the mapping's error on the unit circle; doc/theory.md section 5.1).
      */
     std::unique_ptr<PiecewisePolynomialDensity>
-    circle_density(const DGSpace<1, 2> &space, const Vector<double> &rho)
+    circle_density(const DGSpace<1, 2> &space, const DensityVector &rho)
     {
       const QGauss<1>     nodes(space.get_fe().degree + 1);
       FEValues<1, 2>      fe_values(space.get_mapping(),
@@ -209,7 +253,8 @@ namespace attnflow
                                update_values | update_JxW_values);
       std::vector<double> cell_values(nodes.size());
       std::vector<std::pair<double, std::vector<double>>> cells;
-      for (const auto &cell : space.get_dof_handler().active_cell_iterators())
+      rho.update_ghost_values();
+      for (const auto &cell : space.owned_cells())
         {
           fe_values.reinit(cell);
           fe_values.get_function_values(rho, cell_values);
@@ -227,7 +272,8 @@ namespace attnflow
         }
       return piecewise_density(std::move(cells),
                                std::numeric_limits<double>::quiet_NaN(),
-                               nodes);
+                               nodes,
+                               space.get_communicator());
     }
   } // namespace
 
@@ -236,7 +282,7 @@ namespace attnflow
   template <int dim, int spacedim>
   std::unique_ptr<PiecewisePolynomialDensity>
   interval_density(const DGSpace<dim, spacedim> &space,
-                   const Vector<double>         &rho)
+                   const DensityVector          &rho)
   {
     if constexpr (dim == 1 && spacedim == 2)
       return circle_density(space, rho);
@@ -250,14 +296,19 @@ namespace attnflow
         std::vector<double> cell_values(nodes.size());
         std::vector<std::pair<double, std::vector<double>>> cells;
         double right = -std::numeric_limits<double>::max();
-        for (const auto &cell : space.get_dof_handler().active_cell_iterators())
+        rho.update_ghost_values();
+        for (const auto &cell : space.owned_cells())
           {
             fe_values.reinit(cell);
             fe_values.get_function_values(rho, cell_values);
             cells.emplace_back(cell->vertex(0)[0], cell_values);
             right = std::max(right, cell->vertex(1)[0]);
           }
-        return piecewise_density(std::move(cells), right, nodes);
+        return piecewise_density(std::move(cells),
+                                 Utilities::MPI::max(right,
+                                                     space.get_communicator()),
+                                 nodes,
+                                 space.get_communicator());
       }
   }
 
@@ -265,117 +316,117 @@ namespace attnflow
 
   template double
   integrate(const DGSpace<1, 1> &,
-            const Vector<double> &,
+            const DensityVector &,
             const std::function<double(const Point<1> &)> &);
   template unsigned int
-  count_clusters(const DGSpace<1, 1> &, const Vector<double> &);
+  count_clusters(const DGSpace<1, 1> &, const DensityVector &);
   template Vector<double>
   relative_cell_density(const DGSpace<1, 1> &, const std::vector<double> &);
   template double
   l1_distance(const DGSpace<1, 1> &,
-              const Vector<double> &,
+              const DensityVector &,
               const std::function<double(const Point<1> &)> &);
   template double
   l1_distance(const DGSpace<1, 1> &,
-              const Vector<double> &,
-              const Vector<double> &);
+              const DensityVector &,
+              const DensityVector &);
   template double
   l1_distance(const DGSpace<1, 1> &,
-              const Vector<double> &,
+              const DensityVector &,
               const DGSpace<1, 1> &,
-              const Vector<double> &);
+              const DensityVector &);
   template std::unique_ptr<PiecewisePolynomialDensity>
-  interval_density(const DGSpace<1, 1> &, const Vector<double> &);
+  interval_density(const DGSpace<1, 1> &, const DensityVector &);
   template double
   integrate(const DGSpace<2, 2> &,
-            const Vector<double> &,
+            const DensityVector &,
             const std::function<double(const Point<2> &)> &);
   template unsigned int
-  count_clusters(const DGSpace<2, 2> &, const Vector<double> &);
+  count_clusters(const DGSpace<2, 2> &, const DensityVector &);
   template Vector<double>
   relative_cell_density(const DGSpace<2, 2> &, const std::vector<double> &);
   template double
   l1_distance(const DGSpace<2, 2> &,
-              const Vector<double> &,
+              const DensityVector &,
               const std::function<double(const Point<2> &)> &);
   template double
   l1_distance(const DGSpace<2, 2> &,
-              const Vector<double> &,
-              const Vector<double> &);
+              const DensityVector &,
+              const DensityVector &);
   template double
   l1_distance(const DGSpace<2, 2> &,
-              const Vector<double> &,
+              const DensityVector &,
               const DGSpace<2, 2> &,
-              const Vector<double> &);
+              const DensityVector &);
   template std::unique_ptr<PiecewisePolynomialDensity>
-  interval_density(const DGSpace<2, 2> &, const Vector<double> &);
+  interval_density(const DGSpace<2, 2> &, const DensityVector &);
   template double
   integrate(const DGSpace<3, 3> &,
-            const Vector<double> &,
+            const DensityVector &,
             const std::function<double(const Point<3> &)> &);
   template unsigned int
-  count_clusters(const DGSpace<3, 3> &, const Vector<double> &);
+  count_clusters(const DGSpace<3, 3> &, const DensityVector &);
   template Vector<double>
   relative_cell_density(const DGSpace<3, 3> &, const std::vector<double> &);
   template double
   l1_distance(const DGSpace<3, 3> &,
-              const Vector<double> &,
+              const DensityVector &,
               const std::function<double(const Point<3> &)> &);
   template double
   l1_distance(const DGSpace<3, 3> &,
-              const Vector<double> &,
-              const Vector<double> &);
+              const DensityVector &,
+              const DensityVector &);
   template double
   l1_distance(const DGSpace<3, 3> &,
-              const Vector<double> &,
+              const DensityVector &,
               const DGSpace<3, 3> &,
-              const Vector<double> &);
+              const DensityVector &);
   template std::unique_ptr<PiecewisePolynomialDensity>
-  interval_density(const DGSpace<3, 3> &, const Vector<double> &);
+  interval_density(const DGSpace<3, 3> &, const DensityVector &);
   template double
   integrate(const DGSpace<1, 2> &,
-            const Vector<double> &,
+            const DensityVector &,
             const std::function<double(const Point<2> &)> &);
   template unsigned int
-  count_clusters(const DGSpace<1, 2> &, const Vector<double> &);
+  count_clusters(const DGSpace<1, 2> &, const DensityVector &);
   template Vector<double>
   relative_cell_density(const DGSpace<1, 2> &, const std::vector<double> &);
   template double
   l1_distance(const DGSpace<1, 2> &,
-              const Vector<double> &,
+              const DensityVector &,
               const std::function<double(const Point<2> &)> &);
   template double
   l1_distance(const DGSpace<1, 2> &,
-              const Vector<double> &,
-              const Vector<double> &);
+              const DensityVector &,
+              const DensityVector &);
   template double
   l1_distance(const DGSpace<1, 2> &,
-              const Vector<double> &,
+              const DensityVector &,
               const DGSpace<1, 2> &,
-              const Vector<double> &);
+              const DensityVector &);
   template std::unique_ptr<PiecewisePolynomialDensity>
-  interval_density(const DGSpace<1, 2> &, const Vector<double> &);
+  interval_density(const DGSpace<1, 2> &, const DensityVector &);
   template double
   integrate(const DGSpace<2, 3> &,
-            const Vector<double> &,
+            const DensityVector &,
             const std::function<double(const Point<3> &)> &);
   template unsigned int
-  count_clusters(const DGSpace<2, 3> &, const Vector<double> &);
+  count_clusters(const DGSpace<2, 3> &, const DensityVector &);
   template Vector<double>
   relative_cell_density(const DGSpace<2, 3> &, const std::vector<double> &);
   template double
   l1_distance(const DGSpace<2, 3> &,
-              const Vector<double> &,
+              const DensityVector &,
               const std::function<double(const Point<3> &)> &);
   template double
   l1_distance(const DGSpace<2, 3> &,
-              const Vector<double> &,
-              const Vector<double> &);
+              const DensityVector &,
+              const DensityVector &);
   template double
   l1_distance(const DGSpace<2, 3> &,
-              const Vector<double> &,
+              const DensityVector &,
               const DGSpace<2, 3> &,
-              const Vector<double> &);
+              const DensityVector &);
   template std::unique_ptr<PiecewisePolynomialDensity>
-  interval_density(const DGSpace<2, 3> &, const Vector<double> &);
+  interval_density(const DGSpace<2, 3> &, const DensityVector &);
 } // namespace attnflow

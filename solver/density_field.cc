@@ -1,5 +1,8 @@
 #include <attnflow/density_field.h>
 #include <attnflow/dg_face_values.h>
+#include <attnflow/distributed.h>
+
+#include <deal.II/base/mpi.h>
 
 #include <algorithm>
 
@@ -13,9 +16,9 @@ namespace attnflow
     const KernelEngine           &engine,
     const DGSpace<dim, spacedim> &space,
     TimerOutput                  &timer,
-    const FieldParameters        &field_parameters,
-    const MPI_Comm                communicator)
-      : field(model, engine, field_parameters, communicator)
+    const FieldParameters        &field_parameters)
+      : field(model, engine, field_parameters)
+      , shared_field(model, engine, field_parameters, space.get_communicator())
       , space(space)
       , timer(timer)
   {}
@@ -26,11 +29,14 @@ namespace attnflow
   void
   DensityField<dim, spacedim>::reinit()
   {
-    const PointSet    &sources = space.cell_points();
-    const unsigned int n_q     = space.get_face_quadrature().size();
-    targets                    = sources;
-    targets.coordinates.resize((sources.size() + space.faces().size() * n_q) *
-                               spacedim);
+    const PointSet    &cell_points = space.cell_points();
+    const unsigned int n_q         = space.get_face_quadrature().size();
+    sources                        = PointSet(spacedim);
+    sources.coordinates = all_gather_concatenated(space.get_communicator(),
+                                                  cell_points.coordinates);
+    targets             = cell_points;
+    targets.coordinates.resize(
+      (cell_points.size() + space.faces().size() * n_q) * spacedim);
     FaceValues<dim, spacedim> face_values(space, update_quadrature_points);
     for (std::size_t r = 0; r < space.faces().size(); ++r)
       {
@@ -52,7 +58,7 @@ namespace attnflow
 
   template <int dim, int spacedim>
   std::vector<double>
-  DensityField<dim, spacedim>::source_weights(const Vector<double> &rho) const
+  DensityField<dim, spacedim>::source_weights(const DensityVector &rho) const
   {
     std::vector<double> weights = space.cell_point_weights(rho);
     for (double &w : weights)
@@ -63,13 +69,25 @@ namespace attnflow
 
 
   template <int dim, int spacedim>
-  void
-  DensityField<dim, spacedim>::evaluate(const Vector<double> &rho,
-                                        const Layer          &layer)
+  WeightedPoints
+  DensityField<dim, spacedim>::measure(const DensityVector &rho) const
   {
-    TimerOutput::Scope scope(timer, "density field");
-    PointSet           X;
-    field.evaluate(layer, targets, space.cell_points(), source_weights(rho), X);
+    return {sources,
+            all_gather_concatenated(space.get_communicator(),
+                                    source_weights(rho))};
+  }
+
+
+
+  template <int dim, int spacedim>
+  void
+  DensityField<dim, spacedim>::evaluate(const DensityVector &rho,
+                                        const Layer         &layer)
+  {
+    TimerOutput::Scope   scope(timer, "density field");
+    const WeightedPoints density = measure(rho);
+    PointSet             X;
+    field.evaluate(layer, targets, density.points, density.weights, X);
     for (std::size_t t = 0; t < targets.size(); ++t)
       for (unsigned int k = 0; k < spacedim; ++k)
         velocity_at_targets[t][k] = X[t][k];
@@ -84,17 +102,18 @@ namespace attnflow
     double speed = 0.;
     for (const Tensor<1, spacedim> &v : velocity_at_targets)
       speed = std::max(speed, v.norm());
-    return speed;
+    return Utilities::MPI::max(speed, space.get_communicator());
   }
 
 
 
   template <int dim, int spacedim>
   double
-  DensityField<dim, spacedim>::energy(const Vector<double> &rho,
-                                      const Layer          &layer) const
+  DensityField<dim, spacedim>::energy(const DensityVector &rho,
+                                      const Layer         &layer) const
   {
-    return field.energy(layer, space.cell_points(), source_weights(rho));
+    const WeightedPoints density = measure(rho);
+    return shared_field.energy(layer, density.points, density.weights);
   }
 
 

@@ -4,6 +4,7 @@
 
 #include <deal.II/dofs/dof_tools.h>
 #include <deal.II/lac/solver_control.h>
+#include <deal.II/lac/sparsity_tools.h>
 #include <deal.II/lac/trilinos_precondition.h>
 #include <deal.II/lac/trilinos_solver.h>
 
@@ -51,16 +52,17 @@ namespace attnflow
 
   template <int dim, int spacedim>
   DensityStep
-  SSPRK3Stepper<dim, spacedim>::step(Vector<double>  &rho,
+  SSPRK3Stepper<dim, spacedim>::step(DensityVector   &rho,
                                      const Layer     &layer,
                                      const double     max_step,
                                      const StageHook &after_stage)
   {
-    const auto stage_end = [&](Vector<double> &v) {
+    const auto stage_end = [&](DensityVector &v) {
       if (after_stage)
         after_stage(v);
     };
-    Vector<double> rho_dot, stage(rho.size()), stage2(rho.size());
+    DensityVector rho_dot, stage = space.create_vector(),
+                           stage2 = space.create_vector();
 
     field.evaluate(rho, layer);
     const double dt = stable_step(max_step);
@@ -120,8 +122,12 @@ namespace attnflow
   ThetaStepper<dim, spacedim>::reinit()
   {
     const types::global_dof_index n = space.get_dof_handler().n_dofs();
-    sparsity.reinit(n, n);
+    sparsity.reinit(n, n, space.locally_relevant_dofs());
     DoFTools::make_flux_sparsity_pattern(space.get_dof_handler(), sparsity);
+    SparsityTools::distribute_sparsity_pattern(sparsity,
+                                               space.locally_owned_dofs(),
+                                               space.get_communicator(),
+                                               space.locally_relevant_dofs());
   }
 
 
@@ -130,8 +136,8 @@ namespace attnflow
   unsigned int
   ThetaStepper<dim, spacedim>::solve(
     const TrilinosWrappers::SparseMatrix &system,
-    Vector<double>                       &x,
-    const Vector<double>                 &rhs,
+    DensityVector                        &x,
+    const DensityVector                  &rhs,
     const double                          time) const
   {
     SolverControl control(1000, parameters.solver_tolerance * rhs.l2_norm());
@@ -175,7 +181,7 @@ namespace attnflow
 
   template <int dim, int spacedim>
   DensityStep
-  ThetaStepper<dim, spacedim>::step(Vector<double>  &rho,
+  ThetaStepper<dim, spacedim>::step(DensityVector   &rho,
                                     const Layer     &layer,
                                     const double     dt,
                                     const double     time,
@@ -183,33 +189,40 @@ namespace attnflow
   {
     const double theta =
       parameters.scheme == DensityScheme::backward_euler ? 1. : 0.5;
-    DensityStep    step;
-    Vector<double> next = rho, rhs(rho.size()), work(rho.size());
+    DensityStep step;
+    // The linear algebra on the owned DoFs; the field and the outflow read
+    // the ghost DoFs too.
+    DensityVector old = space.create_owned_vector(), next = old, rhs = old,
+                  product = old, mixed = space.create_vector();
+    old  = rho;
+    next = rho;
     TrilinosWrappers::SparseMatrix mass, system;
     for (unsigned int k = 0; k < parameters.picard_iterations; ++k)
       {
         // The field of theta rho' + (1 - theta) rho (frozen when k = 0).
-        work.equ(theta, next);
-        work.add(1. - theta, rho);
-        field.evaluate(work, layer);
+        product.equ(theta, next);
+        product.add(1. - theta, old);
+        mixed = product;
+        field.evaluate(mixed, layer);
         TimerOutput::Scope scope(timer, "density transport");
         transport.assemble_matrices(field.velocity(), sparsity, mass, system);
-        mass.vmult(rhs, rho);
-        system.vmult(work, rho);
-        rhs.add((1. - theta) * dt, work);
+        mass.vmult(rhs, old);
+        system.vmult(product, old);
+        rhs.add((1. - theta) * dt, product);
         system *= -theta * dt;
         system.add(1., mass);
         step.n_linear_iterations += solve(system, next, rhs, time);
       }
 
     TimerOutput::Scope scope(timer, "density transport");
+    mixed     = next;
     step.size = dt;
     step.outflow =
-      dt * (theta * transport.outflow_rate(field.velocity(), next) +
+      dt * (theta * transport.outflow_rate(field.velocity(), mixed) +
             (1. - theta) * transport.outflow_rate(field.velocity(), rho));
     const double kept = space.integral(rho) - step.outflow;
-    next *= kept / space.integral(next);
-    rho = next;
+    mixed *= kept / space.integral(mixed);
+    rho = mixed;
     if (after_step)
       {
         after_step(rho);

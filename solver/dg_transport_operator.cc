@@ -99,14 +99,22 @@ namespace attnflow
 
   template <int dim, int spacedim>
   double
-  DGTransportOperator<dim, spacedim>::residual(const Velocity       &velocity,
-                                               const Vector<double> &rho,
-                                               Vector<double> &residual) const
+  DGTransportOperator<dim, spacedim>::residual(const Velocity      &velocity,
+                                               const DensityVector &rho,
+                                               DensityVector &residual) const
   {
     const unsigned int n_q    = space.get_cell_quadrature().size();
     const unsigned int n_qf   = space.get_face_quadrature().size();
     const unsigned int n_dofs = space.get_fe().n_dofs_per_cell();
-    residual.reinit(space.get_dof_handler().n_dofs());
+    residual.reinit(space.locally_owned_dofs(), space.get_communicator());
+    rho.update_ghost_values();
+    // A face with a ghost side is integrated on both ranks: each adds to
+    // the DoFs it owns.
+    const auto add_owned = [&](const types::global_dof_index i,
+                               const double                  value) {
+      if (residual.in_local_range(i))
+        residual(i) += value;
+    };
 
     FEValues<dim, spacedim>              fe_values(space.get_mapping(),
                                       space.get_fe(),
@@ -115,13 +123,13 @@ namespace attnflow
                                         update_JxW_values);
     std::vector<double>                  values(n_q);
     std::vector<types::global_dof_index> dofs(n_dofs);
-    for (const auto &cell : space.get_dof_handler().active_cell_iterators())
+    for (const auto &cell : space.owned_cells())
       {
         fe_values.reinit(cell);
         fe_values.get_function_values(rho, values);
         cell->get_dof_indices(dofs);
         cell_term(fe_values,
-                  &velocity[cell->active_cell_index() * n_q],
+                  &velocity[space.cell_index(cell) * n_q],
                   values,
                   [&](const unsigned int i, const double value) {
                     residual(dofs[i]) += value;
@@ -160,35 +168,34 @@ namespace attnflow
                        here,
                        there,
                        [&](const unsigned int i, const double value) {
-                         residual(interface_dofs[i]) += value;
+                         add_owned(interface_dofs[i], value);
                        });
       }
-    return outflow;
+    return space.sum_over_ranks(outflow);
   }
 
 
 
   template <int dim, int spacedim>
   double
-  DGTransportOperator<dim, spacedim>::apply(const Velocity       &velocity,
-                                            const Vector<double> &rho,
-                                            Vector<double>       &rho_dot) const
+  DGTransportOperator<dim, spacedim>::apply(const Velocity      &velocity,
+                                            const DensityVector &rho,
+                                            DensityVector       &rho_dot) const
   {
-    Vector<double> r;
-    const double   outflow = residual(velocity, rho, r);
+    DensityVector r;
+    const double  outflow = residual(velocity, rho, r);
 
     // rho_dot = M^{-1} r, cell by cell.
     const unsigned int n_dofs = space.get_fe().n_dofs_per_cell();
     std::vector<types::global_dof_index> dofs(n_dofs);
     Vector<double>                       local(n_dofs), result(n_dofs);
-    rho_dot.reinit(space.get_dof_handler().n_dofs());
-    for (const auto &cell : space.get_dof_handler().active_cell_iterators())
+    rho_dot.reinit(space.locally_owned_dofs(), space.get_communicator());
+    for (const auto &cell : space.owned_cells())
       {
         cell->get_dof_indices(dofs);
         for (unsigned int i = 0; i < n_dofs; ++i)
           local(i) = r(dofs[i]);
-        space.inverse_mass_matrix(cell->active_cell_index())
-          .vmult(result, local);
+        space.inverse_mass_matrix(space.cell_index(cell)).vmult(result, local);
         for (unsigned int i = 0; i < n_dofs; ++i)
           rho_dot(dofs[i]) = result(i);
       }
@@ -208,8 +215,9 @@ namespace attnflow
     const unsigned int n_q    = space.get_cell_quadrature().size();
     const unsigned int n_qf   = space.get_face_quadrature().size();
     const unsigned int n_dofs = space.get_fe().n_dofs_per_cell();
-    mass.reinit(sparsity);
-    transport.reinit(sparsity);
+    const IndexSet    &owned  = space.locally_owned_dofs();
+    mass.reinit(owned, owned, sparsity, space.get_communicator());
+    transport.reinit(owned, owned, sparsity, space.get_communicator());
 
     // Column j of each local matrix: the terms applied to phi_j.
     FEValues<dim, spacedim>              fe_values(space.get_mapping(),
@@ -220,7 +228,7 @@ namespace attnflow
     FullMatrix<double>                   cell_matrix(n_dofs, n_dofs);
     std::vector<double>                  phi(n_q);
     std::vector<types::global_dof_index> dofs(n_dofs);
-    for (const auto &cell : space.get_dof_handler().active_cell_iterators())
+    for (const auto &cell : space.owned_cells())
       {
         fe_values.reinit(cell);
         cell_matrix = 0.;
@@ -229,7 +237,7 @@ namespace attnflow
             for (unsigned int q = 0; q < n_q; ++q)
               phi[q] = fe_values.shape_value(j, q);
             cell_term(fe_values,
-                      &velocity[cell->active_cell_index() * n_q],
+                      &velocity[space.cell_index(cell) * n_q],
                       phi,
                       [&](const unsigned int i, const double value) {
                         cell_matrix(i, j) += value;
@@ -286,7 +294,11 @@ namespace attnflow
                            here,
                            there,
                            [&](const unsigned int i, const double value) {
-                             face_matrix(i, j) += value;
+                             // Rows of this rank only: a face with a ghost
+                             // side is assembled on both ranks.
+                             if (space.locally_owned_dofs().is_element(
+                                   interface_dofs[i]))
+                               face_matrix(i, j) += value;
                            });
           }
         transport.add(interface_dofs, face_matrix);
@@ -300,9 +312,10 @@ namespace attnflow
   template <int dim, int spacedim>
   double
   DGTransportOperator<dim, spacedim>::outflow_rate(
-    const Velocity       &velocity,
-    const Vector<double> &rho) const
+    const Velocity      &velocity,
+    const DensityVector &rho) const
   {
+    rho.update_ghost_values();
     FEFaceValues<dim, spacedim> fe_face(space.get_mapping(),
                                         space.get_fe(),
                                         space.get_face_quadrature(),
@@ -321,7 +334,7 @@ namespace attnflow
                         outflow,
                         [](const unsigned int, const double) {});
         }
-    return outflow;
+    return space.sum_over_ranks(outflow);
   }
 
 

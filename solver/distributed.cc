@@ -172,6 +172,36 @@ namespace attnflow
 
 
 
+  std::vector<double>
+  all_gather_concatenated(const MPI_Comm             communicator,
+                          const std::vector<double> &local)
+  {
+    const unsigned int P = n_ranks(communicator);
+    if (P == 1)
+      return local;
+    std::vector<int> counts(P), offsets(P);
+    const int        size = static_cast<int>(local.size());
+    MPI_Allgather(&size, 1, MPI_INT, counts.data(), 1, MPI_INT, communicator);
+    std::size_t n = 0;
+    for (unsigned int r = 0; r < P; ++r)
+      {
+        offsets[r] = static_cast<int>(n);
+        n += counts[r];
+      }
+    std::vector<double> all(n);
+    MPI_Allgatherv(local.data(),
+                   size,
+                   MPI_DOUBLE,
+                   all.data(),
+                   counts.data(),
+                   offsets.data(),
+                   MPI_DOUBLE,
+                   communicator);
+    return all;
+  }
+
+
+
   void
   collective(const MPI_Comm communicator, const std::function<void()> &work)
   {

@@ -1,6 +1,7 @@
 #include <attnflow/exceptions.h>
 #include <attnflow/positivity_limiter.h>
 
+#include <deal.II/base/mpi.h>
 #include <deal.II/base/quadrature_lib.h>
 #include <deal.II/fe/fe_values.h>
 
@@ -80,7 +81,7 @@ namespace attnflow
 
   template <int dim, int spacedim>
   void
-  PositivityLimiter<dim, spacedim>::limit(Vector<double>     &rho,
+  PositivityLimiter<dim, spacedim>::limit(DensityVector      &rho,
                                           const NegativeMeans negative,
                                           const double        time) const
   {
@@ -92,20 +93,28 @@ namespace attnflow
                                       update_values);
     std::vector<double>                  point_values(points.size());
     std::vector<types::global_dof_index> dofs(space.get_fe().n_dofs_per_cell());
-    for (const auto &cell : space.get_dof_handler().active_cell_iterators())
+    // A negative mean on any rank stops every rank.
+    const auto smallest_mean = [&]() {
+      double smallest = std::numeric_limits<double>::max();
+      for (std::size_t c = 0; c < mass.size(); ++c)
+        smallest = std::min(smallest, mass[c] / space.cell_measures()[c]);
+      return Utilities::MPI::min(smallest, space.get_communicator());
+    };
+    if (negative == NegativeMeans::raise)
+      if (const double mean = smallest_mean();
+          mean < -1e-10 / space.domain_measure())
+        {
+          std::ostringstream message;
+          message << "the density has a negative cell mean (" << mean
+                  << ") at t = " << time
+                  << ": the positivity of the explicit scheme is lost (CFL "
+                     "condition violated?); reduce Density/cfl number";
+          throw NumericalError(message.str());
+        }
+    for (const auto &cell : space.owned_cells())
       {
-        const unsigned int c    = cell->active_cell_index();
+        const unsigned int c    = space.cell_index(cell);
         const double       mean = mass[c] / space.cell_measures()[c];
-        if (mean < -1e-10 / space.domain_measure() &&
-            negative == NegativeMeans::raise)
-          {
-            std::ostringstream message;
-            message << "the density has a negative cell mean (" << mean
-                    << ") at t = " << time
-                    << ": the positivity of the explicit scheme is lost (CFL "
-                       "condition violated?); reduce Density/cfl number";
-            throw NumericalError(message.str());
-          }
         fe_points.reinit(cell);
         fe_points.get_function_values(rho, point_values);
         // Scale towards the mean (a constant: every DGQ nodal value equal)
@@ -122,28 +131,30 @@ namespace attnflow
         for (const types::global_dof_index i : dofs)
           rho(i) = target + theta * (rho(i) - mean);
       }
+    rho.update_ghost_values();
   }
 
 
 
   template <int dim, int spacedim>
   double
-  PositivityLimiter<dim, spacedim>::minimum(const Vector<double> &rho) const
+  PositivityLimiter<dim, spacedim>::minimum(const DensityVector &rho) const
   {
+    rho.update_ghost_values();
     FEValues<dim, spacedim> fe_points(space.get_mapping(),
                                       space.get_fe(),
                                       points,
                                       update_values);
     std::vector<double>     point_values(points.size());
     double                  smallest = std::numeric_limits<double>::max();
-    for (const auto &cell : space.get_dof_handler().active_cell_iterators())
+    for (const auto &cell : space.owned_cells())
       {
         fe_points.reinit(cell);
         fe_points.get_function_values(rho, point_values);
         for (const double v : point_values)
           smallest = std::min(smallest, v);
       }
-    return smallest;
+    return Utilities::MPI::min(smallest, space.get_communicator());
   }
 
 

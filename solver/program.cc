@@ -56,11 +56,14 @@ namespace attnflow
       "SIGINT/SIGTERM\n";
 
     /**
-     * Continues the run in @p run_folder from its checkpoint (--resume);
-     * says so and changes nothing if the run had finished.
+     * Continues the run in @p run_folder from its checkpoint (--resume) on
+     * the ranks of @p communicator, as many as wrote it or not; says so and
+     * changes nothing if the run had finished.
      */
     int
-    resume(const std::filesystem::path &run_folder, std::ostream &out)
+    resume(const std::filesystem::path &run_folder,
+           std::ostream                &out,
+           const MPI_Comm               communicator)
     {
       const std::filesystem::path checkpoint =
         CheckpointFolder::find(run_folder);
@@ -89,7 +92,7 @@ namespace attnflow
       out << describe_setup(parameters, estimate_run_size(parameters))
           << std::endl;
       const InterruptionGuard guard;
-      Simulator               simulator(parameters, file);
+      Simulator               simulator(parameters, file, communicator);
       simulator.resume(out, checkpoint);
       simulator.plot_metrics(out);
       return exit_success;
@@ -154,11 +157,7 @@ namespace attnflow
             throw InputError("--resume",
                              "takes the run folder alone: the run continues "
                              "with the parameters.prm it was started with");
-          if (n_ranks(communicator) > 1)
-            throw InputError("--resume",
-                             "checkpoints are serial for now: resume the run "
-                             "without mpirun");
-          return resume(run_folder, out);
+          return resume(run_folder, out, communicator);
         }
       if (file.empty())
         throw InputError("command line",
@@ -206,11 +205,6 @@ namespace attnflow
           out << "attnflow: " << file << " is ready to run" << std::endl;
           return exit_success;
         }
-      if (parameters.output.checkpoint_interval > 0. &&
-          n_ranks(communicator) > 1)
-        throw InputError("Output/checkpoint interval",
-                         "checkpoints are serial for now: set 0 (off) to run "
-                         "under mpirun, or run without mpirun");
       const InterruptionGuard guard;
       Simulator               simulator(parameters, file, communicator);
       simulator.run(out);

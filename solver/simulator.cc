@@ -73,10 +73,21 @@ namespace attnflow
           return false;
         return std::stod(digits) < estimate_run_size(parameters).n_outputs;
       };
+      // A piece density_NNNN_RRRR.vtu of the record density_NNNN.pvtu.
+      const std::size_t cut = name.rfind('_');
+      const std::string rank_part =
+        cut == std::string::npos ? "" : name.substr(cut);
+      const bool is_piece =
+        rank_part.size() > 5 &&
+        rank_part.compare(rank_part.size() - 4, 4, ".vtu") == 0 &&
+        rank_part.find_first_not_of("0123456789", 1) == rank_part.size() - 4 &&
+        series("density_", rank_part);
       return (with_tokens && vtu && series("tokens_", ".vtu")) ||
              (with_tokens && parameters.output.write_csv &&
               series("tokens_", ".csv")) ||
-             (with_density && vtu && series("density_", ".vtu"));
+             (with_density && vtu &&
+              (series("density_", ".vtu") || series("density_", ".pvtu") ||
+               is_piece));
     }
 
     /**
@@ -326,8 +337,11 @@ namespace attnflow
   Simulator::start_output(std::ostream &log)
   {
     const std::filesystem::path directory = parameters.output.directory;
+    // The folder and its checkpoints are rank 0's.
     if (parameters.output.checkpoint_interval > 0.)
-      checkpoints = std::make_unique<CheckpointFolder>(*folder);
+      on_root(communicator, [&]() {
+        checkpoints = std::make_unique<CheckpointFolder>(*folder);
+      });
     // The folder and its files are rank 0's.
     if ((parameters.output.write_vtu || parameters.output.write_csv) && tokens)
       on_root(communicator, [&]() {
@@ -391,7 +405,8 @@ namespace attnflow
         // Without checkpoints nothing is gained by going on to the next
         // output time: a signal stops the run after the step (one process;
         // ranks stop together at output times).
-        if (!checkpoints && n_ranks(communicator) == 1)
+        if (parameters.output.checkpoint_interval == 0. &&
+            n_ranks(communicator) == 1)
           if (const int signal = pending_interruption())
             {
               char at[96];
@@ -622,13 +637,11 @@ namespace attnflow
     if (parameters.output.write_vtu)
       {
         on_root(communicator, [&]() {
-          std::ostringstream name;
-          name << "density_" << std::setw(4) << std::setfill('0') << index
-               << ".vtu";
-          folder->add(name.str());
+          for (const std::string &name : density->output_files(index))
+            folder->add(name);
           folder->add("density.pvd");
         });
-        // The field on every rank, the file on rank 0.
+        // The field and a piece on every rank, the record on rank 0.
         density->write_output(parameters.output.directory, index);
       }
 

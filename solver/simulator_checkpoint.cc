@@ -54,8 +54,8 @@ namespace attnflow
     // Every rank stops at the same output time, whichever saw the signal.
     if (n_ranks(communicator) > 1)
       MPI_Allreduce(MPI_IN_PLACE, &signal, 1, MPI_INT, MPI_MAX, communicator);
-    if (checkpoints && (last || signal != 0 ||
-                        t - last_checkpoint_time >= interval * (1. - 1e-12)))
+    if (interval > 0. && (last || signal != 0 ||
+                          t - last_checkpoint_time >= interval * (1. - 1e-12)))
       {
         dealii::TimerOutput::Scope scope(timer, "checkpoints");
         write_checkpoint(index, times.size(), t, log);
@@ -72,7 +72,7 @@ namespace attnflow
     const std::string directory = parameters.output.directory;
     std::string message = "stopped by " + std::string(signal_name(signal)) +
                           " " + at + "; the files so far are whole. ";
-    if (checkpoints)
+    if (parameters.output.checkpoint_interval > 0.)
       message += "Continue the run with\n  attnflow --resume " + directory;
     else
       message += "Output/checkpoint interval = 0: no checkpoint to continue "
@@ -96,27 +96,36 @@ namespace attnflow
     summary.n_outputs_written = index + 1;
     summary.n_outputs         = n_outputs;
     summary.finished          = index + 1 == n_outputs;
-    checkpoints->write(summary, [&](OutputFolder &checkpoint) {
-      write_file_atomically(checkpoint.add(run_state_name),
-                            [&](std::ostream &out) {
-                              boost::archive::binary_oarchive archive(out);
-                              const unsigned int              next = index + 1;
-                              const double spent = progress->seconds_spent();
-                              archive << parameters.used_parameter_file << next
-                                      << t << table << reported_overflows
-                                      << spent;
-                              if (tokens)
-                                archive << *tokens;
-                              if (token_output)
-                                archive << *token_output;
-                            });
-      if (density)
-        density->save_checkpoint(checkpoint);
+    // The density's files from every rank; rank 0 writes the checkpoint.
+    const std::vector<std::pair<std::string, std::string>> density_files =
+      density ? density->checkpoint_files() :
+                std::vector<std::pair<std::string, std::string>>();
+    on_root(communicator, [&]() {
+      checkpoints->write(summary, [&](OutputFolder &checkpoint) {
+        write_file_atomically(checkpoint.add(run_state_name),
+                              [&](std::ostream &out) {
+                                boost::archive::binary_oarchive archive(out);
+                                const unsigned int next = index + 1;
+                                const double spent = progress->seconds_spent();
+                                archive << parameters.used_parameter_file
+                                        << next << t << table
+                                        << reported_overflows << spent;
+                                if (tokens)
+                                  archive << *tokens;
+                                if (token_output)
+                                  archive << *token_output;
+                              });
+        for (const auto &[name, bytes] : density_files)
+          write_file_atomically(checkpoint.add(name),
+                                [&](std::ostream &out) { out << bytes; });
+      });
     });
     last_checkpoint_time = t;
     print(log,
           "checkpoint at " + where(t, index, n_outputs) + " in " +
-            (folder->path() / CheckpointFolder::current_name).string(),
+            (std::filesystem::path(parameters.output.directory) /
+             CheckpointFolder::current_name)
+              .string(),
           false);
   }
 
@@ -159,7 +168,7 @@ namespace attnflow
                            e.what() + ")");
       }
     if (density)
-      density->load_checkpoint(checkpoint, folder->path());
+      density->load_checkpoint(checkpoint, parameters.output.directory);
     progress->resume(t, spent);
     last_checkpoint_time = t;
     return next;
@@ -173,9 +182,12 @@ namespace attnflow
     std::vector<OutputFolder::Input> inputs;
     if (!parameter_file.empty())
       inputs.push_back({parameter_file, "the parameter file"});
-    folder = std::make_unique<OutputFolder>(
-      OutputFolder::reopen(parameters.output.directory, inputs));
-    log_file.open(folder->add("log.txt"), std::ios::app);
+    // The folder is rank 0's; every rank reads the checkpoint.
+    on_root(communicator, [&]() {
+      folder = std::make_unique<OutputFolder>(
+        OutputFolder::reopen(parameters.output.directory, inputs));
+      log_file.open(folder->add("log.txt"), std::ios::app);
+    });
     start_output(log);
     const unsigned int        next  = load_checkpoint(checkpoint);
     const std::vector<double> times = output_times();

@@ -80,14 +80,14 @@ namespace attnflow
           field.reinit();
           field.evaluate(space.project(values), model.layers[0]);
 
-          const unsigned int     n = space.get_dof_handler().n_dofs();
-          dealii::Vector<double> v(n);
-          RandomGenerator        random(17 + degree);
+          const unsigned int n = space.get_dof_handler().n_dofs();
+          DensityVector      v = space.create_vector();
+          RandomGenerator    random(17 + degree);
           for (unsigned int i = 0; i < n; ++i)
             v(i) = random.normal();
 
           const DGTransportOperator<dim, spacedim> transport(space);
-          dealii::Vector<double>                   residual;
+          DensityVector                            residual;
           const double                             outflow =
             transport.residual(field.velocity(), v, residual);
 
@@ -96,10 +96,10 @@ namespace attnflow
                                                        sparsity);
           dealii::TrilinosWrappers::SparseMatrix mass, matrix;
           transport.assemble_matrices(field.velocity(), sparsity, mass, matrix);
-          dealii::Vector<double> product(n);
+          DensityVector product = space.create_owned_vector();
           matrix.vmult(product, v);
 
-          dealii::Vector<double> difference = residual;
+          DensityVector difference = residual;
           difference -= product;
           const double relative = difference.l2_norm() / product.l2_norm();
           EXPECT_LE(relative, 1e-13) << name << " k = " << degree;

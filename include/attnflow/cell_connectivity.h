@@ -12,6 +12,8 @@
 
 #include <vector>
 
+#include <mpi.h>
+
 namespace attnflow
 {
   /**
@@ -32,10 +34,10 @@ namespace attnflow
   };
 
   /**
-   * The interior and boundary faces of the active cells of @p dof_handler,
-   * each once: a face between cells of different levels from its finer
-   * side, one between cells of the same level from the cell of larger
-   * index.
+   * The interior and boundary faces of the active cells of @p dof_handler
+   * with a side this rank owns, each once: a face between cells of
+   * different levels from its finer side, one between cells of the same
+   * level from the cell of larger index (the cell may be a ghost).
    */
   template <int dim, int spacedim>
   std::vector<MeshFace<dim, spacedim>>
@@ -43,13 +45,17 @@ namespace attnflow
 
   /**
    * The number of connected components of the active cells with
-   * @p marked[active_cell_index] set, two cells being connected when they
-   * share one of the interior @p faces (union-find).
+   * @p marked[active_cell_index] set (owned and ghost cells), two cells
+   * being connected when they share an interior face, over the meshes of
+   * all ranks of @p communicator: the marked owned cells and the faces
+   * between marked cells (from @p faces, list_faces()) of every rank,
+   * all-gathered, in one union-find. Collective.
    */
   template <int dim, int spacedim>
   unsigned int
   count_connected_components(const std::vector<MeshFace<dim, spacedim>> &faces,
-                             const std::vector<bool> &marked);
+                             const std::vector<bool>                    &marked,
+                             const MPI_Comm communicator);
 } // namespace attnflow
 
 #endif

@@ -28,6 +28,8 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace attnflow
@@ -82,14 +84,21 @@ namespace attnflow
     statistics() const = 0;
 
     /**
-     * Writes density_NNNN.vtu (NNNN = @p index) with the fields density
-     * and velocity into @p directory, and adds it to density.pvd. Under
-     * MPI every rank calls it (the velocity is a field evaluation) and
-     * rank 0 writes.
+     * Writes the files output_files(@p index) with the fields density and
+     * velocity into @p directory, and adds the first to density.pvd. Under
+     * MPI every rank calls it and writes its piece; rank 0 the record and
+     * density.pvd.
      */
     virtual void
     write_output(const std::filesystem::path &directory,
                  const unsigned int           index) = 0;
+
+    /**
+     * The files write_output(@p index) writes: density_NNNN.vtu, or under
+     * MPI density_NNNN.pvtu and a piece per rank (density_file_names()).
+     */
+    virtual std::vector<std::string>
+    output_files(const unsigned int index) const = 0;
 
     /** The number of degrees of freedom of the density. */
     virtual std::size_t
@@ -145,16 +154,21 @@ namespace attnflow
     field_method_report() const = 0;
 
     /**
-     * Writes what continues the run from now into the checkpoint folder
-     * @p folder: density.mesh (the mesh and rho) and density.state (time,
-     * step counters, mass outflow, the PVD record).
+     * What continues the run from now, as the files of a checkpoint (name,
+     * bytes): density.mesh (the ids of the active cells of all ranks, in
+     * their order, with the coefficients of rho on each) and density.state
+     * (time, step counters, mass outflow, the PVD record). Neither depends
+     * on the number of ranks. Collective; the files on rank 0, none on the
+     * others.
      */
-    virtual void
-    save_checkpoint(OutputFolder &folder) const = 0;
+    virtual std::vector<std::pair<std::string, std::string>>
+    checkpoint_files() const = 0;
 
     /**
-     * Continues from what save_checkpoint() wrote into @p checkpoint for a
-     * run of the same parameters, with the PVD record in @p run_folder.
+     * Continues from the checkpoint_files() in @p checkpoint of a run of
+     * the same parameters on any number of ranks (the mesh rebuilt from the
+     * coarse mesh and shared out anew), with the PVD record in
+     * @p run_folder. Collective.
      */
     virtual void
     load_checkpoint(const std::filesystem::path &checkpoint,
@@ -183,10 +197,11 @@ namespace attnflow
      * limited and normalised to mass 1; the mesh adapted to it first if
      * Density/adaptive refinement is set. Its steps are timed in @p timer,
      * which must outlive it, as "density field" and "density transport".
-     * Under MPI every rank of @p communicator holds the whole mesh and
-     * density and steps it alike; the field at the quadrature points is
-     * computed at a block of them per rank and all-gathered
-     * (AttentionField), so every rank has the same density.
+     * Under MPI the mesh and rho are shared out over the ranks of
+     * @p communicator (DGSpace): each rank steps its own cells, with the
+     * ghost cells' DoFs exchanged, and evaluates the field at its own
+     * quadrature points from the sources of all ranks (DensityField);
+     * statistics and outputs are over all ranks (doc/theory.md section 10).
      */
     ContinuitySolver(const Model             &model,
                      const DensityParameters &parameters,
@@ -212,6 +227,9 @@ namespace attnflow
     void
     write_output(const std::filesystem::path &directory,
                  const unsigned int           index) override;
+
+    std::vector<std::string>
+    output_files(const unsigned int index) const override;
 
     std::size_t
     n_dofs() const override
@@ -246,8 +264,8 @@ namespace attnflow
       return field.method_report();
     }
 
-    void
-    save_checkpoint(OutputFolder &folder) const override;
+    std::vector<std::pair<std::string, std::string>>
+    checkpoint_files() const override;
 
     void
     load_checkpoint(const std::filesystem::path &checkpoint,
@@ -266,7 +284,7 @@ namespace attnflow
      * mesh (for tests).
      */
     double
-    l1_distance(const dealii::Vector<double> &other) const;
+    l1_distance(const DensityVector &other) const;
 
     /** int rho f over the domain (for tests). */
     double
@@ -274,7 +292,7 @@ namespace attnflow
       const std::function<double(const dealii::Point<spacedim> &)> &f) const;
 
     /** The coefficients of rho (FE_DGQ(k) on the current mesh; for tests). */
-    const dealii::Vector<double> &
+    const DensityVector &
     get_density() const
     {
       return density;
@@ -324,10 +342,24 @@ namespace attnflow
 
     /**
      * Refines and coarsens the flagged cells and transfers rho
-     * (SolutionTransfer), rescaled so that the mass is kept exactly.
+     * (transfer_to_adapted_mesh()), rescaled so that the mass is kept
+     * exactly.
      */
     void
     adapt_mesh();
+
+    /**
+     * Refines and coarsens the flagged cells, rho interpolated onto the
+     * new mesh: parallel::distributed::SolutionTransfer (repartitioned by
+     * p4est) for dim >= 2, SolutionTransfer of rho whole (replicated()) on
+     * the mesh that is whole on every rank for dim = 1.
+     */
+    void
+    transfer_to_adapted_mesh();
+
+    /** All coefficients of @p rho, on every rank (collective). */
+    dealii::Vector<double>
+    replicated(const DensityVector &rho) const;
 
     /** adapt_mesh() every Density/adaptation interval steps, if enabled. */
     void
@@ -345,7 +377,7 @@ namespace attnflow
     const PositivityLimiter<dim, spacedim>   limiter;
     SSPRK3Stepper<dim, spacedim>             explicit_stepper;
     ThetaStepper<dim, spacedim>              implicit_stepper;
-    dealii::Vector<double>                   density;
+    DensityVector                            density;
 
     double                     current_time        = 0.;
     double                     initial_mass        = 0.;
@@ -355,7 +387,7 @@ namespace attnflow
     unsigned long              n_linear_iterations = 0;
     unsigned int               adaptations         = 0;
     std::unique_ptr<PvdRecord> pvd;
-    /** The ranks that share the field; rank 0 writes the output. */
+    /** The ranks that share the mesh; rank 0 writes the output. */
     MPI_Comm communicator;
   };
 

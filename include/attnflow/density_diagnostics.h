@@ -3,6 +3,7 @@
  * What is measured of a finite-element density: integrals, clusters, the
  * density ratio that drives adaptivity, L1 distances and, on an interval,
  * the density as a piecewise polynomial (doc/theory.md sections 4.6 and 5).
+ * Each is over the cells of all ranks that share the mesh, and collective.
  */
 #ifndef attnflow_density_diagnostics_h
 #define attnflow_density_diagnostics_h
@@ -22,7 +23,7 @@ namespace attnflow
   template <int dim, int spacedim>
   double
   integrate(const DGSpace<dim, spacedim>                                 &space,
-            const dealii::Vector<double>                                 &rho,
+            const DensityVector                                          &rho,
             const std::function<double(const dealii::Point<spacedim> &)> &f);
 
   /**
@@ -31,13 +32,14 @@ namespace attnflow
    */
   template <int dim, int spacedim>
   unsigned int
-  count_clusters(const DGSpace<dim, spacedim> &space,
-                 const dealii::Vector<double> &rho);
+  count_clusters(const DGSpace<dim, spacedim> &space, const DensityVector &rho);
 
   /**
    * The cell mean of rho^+ over the average int rho^+ / |domain|, by active
-   * cell index: what mark_cells_by_density() refines by. @p source_weights
-   * are DensityField::source_weights(rho).
+   * cell index (the owned cells, 0 on the others; every cell of a mesh that
+   * is whole on every rank, dim = 1): what
+   * mark_cells_by_density() refines by. @p source_weights are
+   * DensityField::source_weights(rho).
    */
   template <int dim, int spacedim>
   dealii::Vector<double>
@@ -52,7 +54,7 @@ namespace attnflow
   double
   l1_distance(
     const DGSpace<dim, spacedim>                                 &space,
-    const dealii::Vector<double>                                 &rho,
+    const DensityVector                                          &rho,
     const std::function<double(const dealii::Point<spacedim> &)> &exact);
 
   /**
@@ -62,8 +64,8 @@ namespace attnflow
   template <int dim, int spacedim>
   double
   l1_distance(const DGSpace<dim, spacedim> &space,
-              const dealii::Vector<double> &rho,
-              const dealii::Vector<double> &other);
+              const DensityVector          &rho,
+              const DensityVector          &other);
 
   /**
    * int |rho - rho_other| for @p rho on @p space and @p other_rho on
@@ -76,9 +78,9 @@ namespace attnflow
   template <int dim, int spacedim>
   double
   l1_distance(const DGSpace<dim, spacedim> &space,
-              const dealii::Vector<double> &rho,
+              const DensityVector          &rho,
               const DGSpace<dim, spacedim> &other_space,
-              const dealii::Vector<double> &other_rho);
+              const DensityVector          &other_rho);
 
   /**
    * On an interval of R^1 (dim == spacedim == 1): rho as a
@@ -90,7 +92,7 @@ namespace attnflow
   template <int dim, int spacedim>
   std::unique_ptr<PiecewisePolynomialDensity>
   interval_density(const DGSpace<dim, spacedim> &space,
-                   const dealii::Vector<double> &rho);
+                   const DensityVector          &rho);
 } // namespace attnflow
 
 #endif

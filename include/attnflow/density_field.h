@@ -11,10 +11,10 @@
 #include <attnflow/dg_space.h>
 #include <attnflow/kernel_engine.h>
 #include <attnflow/model.h>
+#include <attnflow/point_sets.h>
 
 #include <deal.II/base/tensor.h>
 #include <deal.II/base/timer.h>
-#include <deal.II/lac/vector.h>
 
 #include <vector>
 
@@ -25,46 +25,58 @@ namespace attnflow
    *
    *   rho ~ sum_q w_q delta_{x_q},  w_q = max(rho(x_q), 0) JxW_q,
    *
-   * with sources x_q the cell quadrature points (DGSpace::cell_points());
-   * the targets are the cell points followed by the face quadrature points,
-   * numbered as in DGSpace, so that the DG operator finds the velocity of
-   * each of its quadrature points at that index. Each evaluate() is timed
-   * as "density field".
+   * with sources x_q the cell quadrature points of all ranks
+   * (DGSpace::cell_points() of each, all-gathered: the positions once per
+   * mesh, the weights at every evaluation); the targets are this rank's
+   * cell points followed by its face quadrature points, numbered as in
+   * DGSpace, so that the DG operator finds the velocity of each of its
+   * quadrature points at that index (doc/theory.md section 10). Each
+   * evaluate() is timed as "density field".
    */
   template <int dim, int spacedim>
   class DensityField
   {
   public:
     /**
-     * The field of @p model computed with @p engine on @p space, timed in
-     * @p timer; the three must outlive it. Call reinit() before use and
-     * after every change of the mesh. The targets are shared out over the
-     * ranks of @p communicator (AttentionField).
+     * The field of @p model computed with @p engine on @p space (over the
+     * ranks that share its mesh), timed in @p timer; the three must outlive
+     * it. Call reinit() before use and after every change of the mesh.
      */
     DensityField(const Model                  &model,
                  const KernelEngine           &engine,
                  const DGSpace<dim, spacedim> &space,
                  dealii::TimerOutput          &timer,
-                 const FieldParameters        &field_parameters,
-                 const MPI_Comm                communicator = MPI_COMM_SELF);
+                 const FieldParameters        &field_parameters);
 
-    /** Collects the targets of the current mesh of the space. */
+    /**
+     * Collects the targets of the current mesh of the space and the
+     * sources of all ranks (collective).
+     */
     void
     reinit();
 
     /**
-     * The weights w_q = max(rho(x_q), 0) JxW_q of the sources: the
-     * non-negative part of rho as a measure.
+     * The weights w_q = max(rho(x_q), 0) JxW_q of this rank's cell points:
+     * the non-negative part of rho as a measure.
      */
     std::vector<double>
-    source_weights(const dealii::Vector<double> &rho) const;
+    source_weights(const DensityVector &rho) const;
 
     /**
-     * X[rho] under @p layer at every target, into velocity(): one kernel
-     * sum of the sources with source_weights(@p rho).
+     * The sources of all ranks (cell points, rank after rank) with their
+     * source_weights(@p rho): the density as a weighted point measure, on
+     * every rank (collective).
+     */
+    WeightedPoints
+    measure(const DensityVector &rho) const;
+
+    /**
+     * X[rho] under @p layer at every target of this rank, into velocity():
+     * one kernel sum of the sources of all ranks with source_weights(@p rho)
+     * (collective).
      */
     void
-    evaluate(const dealii::Vector<double> &rho, const Layer &layer);
+    evaluate(const DensityVector &rho, const Layer &layer);
 
     /** The field at the targets (the last evaluate()). */
     const std::vector<dealii::Tensor<1, spacedim>> &
@@ -73,16 +85,16 @@ namespace attnflow
       return velocity_at_targets;
     }
 
-    /** max |X| over the targets (the last evaluate()). */
+    /** max |X| over the targets of all ranks (the last evaluate()). */
     double
     max_speed() const;
 
     /**
-     * The interaction energy (AttentionField::energy()) of the measure of
-     * source_weights(@p rho) under @p layer.
+     * The interaction energy (AttentionField::energy()) of measure(@p rho)
+     * under @p layer, its targets shared out over the ranks (collective).
      */
     double
-    energy(const dealii::Vector<double> &rho, const Layer &layer) const;
+    energy(const DensityVector &rho, const Layer &layer) const;
 
     /** The methods of the field, one line per head (AttentionField). */
     std::vector<std::string>
@@ -92,10 +104,14 @@ namespace attnflow
     }
 
   private:
-    const AttentionField                     field;
+    /** The field at this rank's own targets. */
+    const AttentionField field;
+    /** The field with its targets shared out over the ranks (the energy). */
+    const AttentionField                     shared_field;
     const DGSpace<dim, spacedim>            &space;
     dealii::TimerOutput                     &timer;
     PointSet                                 targets;
+    PointSet                                 sources;
     std::vector<dealii::Tensor<1, spacedim>> velocity_at_targets;
   };
 } // namespace attnflow

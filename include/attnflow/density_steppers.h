@@ -15,7 +15,7 @@
 
 #include <deal.II/base/timer.h>
 #include <deal.II/lac/dynamic_sparsity_pattern.h>
-#include <deal.II/lac/vector.h>
+#include <deal.II/lac/trilinos_sparse_matrix.h>
 
 #include <functional>
 
@@ -33,7 +33,7 @@ namespace attnflow
   };
 
   /** A function applied to the density after a stage (the limiter). */
-  using StageHook = std::function<void(dealii::Vector<double> &)>;
+  using StageHook = std::function<void(DensityVector &)>;
 
   /**
    * The explicit three-stage SSP Runge–Kutta scheme in Shu–Osher form,
@@ -68,10 +68,10 @@ namespace attnflow
      * (if set) applied after each stage.
      */
     DensityStep
-    step(dealii::Vector<double> &rho,
-         const Layer            &layer,
-         const double            max_step,
-         const StageHook        &after_stage);
+    step(DensityVector   &rho,
+         const Layer     &layer,
+         const double     max_step,
+         const StageHook &after_stage);
 
   private:
     /** The CFL-bounded step for the field of the last evaluation. */
@@ -110,7 +110,10 @@ namespace attnflow
                  DensityField<dim, spacedim>              &field,
                  dealii::TimerOutput                      &timer);
 
-    /** Builds the flux sparsity pattern of the current mesh. */
+    /**
+     * Builds the flux sparsity pattern of the current mesh (the rows this
+     * rank owns).
+     */
     void
     reinit();
 
@@ -119,11 +122,11 @@ namespace attnflow
      * error messages), with @p after_step (if set) applied at the end.
      */
     DensityStep
-    step(dealii::Vector<double> &rho,
-         const Layer            &layer,
-         const double            dt,
-         const double            time,
-         const StageHook        &after_step);
+    step(DensityVector   &rho,
+         const Layer     &layer,
+         const double     dt,
+         const double     time,
+         const StageHook &after_step);
 
   private:
     /**
@@ -132,8 +135,8 @@ namespace attnflow
      */
     unsigned int
     solve(const dealii::TrilinosWrappers::SparseMatrix &system,
-          dealii::Vector<double>                       &x,
-          const dealii::Vector<double>                 &rhs,
+          DensityVector                                &x,
+          const DensityVector                          &rhs,
           const double                                  time) const;
 
     const DensityParameters                  &parameters;

@@ -11,7 +11,6 @@
 #include <deal.II/base/tensor.h>
 #include <deal.II/lac/dynamic_sparsity_pattern.h>
 #include <deal.II/lac/trilinos_sparse_matrix.h>
-#include <deal.II/lac/vector.h>
 
 #include <vector>
 
@@ -44,28 +43,29 @@ namespace attnflow
     explicit DGTransportOperator(const DGSpace<dim, spacedim> &space);
 
     /**
-     * The residual A rho of @p rho into @p residual; returns the outflow
-     * rate int (X.n)^+ rho ds through the boundary of a box.
+     * The residual A rho of @p rho into @p residual (the owned DoFs);
+     * returns the outflow rate int (X.n)^+ rho ds through the boundary of a
+     * box, over all ranks. Collective.
      */
     double
-    residual(const Velocity               &velocity,
-             const dealii::Vector<double> &rho,
-             dealii::Vector<double>       &residual) const;
+    residual(const Velocity      &velocity,
+             const DensityVector &rho,
+             DensityVector       &residual) const;
 
     /**
      * d rho/dt = M^{-1} A rho (M the block-diagonal mass matrix) into
      * @p rho_dot; returns the outflow rate of residual().
      */
     double
-    apply(const Velocity               &velocity,
-          const dealii::Vector<double> &rho,
-          dealii::Vector<double>       &rho_dot) const;
+    apply(const Velocity      &velocity,
+          const DensityVector &rho,
+          DensityVector       &rho_dot) const;
 
     /**
      * The mass matrix M_ij = (phi_j, phi_i) and the transport matrix A of
      * residual() into @p mass and @p transport, both on @p sparsity (the
-     * flux sparsity pattern of the space,
-     * DoFTools::make_flux_sparsity_pattern).
+     * flux sparsity pattern of the space, DoFTools::make_flux_sparsity_pattern,
+     * of the rows this rank owns), with the rows of the owned DoFs.
      */
     void
     assemble_matrices(const Velocity                         &velocity,
@@ -73,10 +73,12 @@ namespace attnflow
                       dealii::TrilinosWrappers::SparseMatrix &mass,
                       dealii::TrilinosWrappers::SparseMatrix &transport) const;
 
-    /** The rate int (X.n)^+ rho ds at which @p rho leaves a box. */
+    /**
+     * The rate int (X.n)^+ rho ds at which @p rho leaves a box, over all
+     * ranks. Collective.
+     */
     double
-    outflow_rate(const Velocity               &velocity,
-                 const dealii::Vector<double> &rho) const;
+    outflow_rate(const Velocity &velocity, const DensityVector &rho) const;
 
   private:
     const DGSpace<dim, spacedim> &space;

@@ -65,6 +65,15 @@ namespace attnflow
                   std::vector<double>       &all);
 
   /**
+   * The vectors @p local of all ranks of @p communicator one after another
+   * in rank order, on every rank (MPI_Allgatherv; the sizes may differ).
+   * With one rank, @p local.
+   */
+  std::vector<double>
+  all_gather_concatenated(const MPI_Comm             communicator,
+                          const std::vector<double> &local);
+
+  /**
    * Runs @p work on every rank of @p communicator. If it throws on any rank,
    * every rank throws: the failing rank its own exception, the others the
    * same kind (InputError, NumericalError, OutputError, std::bad_alloc, or

@@ -9,7 +9,6 @@
 #include <attnflow/dg_space.h>
 
 #include <deal.II/base/quadrature.h>
-#include <deal.II/lac/vector.h>
 
 namespace attnflow
 {
@@ -48,13 +47,13 @@ namespace attnflow
      * says; @p time goes into the error message.
      */
     void
-    limit(dealii::Vector<double> &rho,
-          const NegativeMeans     negative,
-          const double            time) const;
+    limit(DensityVector      &rho,
+          const NegativeMeans negative,
+          const double        time) const;
 
     /** The smallest value of @p rho at the positivity points. */
     double
-    minimum(const dealii::Vector<double> &rho) const;
+    minimum(const DensityVector &rho) const;
 
     /**
      * The Gauss–Lobatto end weight w of degree k: with N = max(2,

@@ -19,7 +19,9 @@ namespace attnflow
    * exceeds Density/refine density ratio, below Density/max refinement
    * level, and for coarsening those below Density/coarsen density ratio,
    * not below two levels under Density/refinements; then prepares the
-   * triangulation for execute_coarsening_and_refinement().
+   * triangulation for execute_coarsening_and_refinement(). On a mesh shared
+   * out over ranks, the cells this rank owns (all cells, alike on every
+   * rank, where the mesh is whole on every rank).
    */
   template <int dim, int spacedim>
   void

@@ -1,7 +1,10 @@
 # Runs PRM in serial and under `mpirun -np RANKS` and requires the same
-# answers: metrics.csv and every tokens_NNNN.csv byte for byte (the field is
-# summed target by target as in serial and all-gathered, doc/theory.md
-# section 10), and the run header printed once.
+# answers (doc/theory.md section 10): every tokens_NNNN.csv byte for byte
+# (the field is summed target by target as in serial and all-gathered), and
+# metrics.csv byte for byte too for token runs; with a density, whose mesh
+# is shared out over the ranks, metrics.csv within round-off (COMPARE,
+# compare_metrics.cc) and the density as .pvtu records of a piece per rank.
+# The run header is printed once.
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
 separate_arguments(mpiexec_flags UNIX_COMMAND "${MPIEXEC_FLAGS}")
@@ -40,6 +43,20 @@ foreach(name ${files})
   if(NOT EXISTS ${WORK}/ranks/${name})
     message(FATAL_ERROR "${RANKS} ranks wrote no ${name}")
   endif()
+  if(name STREQUAL "metrics.csv" AND EXISTS ${WORK}/serial/density.pvd)
+    # The density's sums run over the ranks' cells in another order: the
+    # same numbers up to round-off (compare_metrics.cc says how close).
+    execute_process(
+      COMMAND ${COMPARE} ${WORK}/serial/${name} ${WORK}/ranks/${name}
+      RESULT_VARIABLE result
+      OUTPUT_VARIABLE report)
+    if(NOT result EQUAL 0)
+      message(FATAL_ERROR "${name} of ${RANKS} ranks differs from the serial "
+                          "run's: ${report}(${WORK}/serial, ${WORK}/ranks)")
+    endif()
+    message(STATUS "${name}: ${report}")
+    continue()
+  endif()
   file(READ ${WORK}/serial/${name} serial_text)
   file(READ ${WORK}/ranks/${name} ranks_text)
   if(NOT serial_text STREQUAL ranks_text)
@@ -48,3 +65,32 @@ foreach(name ${files})
   endif()
 endforeach()
 message(STATUS "${RANKS} ranks = serial: ${files}")
+
+# The density as one .pvtu per output time (in density.pvd) with a .vtu
+# piece per rank.
+if(EXISTS ${WORK}/serial/density.pvd)
+  file(READ ${WORK}/ranks/density.pvd pvd)
+  string(REGEX MATCHALL "density_[0-9]+\\.pvtu" records "${pvd}")
+  list(LENGTH records n_records)
+  file(GLOB serial_vtu ${WORK}/serial/density_*.vtu)
+  list(LENGTH serial_vtu n_outputs)
+  if(NOT n_records EQUAL n_outputs)
+    message(FATAL_ERROR "density.pvd of ${RANKS} ranks lists ${n_records} "
+                        ".pvtu records for ${n_outputs} outputs:\n${pvd}")
+  endif()
+  foreach(record ${records})
+    file(READ ${WORK}/ranks/${record} text)
+    string(REGEX MATCHALL "Piece Source=\"[^\"]+\"" pieces "${text}")
+    list(LENGTH pieces n_pieces)
+    if(NOT n_pieces EQUAL RANKS)
+      message(FATAL_ERROR "${record} has ${n_pieces} pieces for ${RANKS} ranks")
+    endif()
+    foreach(piece ${pieces})
+      string(REGEX REPLACE "Piece Source=\"([^\"]+)\"" "\\1" file "${piece}")
+      if(NOT EXISTS ${WORK}/ranks/${file})
+        message(FATAL_ERROR "${record} names the missing piece ${file}")
+      endif()
+    endforeach()
+  endforeach()
+  message(STATUS "density: ${n_records} .pvtu records of ${RANKS} pieces")
+endif()
