@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -26,6 +27,12 @@ namespace attnflow
 
     /** Targets whose exponents are computed together (register block). */
     constexpr unsigned int block_size = 8;
+    /**
+     * Rows of a block exponentiated together: independent chains of
+     * multiply-adds that keep both FMA ports busy.
+     */
+    constexpr unsigned int exp_rows = 4;
+    static_assert(block_size % exp_rows == 0, "whole groups of rows");
     /** Sources per tile: the tile's keys and values stay in cache. */
     constexpr unsigned int tile_size = 256;
     /** Targets per parallel task. */
@@ -42,6 +49,54 @@ namespace attnflow
     constexpr unsigned int source_granularity = 2 * lanes;
 
     constexpr double minus_infinity = -std::numeric_limits<double>::infinity();
+
+    /**
+     * The allocator of the engine's arrays: whole cache lines (64 bytes, one
+     * vector), so that no vector load of a tile straddles two lines (a split
+     * load costs two: the loads, not the multiply-adds, would then bound the
+     * maximum and value passes).
+     */
+    template <typename T>
+    struct CacheLineAllocator
+    {
+      using value_type = T;
+
+      CacheLineAllocator() = default;
+
+      template <typename U>
+      CacheLineAllocator(const CacheLineAllocator<U> &)
+      {}
+
+      T *
+      allocate(const std::size_t n)
+      {
+        return static_cast<T *>(
+          ::operator new(n * sizeof(T), std::align_val_t(sizeof(vdouble))));
+      }
+
+      void
+      deallocate(T *p, const std::size_t)
+      {
+        ::operator delete(p, std::align_val_t(sizeof(vdouble)));
+      }
+
+      template <typename U>
+      bool
+      operator==(const CacheLineAllocator<U> &) const
+      {
+        return true;
+      }
+
+      template <typename U>
+      bool
+      operator!=(const CacheLineAllocator<U> &) const
+      {
+        return false;
+      }
+    };
+
+    /** Doubles starting on a cache line. */
+    using AlignedDoubles = std::vector<double, CacheLineAllocator<double>>;
 
     /** The lane-wise maximum (NaN-free inputs). */
     inline vdouble
@@ -163,11 +218,11 @@ namespace attnflow
       /** Whether the values are stored in source order (wide values). */
       bool by_source;
       /** The values' components per source, padded when by_source. */
-      unsigned int        value_stride;
-      std::size_t         n_padded;
-      std::vector<double> keys;
-      std::vector<double> log_weights;
-      std::vector<double> values;
+      unsigned int   value_stride;
+      std::size_t    n_padded;
+      AlignedDoubles keys;
+      AlignedDoubles log_weights;
+      AlignedDoubles values;
     };
 
     /**
@@ -195,7 +250,7 @@ namespace attnflow
           , shift(n_rows_padded, minus_infinity)
           , normaliser(n_rows_padded, 0.)
           , values(n_rows_padded * sources.value_stride, 0.)
-          , block_queries(queries.dimension * block_size, 0.)
+          , block_queries(transpose_blocks(queries, begin, end, n_rows_padded))
           , exponents(block_size * tile_size)
       {}
 
@@ -223,13 +278,12 @@ namespace attnflow
                     continue;
                   w = std::min(w, round_up(last + 1 - j0));
                 }
-              load_block(i0);
-              compute_exponents(j0, w);
+              compute_exponents(i0, j0, w);
               if (causal && j0 + w > i0 + 1)
                 mask_later_sources(j0, i0, n_rows, w);
               raise_shifts(i0 - begin, n_rows, w);
               vdouble row_sums[block_size];
-              for (unsigned int r = 0; r < block_size; r += 2)
+              for (unsigned int r = 0; r < block_size; r += exp_rows)
                 exponentiate_rows(i0 - begin + r, r, w, row_sums + r);
               add(normaliser.data() + i0 - begin, transpose_sum(row_sums));
               if (sources.by_source)
@@ -271,15 +325,25 @@ namespace attnflow
                                    values[c * n_rows_padded + t];
       }
 
-      /** The queries of targets i0.. i0+7, component-major, zero-padded. */
-      void
-      load_block(const std::size_t i0)
+      /**
+       * The queries of the targets @p begin .. @p end - 1, block by block of
+       * 8 targets and component-major in a block (the multiply-adds of a
+       * block read a_r(k) at k * 8 + r), zero-padded to @p n_rows_padded
+       * targets.
+       */
+      static AlignedDoubles
+      transpose_blocks(const PointSet   &queries,
+                       const std::size_t begin,
+                       const std::size_t end,
+                       const std::size_t n_rows_padded)
       {
         const unsigned int d = queries.dimension;
-        std::fill(block_queries.begin(), block_queries.end(), 0.);
-        for (unsigned int r = 0; r < block_size && i0 + r < end; ++r)
+        AlignedDoubles     transposed(n_rows_padded * d, 0.);
+        for (std::size_t t = 0; t < end - begin; ++t)
           for (unsigned int k = 0; k < d; ++k)
-            block_queries[k * block_size + r] = queries[i0 + r][k];
+            transposed[(t / block_size * d + k) * block_size + t % block_size] =
+              queries[begin + t][k];
+        return transposed;
       }
 
       /** @p n rounded up to whole pairs of vectors (source_granularity). */
@@ -295,12 +359,44 @@ namespace attnflow
        * (a multiple of source_granularity) of the tile at @p j0.
        */
       void
-      compute_exponents(const std::size_t j0, const std::size_t n)
+      compute_exponents(const std::size_t i0,
+                        const std::size_t j0,
+                        const std::size_t n)
       {
-        const unsigned int d     = queries.dimension;
+        switch (queries.dimension)
+          {
+            case 1:
+              compute_exponents<1>(i0, j0, n);
+              break;
+            case 2:
+              compute_exponents<2>(i0, j0, n);
+              break;
+            case 3:
+              compute_exponents<3>(i0, j0, n);
+              break;
+            case 4:
+              compute_exponents<4>(i0, j0, n);
+              break;
+            default:
+              compute_exponents<0>(i0, j0, n);
+          }
+      }
+
+      /**
+       * compute_exponents() with the query dimension @p fixed_d known to
+       * the compiler (its loop unrolled; the small d of the tokens in R^d
+       * and on S^{d-1}), or 0: the dimension of the queries.
+       */
+      template <unsigned int fixed_d>
+      void
+      compute_exponents(const std::size_t i0,
+                        const std::size_t j0,
+                        const std::size_t n)
+      {
+        const unsigned int d     = fixed_d > 0 ? fixed_d : queries.dimension;
         const double      *keys  = sources.keys.data() + j0 * d;
         const double      *log_w = sources.log_weights.data() + j0;
-        const double      *a     = block_queries.data();
+        const double      *a     = block_queries.data() + (i0 - begin) * d;
         double *const      e     = exponents.data();
         for (std::size_t j = 0; j < n; j += 2 * lanes)
           {
@@ -384,10 +480,10 @@ namespace attnflow
       }
 
       /**
-       * Replaces rows @p r and r + 1 of the exponents (targets @p t and t +
-       * 1, padded rows included) by the shifted kernel values, the two rows
-       * in one loop (two independent chains); @p sums receives their sums
-       * lane by lane (the tile's part of the normalisers).
+       * Replaces rows @p r .. r + exp_rows - 1 of the exponents (targets
+       * @p t.., padded rows included) by the shifted kernel values, the
+       * rows in one loop (exp_rows independent chains); @p sums receives
+       * their sums lane by lane (the tile's part of the normalisers).
        */
       void
       exponentiate_rows(const std::size_t  t,
@@ -395,27 +491,35 @@ namespace attnflow
                         const std::size_t  w,
                         vdouble           *sums)
       {
-        double *e0 = exponents.data() + r * tile_size;
-        double *e1 = e0 + tile_size;
-        if (shift[t] == minus_infinity || shift[t + 1] == minus_infinity)
+        double *const e = exponents.data() + r * tile_size;
+        if (std::any_of(shift.begin() + t,
+                        shift.begin() + t + exp_rows,
+                        [](const double s) { return s == minus_infinity; }))
           {
-            sums[0] = exponentiate_row(t, e0, w);
-            sums[1] = exponentiate_row(t + 1, e1, w);
+            for (unsigned int q = 0; q < exp_rows; ++q)
+              sums[q] = exponentiate_row(t + q, e + q * tile_size, w);
             return;
           }
-        const vdouble m0 = broadcast(shift[t]), m1 = broadcast(shift[t + 1]);
-        vdouble       s0 = broadcast(0.), s1 = broadcast(0.);
+        vdouble m[exp_rows], s[exp_rows];
+        for (unsigned int q = 0; q < exp_rows; ++q)
+          {
+            m[q] = broadcast(shift[t + q]);
+            s[q] = broadcast(0.);
+          }
         for (std::size_t j = 0; j < w; j += lanes)
           {
-            const vdouble p0 = exp_nonpositive(load(e0 + j) - m0);
-            const vdouble p1 = exp_nonpositive(load(e1 + j) - m1);
-            store(e0 + j, p0);
-            store(e1 + j, p1);
-            s0 += p0;
-            s1 += p1;
+            vdouble p[exp_rows];
+            for (unsigned int q = 0; q < exp_rows; ++q)
+              p[q] = load(e + q * tile_size + j) - m[q];
+            exp_nonpositive(p);
+            for (unsigned int q = 0; q < exp_rows; ++q)
+              {
+                store(e + q * tile_size + j, p[q]);
+                s[q] += p[q];
+              }
           }
-        sums[0] = s0;
-        sums[1] = s1;
+        for (unsigned int q = 0; q < exp_rows; ++q)
+          sums[q] = s[q];
       }
 
       /** exponentiate_rows() for the one row @p e of target @p t. */
@@ -443,51 +547,59 @@ namespace attnflow
       /**
        * values(t0 + r, c) += sum_j p(r, j) v_j(c) over the first @p n sources
        * of the tile at @p j0, for the rows r of this block (padded rows
-       * included: they are never written out).
+       * included: they are never written out), up to three components in
+       * one pass over the kernel values.
        */
       void
       accumulate_values(const std::size_t j0,
                         const std::size_t n,
                         const std::size_t t0)
       {
-        const unsigned int dv   = sources.value_dimension;
-        const std::size_t  w    = sources.width(j0);
-        const double      *vals = sources.values.data() + j0 * dv;
-        const double      *p    = exponents.data();
-        double *const      out  = values.data() + t0;
-        unsigned int       c    = 0;
-        for (; c + 2 <= dv; c += 2)
+        const unsigned int dv = sources.value_dimension;
+        unsigned int       c  = 0;
+        for (; c + 3 <= dv; c += 3)
+          accumulate_components<3>(j0, n, t0, c);
+        if (c + 2 == dv)
+          accumulate_components<2>(j0, n, t0, c);
+        else if (c + 1 == dv)
+          accumulate_components<1>(j0, n, t0, c);
+      }
+
+      /**
+       * accumulate_values() for the @p n_components components c, c + 1,
+       * ..: 8 rows times n_components lane-wise sums in registers, each
+       * kernel value loaded once for them all.
+       */
+      template <unsigned int n_components>
+      void
+      accumulate_components(const std::size_t  j0,
+                            const std::size_t  n,
+                            const std::size_t  t0,
+                            const unsigned int c)
+      {
+        const std::size_t w = sources.width(j0);
+        const double     *vals =
+          sources.values.data() + j0 * sources.value_dimension + c * w;
+        const double *p = exponents.data();
+        vdouble       acc[n_components][block_size];
+        for (unsigned int q = 0; q < n_components; ++q)
+          for (unsigned int r = 0; r < block_size; ++r)
+            acc[q][r] = broadcast(0.);
+        for (std::size_t j = 0; j < n; j += lanes)
           {
-            vdouble acc0[block_size], acc1[block_size];
+            vdouble v[n_components];
+            for (unsigned int q = 0; q < n_components; ++q)
+              v[q] = load(vals + q * w + j);
             for (unsigned int r = 0; r < block_size; ++r)
-              acc0[r] = acc1[r] = broadcast(0.);
-            for (std::size_t j = 0; j < n; j += lanes)
               {
-                const vdouble v0 = load(vals + c * w + j);
-                const vdouble v1 = load(vals + (c + 1) * w + j);
-                for (unsigned int r = 0; r < block_size; ++r)
-                  {
-                    const vdouble pr = load(p + r * tile_size + j);
-                    acc0[r] += pr * v0;
-                    acc1[r] += pr * v1;
-                  }
+                const vdouble pr = load(p + r * tile_size + j);
+                for (unsigned int q = 0; q < n_components; ++q)
+                  acc[q][r] += pr * v[q];
               }
-            add(out + c * n_rows_padded, transpose_sum(acc0));
-            add(out + (c + 1) * n_rows_padded, transpose_sum(acc1));
           }
-        for (; c < dv; ++c)
-          {
-            vdouble acc[block_size];
-            for (unsigned int r = 0; r < block_size; ++r)
-              acc[r] = broadcast(0.);
-            for (std::size_t j = 0; j < n; j += lanes)
-              {
-                const vdouble v = load(vals + c * w + j);
-                for (unsigned int r = 0; r < block_size; ++r)
-                  acc[r] += load(p + r * tile_size + j) * v;
-              }
-            add(out + c * n_rows_padded, transpose_sum(acc));
-          }
+        for (unsigned int q = 0; q < n_components; ++q)
+          add(values.data() + t0 + (c + q) * n_rows_padded,
+              transpose_sum(acc[q]));
       }
 
       /**
@@ -553,9 +665,9 @@ namespace attnflow
        * Per target; the values component-major (values[c * n_rows_padded +
        * t]), or target-major when the sources are by_source.
        */
-      std::vector<double> shift, normaliser, values;
-      std::vector<double> block_queries;
-      std::vector<double> exponents;
+      AlignedDoubles shift, normaliser, values;
+      AlignedDoubles block_queries;
+      AlignedDoubles exponents;
     };
   } // namespace
 

@@ -5,6 +5,7 @@
  * any dimension, sizes that are not multiples of the tiles, zero weights.
  */
 #include <attnflow/kernel_engine.h>
+#include <attnflow/vector_exp.h>
 
 #include <gtest/gtest.h>
 
@@ -140,6 +141,70 @@ namespace attnflow
           EXPECT_NEAR(sums.values[i][c] / sums.normaliser[i],
                       (double)r.average[c],
                       1e-12);
+      }
+  }
+
+  TEST(KernelEngine, MatchesLongDoubleForEveryGroupOfValueComponents)
+  {
+    // The value sums take up to three components per pass over the kernel
+    // values: 1, 2, 3, 3 + 1, 3 + 2, 3 + 3, 3 + 3 + 1.
+    for (unsigned int dv = 1; dv <= 7; ++dv)
+      check(3, dv, 13, 300, 4., false);
+  }
+
+  TEST(VectorExp, ManyVectorsAtOnceMatchOneAtATimeAndLongDouble)
+  {
+    // Arguments from -1/750 to -750, the underflow threshold -708 and the
+    // special values, 4 vectors of 8 lanes at once: the same bits as one
+    // vector at a time, relative error below 2e-16 (doc/theory.md section
+    // 4.1), 0 below -708 (in the instruction set the tests are compiled
+    // for; the engine itself is tested with its own flags above).
+    constexpr unsigned int n         = 4;
+    const double           special[] = {0.,
+                                        -0.,
+                                        -1e-300,
+                                        -0.34657359027997264,
+                                        -0.34657359027997270,
+                                        -707.9999999,
+                                        -708.,
+                                        -708.0000001,
+                                        -745.,
+                                        -std::numeric_limits<double>::infinity(),
+                                        std::numeric_limits<double>::quiet_NaN()};
+    RandomGenerator        random(3);
+    simd::vdouble          x[n], y[n];
+    for (unsigned int round = 0; round < 200; ++round)
+      {
+        for (unsigned int i = 0; i < n; ++i)
+          for (unsigned int l = 0; l < simd::lanes; ++l)
+            {
+              const unsigned int m =
+                round * n * simd::lanes + i * simd::lanes + l;
+              x[i][l] = m < sizeof(special) / sizeof(double) ?
+                          special[m] :
+                          -std::pow(750., 2. * random.uniform() - 1.);
+              y[i][l] = x[i][l];
+            }
+        simd::exp_nonpositive(y);
+        for (unsigned int i = 0; i < n; ++i)
+          {
+            const simd::vdouble one = simd::exp_nonpositive(x[i]);
+            for (unsigned int l = 0; l < simd::lanes; ++l)
+              {
+                const long double e = std::exp((long double)x[i][l]);
+                if (std::isnan(x[i][l]))
+                  {
+                    EXPECT_TRUE(std::isnan(y[i][l]) && std::isnan(one[l]));
+                    continue;
+                  }
+                EXPECT_EQ(y[i][l], one[l]) << "x = " << x[i][l];
+                if (x[i][l] < -708.)
+                  EXPECT_EQ(y[i][l], 0.) << "x = " << x[i][l];
+                else
+                  EXPECT_LE(std::abs(y[i][l] - e), 2e-16 * e)
+                    << "x = " << x[i][l];
+              }
+          }
       }
   }
 

@@ -54,56 +54,95 @@ namespace attnflow
     }
 
     /**
-     * exp(x) for x <= 0, lane by lane: x = n log 2 + r with |r| <= log(2)/2
-     * (Cody-Waite, log 2 in two parts), exp(r) by a polynomial of degree 11
-     * (the Chebyshev interpolant of exp on [-log(2)/2, log(2)/2], computed
-     * in 60-digit arithmetic; relative error 1.7e-17 with the coefficients
-     * rounded to double, against 2.3e-16 for the Taylor polynomial of degree
-     * 12), times 2^n: one vscalefpd with AVX-512, the exponent bits
-     * otherwise (the same result). Arguments below -708 (results below the
-     * smallest normal double) give 0; -inf gives 0 and NaN stays NaN.
+     * exp(x) for x <= 0, lane by lane, of the @p n vectors @p x in place:
+     * x = k log 2 + r with |r| <= log(2)/2 (Cody-Waite, log 2 in two parts),
+     * exp(r) by a polynomial of degree 11 (the Chebyshev interpolant of exp
+     * on [-log(2)/2, log(2)/2], computed in 60-digit arithmetic; relative
+     * error 1.7e-17 with the coefficients rounded to double, against 2.3e-16
+     * for the Taylor polynomial of degree 12), times 2^k: one vscalefpd with
+     * AVX-512, the exponent bits otherwise (the same result). Arguments
+     * below -708 (results below the smallest normal double) give 0; -inf
+     * gives 0 and NaN stays NaN.
+     *
+     * Each step is taken for all @p n vectors before the next, so that the
+     * n Horner chains are independent in program order: a fused
+     * multiply-add has a latency of 4 cycles on each of 2 ports, and 8
+     * chains in flight keep both busy (doc/theory.md section 4.1). The
+     * operations of each lane are those of n = 1.
      */
-    inline vdouble
-    exp_nonpositive(vdouble x)
+    template <unsigned int n>
+    inline void
+    exp_nonpositive(vdouble (&x)[n])
     {
       constexpr double log2e    = 1.4426950408889634074;
       constexpr double ln2_high = 6.93147180369123816490e-01;
       constexpr double ln2_low  = 1.90821492927058770002e-10;
       constexpr double shifter  = 6755399441055744.; // 1.5 * 2^52
       constexpr double lowest   = -708.;
+      // Highest degree first.
+      constexpr double       coefficients[] = {2.5110037605963777e-08,
+                                               2.763263963904103e-07,
+                                               2.755724091857897e-06,
+                                               2.4801485482328494e-05,
+                                               0.00019841269890047113,
+                                               0.0013888888952314775,
+                                               0.008333333333319601,
+                                               0.0416666666664881,
+                                               0.1666666666666668,
+                                               0.5000000000000019,
+                                               1.,
+                                               1.};
+      constexpr unsigned int degree = sizeof(coefficients) / sizeof(double) - 1;
 #if defined(__AVX512F__)
-      // The result p 2^n is zeroed where x < -708 (not where x is NaN: "not
+      // The result p 2^k is zeroed where x < -708 (not where x is NaN: "not
       // less than" is true for NaN, which then propagates through p).
-      const __mmask8 in_range =
-        _mm512_cmp_pd_mask(x, _mm512_set1_pd(lowest), _CMP_NLT_UQ);
+      __mmask8 in_range[n];
+      for (unsigned int i = 0; i < n; ++i)
+        in_range[i] =
+          _mm512_cmp_pd_mask(x[i], _mm512_set1_pd(lowest), _CMP_NLT_UQ);
 #else
-      // The bits of 2^n need n >= -1022: clamp, and zero the result below.
-      const vint64 underflow           = x < lowest;
-      x                                = underflow ? broadcast(lowest) : x;
+      // The bits of 2^k need k >= -1022: clamp, and zero the result below.
+      vint64 underflow[n];
+      for (unsigned int i = 0; i < n; ++i)
+        {
+          underflow[i] = x[i] < lowest;
+          x[i]         = underflow[i] ? broadcast(lowest) : x[i];
+        }
 #endif
-      const vdouble t = x * log2e + shifter;
-      const vdouble n = t - shifter;
-      const vdouble r = (x - n * ln2_high) - n * ln2_low;
-      vdouble       p = broadcast(2.5110037605963777e-08);
-      p               = p * r + 2.763263963904103e-07;
-      p               = p * r + 2.755724091857897e-06;
-      p               = p * r + 2.4801485482328494e-05;
-      p               = p * r + 0.00019841269890047113;
-      p               = p * r + 0.0013888888952314775;
-      p               = p * r + 0.008333333333319601;
-      p               = p * r + 0.0416666666664881;
-      p               = p * r + 0.1666666666666668;
-      p               = p * r + 0.5000000000000019;
-      p               = p * r + 1.;
-      p               = p * r + 1.;
+      vdouble t[n], k[n], p[n];
+      for (unsigned int i = 0; i < n; ++i)
+        t[i] = x[i] * log2e + shifter;
+      for (unsigned int i = 0; i < n; ++i)
+        k[i] = t[i] - shifter;
+      for (unsigned int i = 0; i < n; ++i)
+        x[i] = x[i] - k[i] * ln2_high;
+      for (unsigned int i = 0; i < n; ++i)
+        x[i] = x[i] - k[i] * ln2_low;
+      for (unsigned int i = 0; i < n; ++i)
+        p[i] = x[i] * coefficients[0] + coefficients[1];
+      for (unsigned int m = 2; m <= degree; ++m)
+        for (unsigned int i = 0; i < n; ++i)
+          p[i] = p[i] * x[i] + coefficients[m];
 #if defined(__AVX512F__)
-      return _mm512_maskz_scalef_pd(in_range, p, n);
+      for (unsigned int i = 0; i < n; ++i)
+        x[i] = _mm512_maskz_scalef_pd(in_range[i], p[i], k[i]);
 #else
       constexpr long long shifter_bits = 0x4338000000000000LL;
-      const vint64        bits   = (((vint64)t - shifter_bits) + 1023) << 52;
-      const vdouble       result = p * (vdouble)bits;
-      return underflow ? broadcast(0.) : result;
+      for (unsigned int i = 0; i < n; ++i)
+        {
+          const vint64 bits = (((vint64)t[i] - shifter_bits) + 1023) << 52;
+          x[i] = underflow[i] ? broadcast(0.) : p[i] * (vdouble)bits;
+        }
 #endif
+    }
+
+    /** exp_nonpositive() of the one vector @p x. */
+    inline vdouble
+    exp_nonpositive(const vdouble x)
+    {
+      vdouble v[1] = {x};
+      exp_nonpositive(v);
+      return v[0];
     }
   } // namespace simd
 } // namespace attnflow
