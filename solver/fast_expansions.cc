@@ -858,8 +858,8 @@ namespace attnflow
     }
 
     /**
-     * The real orthonormal spherical harmonics up to degree L at a batch of
-     * points, vectorised over the points (section 6.2):
+     * The real orthonormal spherical harmonics up to degree L, vectorised
+     * over points (section 6.2):
      *
      *   Y_l0 = pbar_l0(z),   Y_lm^{c,s} = sqrt(2) pbar_lm(z) (Re, Im) w^m,
      *
@@ -867,6 +867,10 @@ namespace attnflow
      * pbar_mm = sqrt((2m+1)/(2m)) pbar_{m-1,m-1} (constants),
      * pbar_{m+1,m} = sqrt(2m+3) z pbar_mm, and
      * pbar_lm = a_lm (z pbar_{l-1,m} - b_lm pbar_{l-2,m}).
+     *
+     * The sums run order by order: the factors sqrt(2) (Re, Im) w^m of one
+     * order m (next_order()), then the recurrence in l = m..L (advance()),
+     * all in registers, so that no table of harmonics is ever stored.
      */
     class HarmonicBasis
     {
@@ -913,107 +917,63 @@ namespace attnflow
         return offset + 2 * (l - m) + (sine ? 1 : 0);
       }
 
-      /** The first harmonic of order @p m and the number of them. */
-      std::pair<unsigned int, unsigned int>
-      order_range(const unsigned int m) const
+      /**
+       * The factors of order @p m from those of order m - 1 (m >= 1):
+       * (@p re, @p im) = w^m from w^{m-1}, and @p cos_m, @p sin_m =
+       * sqrt(2) (Re, Im) w^m. For m = 0 the factors are w^0 = 1, cos_0 = 1
+       * and sin_0 = 0.
+       */
+      static void
+      next_order(const vdouble wr,
+                 const vdouble wi,
+                 vdouble      &re,
+                 vdouble      &im,
+                 vdouble      &cos_m,
+                 vdouble      &sin_m)
       {
-        return {index(m, m, false), m == 0 ? L + 1 : 2 * (L - m + 1)};
+        const double  sqrt2 = std::sqrt(2.);
+        const vdouble next  = re * wr - im * wi;
+        im                  = re * wi + im * wr;
+        re                  = next;
+        cos_m               = sqrt2 * re;
+        sin_m               = sqrt2 * im;
       }
 
       /**
-       * Calls @p harmonic(l, m, c, s) for the harmonics of the @p n unit
-       * vectors @p points (3 coordinates each; the last repeated up to
-       * batch_size) in two vectors of 8 points: c = Y_lm (cosine), s = the
-       * sine one (unused for m = 0), m = 0..L, l = m..L; and
-       * @p order_done(m) after the last l of each m.
+       * pbar_lm at the @p n vectors @p z for l = m, m + 1, ... in turn: from
+       * @p p1 = pbar_{l-1,m} and @p p0 = pbar_{l-2,m} (where they exist), it
+       * shifts them to p1 = pbar_lm and p0 = pbar_{l-1,m}.
        */
-      template <typename Harmonic, typename OrderDone>
+      template <unsigned int n>
       void
-      visit(const double      *points,
-            const unsigned int n,
-            Harmonic         &&harmonic,
-            OrderDone        &&order_done) const
-      {
-        double x0[batch_size], x1[batch_size], x2[batch_size];
-        for (unsigned int q = 0; q < batch_size; ++q)
-          {
-            const double *x = points + 3 * std::min(q, n - 1);
-            x0[q]           = x[0];
-            x1[q]           = x[1];
-            x2[q]           = x[2];
-          }
-        vdouble z[2], wr[2], wi[2], pr[2], pi_[2];
-        for (unsigned int v = 0; v < 2; ++v)
-          {
-            z[v]   = load(x2 + v * lanes);
-            wr[v]  = load(x0 + v * lanes);
-            wi[v]  = load(x1 + v * lanes);
-            pr[v]  = broadcast(1.);
-            pi_[v] = broadcast(0.);
-          }
-        const double sqrt2 = std::sqrt(2.);
-        for (unsigned int m = 0; m <= L; ++m)
-          {
-            vdouble cos_m[2] = {broadcast(1.), broadcast(1.)},
-                    sin_m[2] = {broadcast(0.), broadcast(0.)};
-            for (unsigned int v = 0; v < 2 && m > 0; ++v)
-              {
-                const vdouble re = pr[v] * wr[v] - pi_[v] * wi[v];
-                pi_[v]           = pr[v] * wi[v] + pi_[v] * wr[v];
-                pr[v]            = re;
-                cos_m[v]         = sqrt2 * pr[v];
-                sin_m[v]         = sqrt2 * pi_[v];
-              }
-            // pbar_{l-2,m}, pbar_{l-1,m}: the recurrence in l.
-            vdouble p0[2] = {}, p1[2] = {};
-            for (unsigned int l = m; l <= L; ++l)
-              {
-                vdouble c[2], s[2];
-                for (unsigned int v = 0; v < 2; ++v)
-                  {
-                    vdouble p;
-                    if (l == m)
-                      p = broadcast(diagonal[m]);
-                    else if (l == m + 1)
-                      p = std::sqrt(2. * m + 3.) * z[v] * p1[v];
-                    else
-                      p = a[l * (L + 1) + m] *
-                          (z[v] * p1[v] - b[l * (L + 1) + m] * p0[v]);
-                    p0[v] = l == m ? broadcast(0.) : p1[v];
-                    p1[v] = p;
-                    c[v]  = m == 0 ? p : p * cos_m[v];
-                    s[v]  = p * sin_m[v];
-                  }
-                harmonic(l, m, c, s);
-              }
-            order_done(m);
-          }
-      }
-
-      /**
-       * Y[h * batch_size + q] = Y_h(point q), q < @p n, for the unit
-       * vectors @p points (3 coordinates each).
-       */
-      void
-      evaluate(const double *points, const unsigned int n, double *Y) const
-      {
-        visit(
-          points,
-          n,
-          [&](const unsigned int l,
+      advance(const unsigned int l,
               const unsigned int m,
-              const vdouble(&c)[2],
-              const vdouble(&s)[2]) {
-            double *y = &Y[index(l, m, false) * batch_size];
-            store(y, c[0]);
-            store(y + lanes, c[1]);
-            if (m > 0)
+              const vdouble (&z)[n],
+              vdouble (&p0)[n],
+              vdouble (&p1)[n]) const
+      {
+        if (l == m)
+          for (unsigned int v = 0; v < n; ++v)
+            p1[v] = broadcast(diagonal[m]);
+        else if (l == m + 1)
+          {
+            const double factor = std::sqrt(2. * m + 3.);
+            for (unsigned int v = 0; v < n; ++v)
               {
-                store(y + batch_size, s[0]);
-                store(y + batch_size + lanes, s[1]);
+                p0[v] = p1[v];
+                p1[v] = factor * z[v] * p1[v];
               }
-          },
-          [](const unsigned int) {});
+          }
+        else
+          {
+            const double a_lm = a[l * (L + 1) + m], b_lm = b[l * (L + 1) + m];
+            for (unsigned int v = 0; v < n; ++v)
+              {
+                const vdouble p = a_lm * (z[v] * p1[v] - b_lm * p0[v]);
+                p0[v]           = p1[v];
+                p1[v]           = p;
+              }
+          }
       }
 
       unsigned int        L, n_harmonics;
@@ -1080,9 +1040,192 @@ namespace attnflow
     }
 
     /**
+     * The moments of the sources of one leaf (at most leaf_size) in
+     * registers (section 6.2): order by order, the recurrence in l at all
+     * the leaf's points at once, each harmonic summed against the columns
+     * as it comes, batch by batch in batch_size lanes and reduced once per
+     * leaf. No table of the leaf's harmonics is stored: the working set is
+     * the leaf's coordinates and columns (a few kilobytes).
+     */
+    class SphereLeafMoments
+    {
+    public:
+      SphereLeafMoments(const HarmonicBasis &basis,
+                        const unsigned int   n_components)
+          : basis(basis)
+          , n_components(n_components)
+          , coordinates(3 * leaf_size)
+          , columns(n_components * leaf_size)
+          , modulated(2 * max_block * leaf_size)
+      {}
+
+      /**
+       * Adds to @p M (n_components per harmonic) the moments of the sources
+       * @p begin .. @p end - 1 (at most leaf_size): their @p rotated unit
+       * vectors y'_j and their @p source_columns (w_j, w_j v_j) / W.
+       */
+      void
+      add(const std::vector<double>              &rotated,
+          const std::vector<std::vector<double>> &source_columns,
+          const std::size_t                       begin,
+          const std::size_t                       end,
+          std::vector<double>                    &M)
+      {
+        const unsigned int n         = static_cast<unsigned int>(end - begin);
+        const unsigned int n_batches = (n + batch_size - 1) / batch_size;
+        // Lane q of coordinate r at r * leaf_size + q; the lanes past the
+        // last source repeat it, with zero columns.
+        for (unsigned int q = 0; q < n_batches * batch_size; ++q)
+          for (unsigned int r = 0; r < 3; ++r)
+            coordinates[r * leaf_size + q] =
+              rotated[3 * (begin + std::min(q, n - 1)) + r];
+        for (unsigned int k = 0; k < n_components; ++k)
+          for (unsigned int q = 0; q < n_batches * batch_size; ++q)
+            columns[k * leaf_size + q] =
+              q < n ? source_columns[k][begin + q] : 0.;
+        for (unsigned int k0 = 0; k0 < n_components; k0 += max_block)
+          {
+            const unsigned int block = std::min(max_block, n_components - k0);
+            switch (n_batches)
+              {
+                case 1:
+                  add_components<1>(block, k0, M);
+                  break;
+                case 2:
+                  add_components<2>(block, k0, M);
+                  break;
+                case 3:
+                  add_components<3>(block, k0, M);
+                  break;
+                default:
+                  add_components<4>(block, k0, M);
+              }
+          }
+      }
+
+    private:
+      /** Components summed together: cosine and sine, eight lane sums. */
+      static constexpr unsigned int max_block = 4;
+      static_assert(leaf_size == 4 * batch_size,
+                    "a leaf is at most four batches");
+
+      /** add_block() for @p block components (at most max_block). */
+      template <unsigned int n_batches>
+      void
+      add_components(const unsigned int   block,
+                     const unsigned int   k0,
+                     std::vector<double> &M)
+      {
+        switch (block)
+          {
+            case 1:
+              add_block<n_batches, 1>(k0, M);
+              break;
+            case 2:
+              add_block<n_batches, 2>(k0, M);
+              break;
+            case 3:
+              add_block<n_batches, 3>(k0, M);
+              break;
+            default:
+              add_block<n_batches, 4>(k0, M);
+          }
+      }
+
+      /**
+       * M(h, k0 + k) += sum_j Y_h(y'_j) u_{k0 + k}(j), k < @p block, over
+       * the leaf's @p n_batches batches. With Y_lm^{c,s} = pbar_lm(z)
+       * sqrt(2) (Re, Im) w^m, the columns of each order are modulated once,
+       * g^{c,s}_k = sqrt(2) (Re, Im) w^m u_k, and each harmonic costs one
+       * multiply-add per column: M^{c,s}_{lm,k} = sum_j pbar_lm(z_j)
+       * g^{c,s}_k(j), lane-wise over the leaf, then the lane sums.
+       */
+      template <unsigned int n_batches, unsigned int block>
+      void
+      add_block(const unsigned int k0, std::vector<double> &M)
+      {
+        constexpr unsigned int n_vectors = 2 * n_batches;
+        vdouble z[n_vectors], wr[n_vectors], wi[n_vectors], re[n_vectors],
+          im[n_vectors], p0[n_vectors], p1[n_vectors];
+        for (unsigned int v = 0; v < n_vectors; ++v)
+          {
+            wr[v] = load(&coordinates[v * lanes]);
+            wi[v] = load(&coordinates[leaf_size + v * lanes]);
+            z[v]  = load(&coordinates[2 * leaf_size + v * lanes]);
+            re[v] = broadcast(1.);
+            im[v] = broadcast(0.);
+            p0[v] = p1[v] = broadcast(0.);
+          }
+        // g[(j * n_vectors + v) * lanes + lane]: j < block the cosine
+        // columns, j >= 4 the sine ones.
+        double *const g = modulated.data();
+        for (unsigned int m = 0; m <= basis.L; ++m)
+          {
+            for (unsigned int v = 0; v < n_vectors; ++v)
+              {
+                vdouble cos_m = broadcast(1.), sin_m = broadcast(0.);
+                if (m > 0)
+                  HarmonicBasis::next_order(wr[v],
+                                            wi[v],
+                                            re[v],
+                                            im[v],
+                                            cos_m,
+                                            sin_m);
+                for (unsigned int k = 0; k < block; ++k)
+                  {
+                    const vdouble u =
+                      load(&columns[(k0 + k) * leaf_size + v * lanes]);
+                    store(&g[(k * n_vectors + v) * lanes], cos_m * u);
+                    store(&g[((4 + k) * n_vectors + v) * lanes], sin_m * u);
+                  }
+              }
+            // The cosine harmonic of (l, m) at h, its sine one at h + 1.
+            const unsigned int stride = m == 0 ? 1 : 2;
+            unsigned int       h      = basis.index(m, m, false);
+            for (unsigned int l = m; l <= basis.L; ++l, h += stride)
+              {
+                vdouble sum[8];
+                for (vdouble &s : sum)
+                  s = broadcast(0.);
+                basis.advance(l, m, z, p0, p1);
+                for (unsigned int v = 0; v < n_vectors; ++v)
+                  for (unsigned int k = 0; k < block; ++k)
+                    {
+                      sum[k] += p1[v] * load(&g[(k * n_vectors + v) * lanes]);
+                      sum[4 + k] +=
+                        p1[v] * load(&g[((4 + k) * n_vectors + v) * lanes]);
+                    }
+                const vdouble total = lane_sums(sum);
+                if (m > 0 && block == n_components && 2 * block == lanes)
+                  {
+                    // All the components of the cosine and the sine harmonic:
+                    // the lanes consecutive entries from h.
+                    double *const moments = &M[h * n_components];
+                    store(moments, load(moments) + total);
+                  }
+                else
+                  {
+                    for (unsigned int k = 0; k < block; ++k)
+                      M[h * n_components + k0 + k] += total[k];
+                    for (unsigned int k = 0; k < block && m > 0; ++k)
+                      M[(h + 1) * n_components + k0 + k] += total[4 + k];
+                  }
+              }
+          }
+      }
+
+      const HarmonicBasis &basis;
+      unsigned int         n_components;
+      /** The leaf's coordinates and columns, lane-major (see add()). */
+      std::vector<double> coordinates, columns;
+      /** The columns modulated by the factors of one order (add_block()). */
+      std::vector<double> modulated;
+    };
+
+    /**
      * M_h = sum_j (w_j / W) Y_h(y'_j) (1, v_j), harmonic-major, for the
      * @p rotated unit sources y'_j and the @p columns (w_j, w_j v_j) / W:
-     * batches of points, summed deterministically (section 6.2).
+     * leaves of sources, summed deterministically (section 6.2).
      */
     std::vector<double>
     sphere_moments(const std::vector<double>              &rotated,
@@ -1090,72 +1233,16 @@ namespace attnflow
                    const HarmonicBasis                    &basis)
     {
       const unsigned int n_components = columns.size();
-      const unsigned int n_harmonics  = basis.n_harmonics;
-      /** A task's harmonics and columns of one leaf, kept between leaves. */
-      struct LeafScratch
-      {
-        std::vector<double> harmonics, columns;
-      };
-      tbb::enumerable_thread_specific<LeafScratch> scratch;
+      tbb::enumerable_thread_specific<SphereLeafMoments> leaf_moments(
+        basis,
+        n_components);
       return deterministic_moments(
         rotated.size() / 3,
-        n_harmonics * n_components,
+        basis.n_harmonics * n_components,
         [&](const std::size_t    begin,
             const std::size_t    end,
             std::vector<double> &M) {
-          // The harmonics of the whole leaf first; then per (harmonic,
-          // component) one vector of lane-wise sums over the leaf, reduced
-          // once: vector multiply-adds, not a serial chain per batch.
-          const std::size_t n_batches =
-            (end - begin + batch_size - 1) / batch_size;
-          std::vector<double> &Y = scratch.local().harmonics;
-          std::vector<double> &u = scratch.local().columns;
-          Y.resize(n_batches * n_harmonics * batch_size);
-          u.assign(n_batches * n_components * batch_size, 0.);
-          for (std::size_t c = 0; c < n_batches; ++c)
-            {
-              const std::size_t  j0 = begin + c * batch_size;
-              const unsigned int n  = static_cast<unsigned int>(
-                std::min<std::size_t>(batch_size, end - j0));
-              basis.evaluate(&rotated[3 * j0],
-                             n,
-                             Y.data() + c * n_harmonics * batch_size);
-              for (unsigned int k = 0; k < n_components; ++k)
-                std::copy_n(columns[k].begin() + j0,
-                            n,
-                            u.begin() + (c * n_components + k) * batch_size);
-            }
-          // Two harmonics times up to four components per block: eight
-          // lane-wise sums in registers over the leaf, reduced together.
-          for (unsigned int h = 0; h < n_harmonics; h += 2)
-            for (unsigned int k0 = 0; k0 < n_components; k0 += 4)
-              {
-                const unsigned int n_h = std::min(2u, n_harmonics - h);
-                const unsigned int n_k = std::min(4u, n_components - k0);
-                vdouble            sum[8];
-                for (vdouble &v : sum)
-                  v = broadcast(0.);
-                for (std::size_t c = 0; c < n_batches; ++c)
-                  {
-                    const double *y  = &Y[(c * n_harmonics + h) * batch_size];
-                    const double *w  = &u[(c * n_components + k0) * batch_size];
-                    const vdouble y0 = load(y), y1 = load(y + lanes);
-                    // The second harmonic of an odd count repeats the first.
-                    const double *z  = n_h == 2 ? y + batch_size : y;
-                    const vdouble z0 = load(z), z1 = load(z + lanes);
-                    for (unsigned int k = 0; k < n_k; ++k)
-                      {
-                        const vdouble w0 = load(w + k * batch_size);
-                        const vdouble w1 = load(w + k * batch_size + lanes);
-                        sum[k] += y0 * w0 + y1 * w1;
-                        sum[4 + k] += z0 * w0 + z1 * w1;
-                      }
-                  }
-                const vdouble total = lane_sums(sum);
-                for (unsigned int i = 0; i < n_h; ++i)
-                  for (unsigned int k = 0; k < n_k; ++k)
-                    M[(h + i) * n_components + k0 + k] += total[4 * i + k];
-              }
+          leaf_moments.local().add(rotated, columns, begin, end, M);
         });
     }
 
@@ -1219,45 +1306,68 @@ namespace attnflow
                      const unsigned int         k0,
                      const std::vector<double> &F)
       {
-        vdouble total0[block], total1[block], partial0[block], partial1[block];
-        for (unsigned int k = 0; k < block; ++k)
-          total0[k] = total1[k] = partial0[k] = partial1[k] = broadcast(0.);
-        basis.visit(
-          points,
-          n,
-          [&](const unsigned int l,
-              const unsigned int m,
-              const vdouble(&c)[2],
-              const vdouble(&s)[2]) {
-            const double *fc = &F[basis.index(l, m, false) * n_components + k0];
-            for (unsigned int k = 0; k < block; ++k)
-              {
-                partial0[k] += fc[k] * c[0];
-                partial1[k] += fc[k] * c[1];
-              }
-            if (m > 0)
-              {
-                const double *fs = fc + n_components;
-                for (unsigned int k = 0; k < block; ++k)
-                  {
-                    partial0[k] += fs[k] * s[0];
-                    partial1[k] += fs[k] * s[1];
-                  }
-              }
-          },
-          [&](const unsigned int) {
-            for (unsigned int k = 0; k < block; ++k)
-              {
-                total0[k] += partial0[k];
-                total1[k] += partial1[k];
-                partial0[k] = partial1[k] = broadcast(0.);
-              }
-          });
-        for (unsigned int k = 0; k < block; ++k)
+        double x0[batch_size], x1[batch_size], x2[batch_size];
+        for (unsigned int q = 0; q < batch_size; ++q)
           {
-            store(&total[(k0 + k) * batch_size], total0[k]);
-            store(&total[(k0 + k) * batch_size + lanes], total1[k]);
+            const double *x = points + 3 * std::min(q, n - 1);
+            x0[q]           = x[0];
+            x1[q]           = x[1];
+            x2[q]           = x[2];
           }
+        vdouble z[2], wr[2], wi[2], re[2], im[2], cos_m[2], sin_m[2], p0[2],
+          p1[2], sums[block][2];
+        for (unsigned int v = 0; v < 2; ++v)
+          {
+            z[v]     = load(x2 + v * lanes);
+            wr[v]    = load(x0 + v * lanes);
+            wi[v]    = load(x1 + v * lanes);
+            re[v]    = broadcast(1.);
+            im[v]    = broadcast(0.);
+            cos_m[v] = broadcast(1.);
+            sin_m[v] = broadcast(0.);
+            p0[v] = p1[v] = broadcast(0.);
+            for (unsigned int k = 0; k < block; ++k)
+              sums[k][v] = broadcast(0.);
+          }
+        for (unsigned int m = 0; m <= basis.L; ++m)
+          {
+            for (unsigned int v = 0; v < 2 && m > 0; ++v)
+              HarmonicBasis::next_order(wr[v],
+                                        wi[v],
+                                        re[v],
+                                        im[v],
+                                        cos_m[v],
+                                        sin_m[v]);
+            vdouble partial[block][2];
+            for (unsigned int k = 0; k < block; ++k)
+              partial[k][0] = partial[k][1] = broadcast(0.);
+            // F of the cosine harmonic of (l, m), then of its sine one.
+            const unsigned int stride = (m == 0 ? 1 : 2) * n_components;
+            const double *fc = &F[basis.index(m, m, false) * n_components + k0];
+            for (unsigned int l = m; l <= basis.L; ++l, fc += stride)
+              {
+                basis.advance(l, m, z, p0, p1);
+                vdouble c[2], s[2];
+                for (unsigned int v = 0; v < 2; ++v)
+                  {
+                    c[v] = p1[v] * cos_m[v];
+                    s[v] = p1[v] * sin_m[v];
+                  }
+                for (unsigned int k = 0; k < block; ++k)
+                  for (unsigned int v = 0; v < 2; ++v)
+                    partial[k][v] += fc[k] * c[v];
+                if (m > 0)
+                  for (unsigned int k = 0; k < block; ++k)
+                    for (unsigned int v = 0; v < 2; ++v)
+                      partial[k][v] += fc[n_components + k] * s[v];
+              }
+            for (unsigned int k = 0; k < block; ++k)
+              for (unsigned int v = 0; v < 2; ++v)
+                sums[k][v] += partial[k][v];
+          }
+        for (unsigned int k = 0; k < block; ++k)
+          for (unsigned int v = 0; v < 2; ++v)
+            store(&total[(k0 + k) * batch_size + v * lanes], sums[k][v]);
       }
 
       const HarmonicBasis &basis;
