@@ -19,6 +19,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace attnflow
@@ -311,6 +312,44 @@ namespace attnflow
     }
 
     /**
+     * The body of deterministic_moments(): the moments of the ranges it has
+     * seen, added in place (no copy of the moments per leaf or per join).
+     */
+    template <typename Accumulate>
+    class MomentsBody
+    {
+    public:
+      MomentsBody(const Accumulate &accumulate, const std::size_t n_moments)
+          : accumulate(accumulate)
+          , moments(n_moments, 0.)
+      {}
+
+      /** A body for the right half of a split range: no moments yet. */
+      MomentsBody(MomentsBody &other, tbb::split)
+          : accumulate(other.accumulate)
+          , moments(other.moments.size(), 0.)
+      {}
+
+      /** Adds the moments of the sources in @p range. */
+      void
+      operator()(const tbb::blocked_range<std::size_t> &range)
+      {
+        accumulate(range.begin(), range.end(), moments);
+      }
+
+      /** Adds the moments of @p right, the body of the right half. */
+      void
+      join(const MomentsBody &right)
+      {
+        for (std::size_t k = 0; k < moments.size(); ++k)
+          moments[k] += right.moments[k];
+      }
+
+      const Accumulate   &accumulate;
+      std::vector<double> moments;
+    };
+
+    /**
      * Moments sum_j (basis functions at y_j) (columns at j), summed
      * deterministically: leaves of leaf_size sources in sequence, then a
      * pairwise tree (tbb::parallel_deterministic_reduce), so that every run
@@ -323,20 +362,12 @@ namespace attnflow
                           const std::size_t n_moments,
                           const Accumulate &accumulate)
     {
-      return tbb::parallel_deterministic_reduce(
+      MomentsBody<Accumulate> body(accumulate, n_moments);
+      tbb::parallel_deterministic_reduce(
         tbb::blocked_range<std::size_t>(0, n_sources, leaf_size),
-        std::vector<double>(n_moments, 0.),
-        [&](const tbb::blocked_range<std::size_t> &range,
-            std::vector<double>                    moments) {
-          accumulate(range.begin(), range.end(), moments);
-          return moments;
-        },
-        [](std::vector<double> a, const std::vector<double> &b) {
-          for (std::size_t k = 0; k < a.size(); ++k)
-            a[k] += b[k];
-          return a;
-        },
+        body,
         tbb::simple_partitioner());
+      return std::move(body.moments);
     }
 
     /** Sizes @p sums for @p n_targets targets, all with the same shift. */
