@@ -912,9 +912,12 @@ namespace attnflow
           , a((L + 1) * (L + 1))
           , b((L + 1) * (L + 1))
           , diagonal(L + 1)
+          , second(L + 1)
           , degree_of(n_harmonics)
       {
         diagonal[0] = std::sqrt(1. / (4. * pi));
+        for (unsigned int m = 0; m <= L; ++m)
+          second[m] = std::sqrt(2. * m + 3.);
         for (unsigned int m = 1; m <= L; ++m)
           diagonal[m] = diagonal[m - 1] * std::sqrt((2. * m + 1.) / (2. * m));
         for (unsigned int m = 0; m <= L; ++m)
@@ -987,14 +990,11 @@ namespace attnflow
           for (unsigned int v = 0; v < n; ++v)
             p1[v] = broadcast(diagonal[m]);
         else if (l == m + 1)
-          {
-            const double factor = std::sqrt(2. * m + 3.);
-            for (unsigned int v = 0; v < n; ++v)
-              {
-                p0[v] = p1[v];
-                p1[v] = factor * z[v] * p1[v];
-              }
-          }
+          for (unsigned int v = 0; v < n; ++v)
+            {
+              p0[v] = p1[v];
+              p1[v] = second[m] * z[v] * p1[v];
+            }
         else
           {
             const double a_lm = a[l * (L + 1) + m], b_lm = b[l * (L + 1) + m];
@@ -1007,8 +1007,9 @@ namespace attnflow
           }
       }
 
-      unsigned int        L, n_harmonics;
-      std::vector<double> a, b, diagonal;
+      unsigned int L, n_harmonics;
+      /** a_lm, b_lm, pbar_mm and sqrt(2m + 3) (of pbar_{m+1,m}). */
+      std::vector<double> a, b, diagonal, second;
       /** The degree l of each harmonic. */
       std::vector<unsigned int> degree_of;
     };
