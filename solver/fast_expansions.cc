@@ -394,6 +394,7 @@ namespace attnflow
     template <typename MakeBatch, typename Evaluate>
     void
     sum_and_certify(const KernelSumProblem   &problem,
+                    const unsigned int        width,
                     const MakeBatch          &make_batch,
                     const Evaluate           &evaluate,
                     const double              expansion_error,
@@ -408,11 +409,10 @@ namespace attnflow
                                         target_task_size),
         [&](const tbb::blocked_range<std::size_t> &range) {
           auto batch = make_batch();
-          for (std::size_t i0 = range.begin(); i0 < range.end();
-               i0 += batch_size)
+          for (std::size_t i0 = range.begin(); i0 < range.end(); i0 += width)
             {
               const unsigned int n = static_cast<unsigned int>(
-                std::min<std::size_t>(batch_size, range.end() - i0));
+                std::min<std::size_t>(width, range.end() - i0));
               evaluate(batch, i0, n);
               for (unsigned int q = 0; q < n; ++q)
                 {
@@ -841,6 +841,7 @@ namespace attnflow
                 std::log(W) + series.form.r1 + series.form.r2);
     sum_and_certify(
       problem,
+      batch_size,
       [&] { return CircleTargets(series.n_frequencies, n_components); },
       [&](CircleTargets &batch, const std::size_t i0, const unsigned int n) {
         batch.evaluate(problem.targets, i0, n, F);
@@ -1290,8 +1291,11 @@ namespace attnflow
       SphereTargets(const HarmonicBasis &basis, const unsigned int n_components)
           : basis(basis)
           , n_components(n_components)
-          , total(n_components * batch_size)
+          , total(n_components * width)
       {}
+
+      /** Targets per batch: four vectors, for independent recurrences. */
+      static constexpr unsigned int width = 2 * batch_size;
 
       /** The sums at the @p n unit vectors @p points, from @p F. */
       void
@@ -1320,7 +1324,7 @@ namespace attnflow
       double
       sum(const unsigned int k, const unsigned int q) const
       {
-        return total[k * batch_size + q];
+        return total[k * width + q];
       }
 
     private:
@@ -1338,17 +1342,19 @@ namespace attnflow
                      const unsigned int         k0,
                      const std::vector<double> &F)
       {
-        double x0[batch_size], x1[batch_size], x2[batch_size];
-        for (unsigned int q = 0; q < batch_size; ++q)
+        double x0[width], x1[width], x2[width];
+        for (unsigned int q = 0; q < width; ++q)
           {
             const double *x = points + 3 * std::min(q, n - 1);
             x0[q]           = x[0];
             x1[q]           = x[1];
             x2[q]           = x[2];
           }
-        vdouble z[2], wr[2], wi[2], re[2], im[2], cos_m[2], sin_m[2], p0[2],
-          p1[2], sums[block][2];
-        for (unsigned int v = 0; v < 2; ++v)
+        constexpr unsigned int n_vectors = width / lanes;
+        vdouble z[n_vectors], wr[n_vectors], wi[n_vectors], re[n_vectors],
+          im[n_vectors], cos_m[n_vectors], sin_m[n_vectors], p0[n_vectors],
+          p1[n_vectors], sums[block][n_vectors];
+        for (unsigned int v = 0; v < n_vectors; ++v)
           {
             z[v]     = load(x2 + v * lanes);
             wr[v]    = load(x0 + v * lanes);
@@ -1363,43 +1369,44 @@ namespace attnflow
           }
         for (unsigned int m = 0; m <= basis.L; ++m)
           {
-            for (unsigned int v = 0; v < 2 && m > 0; ++v)
+            for (unsigned int v = 0; v < n_vectors && m > 0; ++v)
               HarmonicBasis::next_order(wr[v],
                                         wi[v],
                                         re[v],
                                         im[v],
                                         cos_m[v],
                                         sin_m[v]);
-            vdouble partial[block][2];
+            vdouble partial[block][n_vectors];
             for (unsigned int k = 0; k < block; ++k)
-              partial[k][0] = partial[k][1] = broadcast(0.);
+              for (unsigned int v = 0; v < n_vectors; ++v)
+                partial[k][v] = broadcast(0.);
             // F of the cosine harmonic of (l, m), then of its sine one.
             const unsigned int stride = (m == 0 ? 1 : 2) * n_components;
             const double *fc = &F[basis.index(m, m, false) * n_components + k0];
             for (unsigned int l = m; l <= basis.L; ++l, fc += stride)
               {
                 basis.advance(l, m, z, p0, p1);
-                vdouble c[2], s[2];
-                for (unsigned int v = 0; v < 2; ++v)
+                vdouble c[n_vectors], s[n_vectors];
+                for (unsigned int v = 0; v < n_vectors; ++v)
                   {
                     c[v] = p1[v] * cos_m[v];
                     s[v] = p1[v] * sin_m[v];
                   }
                 for (unsigned int k = 0; k < block; ++k)
-                  for (unsigned int v = 0; v < 2; ++v)
+                  for (unsigned int v = 0; v < n_vectors; ++v)
                     partial[k][v] += fc[k] * c[v];
                 if (m > 0)
                   for (unsigned int k = 0; k < block; ++k)
-                    for (unsigned int v = 0; v < 2; ++v)
+                    for (unsigned int v = 0; v < n_vectors; ++v)
                       partial[k][v] += fc[n_components + k] * s[v];
               }
             for (unsigned int k = 0; k < block; ++k)
-              for (unsigned int v = 0; v < 2; ++v)
+              for (unsigned int v = 0; v < n_vectors; ++v)
                 sums[k][v] += partial[k][v];
           }
         for (unsigned int k = 0; k < block; ++k)
-          for (unsigned int v = 0; v < 2; ++v)
-            store(&total[(k0 + k) * batch_size + v * lanes], sums[k][v]);
+          for (unsigned int v = 0; v < n_vectors; ++v)
+            store(&total[(k0 + k) * width + v * lanes], sums[k][v]);
       }
 
       const HarmonicBasis &basis;
@@ -1526,6 +1533,7 @@ namespace attnflow
                 std::log(W) + c);
     sum_and_certify(
       problem,
+      SphereTargets::width,
       [&] { return SphereTargets(basis, n_components); },
       [&](SphereTargets &batch, const std::size_t i0, const unsigned int n) {
         batch.evaluate(&targets[3 * i0], n, F);
