@@ -351,20 +351,23 @@ namespace attnflow
 
     /**
      * Moments sum_j (basis functions at y_j) (columns at j), summed
-     * deterministically: leaves of leaf_size sources in sequence, then a
-     * pairwise tree (tbb::parallel_deterministic_reduce), so that every run
-     * gives the same bits and the round-off chain is leaf_size + log2 n.
-     * @p accumulate(begin, end, moments) adds the moments of a range.
+     * deterministically: ranges of at most @p range_size sources (a leaf,
+     * leaf_size, unless the caller splits a range into leaves itself) in
+     * sequence, then a pairwise tree (tbb::parallel_deterministic_reduce), so
+     * that every run gives the same bits and the round-off chain is
+     * leaf_size + log2 n. @p accumulate(begin, end, moments) adds the moments
+     * of a range.
      */
     template <typename Accumulate>
     std::vector<double>
     deterministic_moments(const std::size_t n_sources,
                           const std::size_t n_moments,
+                          const std::size_t range_size,
                           const Accumulate &accumulate)
     {
       MomentsBody<Accumulate> body(accumulate, n_moments);
       tbb::parallel_deterministic_reduce(
-        tbb::blocked_range<std::size_t>(0, n_sources, leaf_size),
+        tbb::blocked_range<std::size_t>(0, n_sources, range_size),
         body,
         tbb::simple_partitioner());
       return std::move(body.moments);
@@ -582,6 +585,7 @@ namespace attnflow
               deterministic_moments(
                 problem.sources.size(),
                 n_frequencies * stride,
+                leaf_size,
                 [&](const std::size_t    begin,
                     const std::size_t    end,
                     std::vector<double> &M) {
@@ -1256,6 +1260,14 @@ namespace attnflow
     };
 
     /**
+     * Sources per range of the sphere's moments: eight leaves in sequence,
+     * so that the pairwise tree (a body of (L + 1)^2 (1 + d_v) moments
+     * zeroed and added per range) costs little against the leaves; each
+     * leaf is a full leaf_size but for the last of a range (section 6.2.6).
+     */
+    constexpr std::size_t sphere_range_size = 8 * leaf_size;
+
+    /**
      * M_h = sum_j (w_j / W) Y_h(y'_j) (1, v_j), harmonic-major, for the
      * @p rotated unit sources y'_j and the @p columns (w_j, w_j v_j) / W:
      * leaves of sources, summed deterministically (section 6.2).
@@ -1272,10 +1284,13 @@ namespace attnflow
       return deterministic_moments(
         rotated.size() / 3,
         basis.n_harmonics * n_components,
+        sphere_range_size,
         [&](const std::size_t    begin,
             const std::size_t    end,
             std::vector<double> &M) {
-          leaf_moments.local().add(rotated, columns, begin, end, M);
+          SphereLeafMoments &leaf = leaf_moments.local();
+          for (std::size_t j0 = begin; j0 < end; j0 += leaf_size)
+            leaf.add(rotated, columns, j0, std::min(j0 + leaf_size, end), M);
         });
     }
 
