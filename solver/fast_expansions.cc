@@ -1045,33 +1045,38 @@ namespace attnflow
       unsigned int     L;
     };
 
-    /** The unit vectors y'_j = A y_j / |A y_j|, and max_j | |A y_j| / c - 1 |.
+    /**
+     * max_j | |A y_j| / c - 1 |, the distance of the rotated sources from
+     * the sphere, and the unit vectors y'_j = A y_j / |A y_j| into
+     * @p rotated unless it is null (the refusal needs only the distance).
      */
     double
     rotated_sources(const KernelSumProblem &problem,
                     const double            c,
-                    std::vector<double>    &rotated)
+                    std::vector<double>    *rotated)
     {
       const std::size_t n = problem.sources.size();
-      rotated.resize(3 * n);
+      if (rotated)
+        rotated->resize(3 * n);
       double distance = 0.;
       for (std::size_t j = 0; j < n; ++j)
         {
-          const double *y     = problem.sources[j];
-          double        norm2 = 0.;
+          const double *y = problem.sources[j];
+          double        Ay[3], norm2 = 0.;
           for (unsigned int r = 0; r < 3; ++r)
             {
               double sum = 0.;
               for (unsigned int k = 0; k < 3; ++k)
                 sum += problem.A[r * 3 + k] * y[k];
-              rotated[3 * j + r] = sum;
+              Ay[r] = sum;
               norm2 += sum * sum;
             }
           const double norm = std::sqrt(norm2);
           if (c > 0.)
             distance = std::max(distance, std::abs(norm / c - 1.));
-          for (unsigned int r = 0; r < 3; ++r)
-            rotated[3 * j + r] = norm > 0. ? rotated[3 * j + r] / norm : 0.;
+          if (rotated)
+            for (unsigned int r = 0; r < 3; ++r)
+              (*rotated)[3 * j + r] = norm > 0. ? Ay[r] / norm : 0.;
         }
       return distance;
     }
@@ -1485,10 +1490,9 @@ namespace attnflow
                << " (allowed: c |A^T A / c^2 - I| <= tolerance / 4)";
         return reason.str();
       }
-    std::vector<double> rotated;
-    const double        delta_s = rotated_sources(problem, scale.c, rotated);
-    const double        delta_t = distance_from_sphere(problem.targets);
-    const double projection     = projection_error(scale.c, delta_t, delta_s);
+    const double delta_s    = rotated_sources(problem, scale.c, nullptr);
+    const double delta_t    = distance_from_sphere(problem.targets);
+    const double projection = projection_error(scale.c, delta_t, delta_s);
     if (projection > problem.tolerance / 4.)
       {
         std::ostringstream reason;
@@ -1521,7 +1525,7 @@ namespace attnflow
     const double          W = total_weight(problem.weights);
 
     std::vector<double>       rotated;
-    const double              delta_s = rotated_sources(problem, c, rotated);
+    const double              delta_s = rotated_sources(problem, c, &rotated);
     const std::vector<double> moments =
       sphere_moments(rotated, weighted_columns(problem, W), basis);
 
