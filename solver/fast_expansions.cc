@@ -387,7 +387,7 @@ namespace attnflow
 
     /**
      * The sums of an expansion at every target of @p problem, in batches of
-     * batch_size on parallel tasks, into @p sums, and the targets whose
+     * @p width targets on parallel tasks, into @p sums, and the targets whose
      * bound is not certified (sections 6.1.6, 6.5) into @p rejected (in
      * increasing order). @p make_batch() gives a task's evaluator;
      * @p evaluate(batch, i0, n) evaluates targets i0 .. i0 + n - 1, after
@@ -1083,11 +1083,12 @@ namespace attnflow
 
     /**
      * The moments of the sources of one leaf (at most leaf_size) in
-     * registers (section 6.2): order by order, the recurrence in l at all
-     * the leaf's points at once, each harmonic summed against the columns
-     * as it comes, batch by batch in batch_size lanes and reduced once per
-     * leaf. No table of the leaf's harmonics is stored: the working set is
-     * the leaf's coordinates and columns (a few kilobytes).
+     * registers (section 6.2.5): order by order, the columns modulated by
+     * the order's factors once, then the recurrence in l at all the leaf's
+     * points at once, each harmonic meeting the modulated columns as it
+     * comes, in lane-wise sums reduced once per harmonic and leaf. No table
+     * of the leaf's harmonics is stored: the working set is the leaf's
+     * coordinates, columns and modulated columns (a few kilobytes).
      */
     class SphereLeafMoments
     {
