@@ -37,16 +37,6 @@ namespace attnflow
     using simd::store;
     using simd::vdouble;
 
-    /** The sum of the lanes of @p v, in lane order. */
-    inline double
-    lane_sum(const vdouble v)
-    {
-      double s = 0.;
-      for (unsigned int l = 0; l < lanes; ++l)
-        s += v[l];
-      return s;
-    }
-
     /**
      * The lane sums of the eight vectors @p v in one vector (lane i: the sum
      * of v[i]), by a transposing tree of shuffles and additions.
