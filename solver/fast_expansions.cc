@@ -19,6 +19,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace attnflow
@@ -35,16 +36,6 @@ namespace attnflow
     using simd::load;
     using simd::store;
     using simd::vdouble;
-
-    /** The sum of the lanes of @p v, in lane order. */
-    inline double
-    lane_sum(const vdouble v)
-    {
-      double s = 0.;
-      for (unsigned int l = 0; l < lanes; ++l)
-        s += v[l];
-      return s;
-    }
 
     /**
      * The lane sums of the eight vectors @p v in one vector (lane i: the sum
@@ -311,32 +302,65 @@ namespace attnflow
     }
 
     /**
+     * The body of deterministic_moments(): the moments of the ranges it has
+     * seen, added in place (no copy of the moments per leaf or per join).
+     */
+    template <typename Accumulate>
+    class MomentsBody
+    {
+    public:
+      MomentsBody(const Accumulate &accumulate, const std::size_t n_moments)
+          : accumulate(accumulate)
+          , moments(n_moments, 0.)
+      {}
+
+      /** A body for the right half of a split range: no moments yet. */
+      MomentsBody(MomentsBody &other, tbb::split)
+          : accumulate(other.accumulate)
+          , moments(other.moments.size(), 0.)
+      {}
+
+      /** Adds the moments of the sources in @p range. */
+      void
+      operator()(const tbb::blocked_range<std::size_t> &range)
+      {
+        accumulate(range.begin(), range.end(), moments);
+      }
+
+      /** Adds the moments of @p right, the body of the right half. */
+      void
+      join(const MomentsBody &right)
+      {
+        for (std::size_t k = 0; k < moments.size(); ++k)
+          moments[k] += right.moments[k];
+      }
+
+      const Accumulate   &accumulate;
+      std::vector<double> moments;
+    };
+
+    /**
      * Moments sum_j (basis functions at y_j) (columns at j), summed
-     * deterministically: leaves of leaf_size sources in sequence, then a
-     * pairwise tree (tbb::parallel_deterministic_reduce), so that every run
-     * gives the same bits and the round-off chain is leaf_size + log2 n.
-     * @p accumulate(begin, end, moments) adds the moments of a range.
+     * deterministically: ranges of at most @p range_size sources (a leaf,
+     * leaf_size, unless the caller splits a range into leaves itself) in
+     * sequence, then a pairwise tree (tbb::parallel_deterministic_reduce), so
+     * that every run gives the same bits and the round-off chain is
+     * leaf_size + log2 n. @p accumulate(begin, end, moments) adds the moments
+     * of a range.
      */
     template <typename Accumulate>
     std::vector<double>
     deterministic_moments(const std::size_t n_sources,
                           const std::size_t n_moments,
+                          const std::size_t range_size,
                           const Accumulate &accumulate)
     {
-      return tbb::parallel_deterministic_reduce(
-        tbb::blocked_range<std::size_t>(0, n_sources, leaf_size),
-        std::vector<double>(n_moments, 0.),
-        [&](const tbb::blocked_range<std::size_t> &range,
-            std::vector<double>                    moments) {
-          accumulate(range.begin(), range.end(), moments);
-          return moments;
-        },
-        [](std::vector<double> a, const std::vector<double> &b) {
-          for (std::size_t k = 0; k < a.size(); ++k)
-            a[k] += b[k];
-          return a;
-        },
+      MomentsBody<Accumulate> body(accumulate, n_moments);
+      tbb::parallel_deterministic_reduce(
+        tbb::blocked_range<std::size_t>(0, n_sources, range_size),
+        body,
         tbb::simple_partitioner());
+      return std::move(body.moments);
     }
 
     /** Sizes @p sums for @p n_targets targets, all with the same shift. */
@@ -353,7 +377,7 @@ namespace attnflow
 
     /**
      * The sums of an expansion at every target of @p problem, in batches of
-     * batch_size on parallel tasks, into @p sums, and the targets whose
+     * @p width targets on parallel tasks, into @p sums, and the targets whose
      * bound is not certified (sections 6.1.6, 6.5) into @p rejected (in
      * increasing order). @p make_batch() gives a task's evaluator;
      * @p evaluate(batch, i0, n) evaluates targets i0 .. i0 + n - 1, after
@@ -363,6 +387,7 @@ namespace attnflow
     template <typename MakeBatch, typename Evaluate>
     void
     sum_and_certify(const KernelSumProblem   &problem,
+                    const unsigned int        width,
                     const MakeBatch          &make_batch,
                     const Evaluate           &evaluate,
                     const double              expansion_error,
@@ -377,11 +402,10 @@ namespace attnflow
                                         target_task_size),
         [&](const tbb::blocked_range<std::size_t> &range) {
           auto batch = make_batch();
-          for (std::size_t i0 = range.begin(); i0 < range.end();
-               i0 += batch_size)
+          for (std::size_t i0 = range.begin(); i0 < range.end(); i0 += width)
             {
               const unsigned int n = static_cast<unsigned int>(
-                std::min<std::size_t>(batch_size, range.end() - i0));
+                std::min<std::size_t>(width, range.end() - i0));
               evaluate(batch, i0, n);
               for (unsigned int q = 0; q < n; ++q)
                 {
@@ -551,6 +575,7 @@ namespace attnflow
               deterministic_moments(
                 problem.sources.size(),
                 n_frequencies * stride,
+                leaf_size,
                 [&](const std::size_t    begin,
                     const std::size_t    end,
                     std::vector<double> &M) {
@@ -810,6 +835,7 @@ namespace attnflow
                 std::log(W) + series.form.r1 + series.form.r2);
     sum_and_certify(
       problem,
+      batch_size,
       [&] { return CircleTargets(series.n_frequencies, n_components); },
       [&](CircleTargets &batch, const std::size_t i0, const unsigned int n) {
         batch.evaluate(problem.targets, i0, n, F);
@@ -858,8 +884,8 @@ namespace attnflow
     }
 
     /**
-     * The real orthonormal spherical harmonics up to degree L at a batch of
-     * points, vectorised over the points (section 6.2):
+     * The real orthonormal spherical harmonics up to degree L, vectorised
+     * over points (section 6.2):
      *
      *   Y_l0 = pbar_l0(z),   Y_lm^{c,s} = sqrt(2) pbar_lm(z) (Re, Im) w^m,
      *
@@ -867,6 +893,10 @@ namespace attnflow
      * pbar_mm = sqrt((2m+1)/(2m)) pbar_{m-1,m-1} (constants),
      * pbar_{m+1,m} = sqrt(2m+3) z pbar_mm, and
      * pbar_lm = a_lm (z pbar_{l-1,m} - b_lm pbar_{l-2,m}).
+     *
+     * The sums run order by order: the factors sqrt(2) (Re, Im) w^m of one
+     * order m (next_order()), then the recurrence in l = m..L (advance()),
+     * all in registers, so that no table of harmonics is ever stored.
      */
     class HarmonicBasis
     {
@@ -877,9 +907,12 @@ namespace attnflow
           , a((L + 1) * (L + 1))
           , b((L + 1) * (L + 1))
           , diagonal(L + 1)
+          , second(L + 1)
           , degree_of(n_harmonics)
       {
         diagonal[0] = std::sqrt(1. / (4. * pi));
+        for (unsigned int m = 0; m <= L; ++m)
+          second[m] = std::sqrt(2. * m + 3.);
         for (unsigned int m = 1; m <= L; ++m)
           diagonal[m] = diagonal[m - 1] * std::sqrt((2. * m + 1.) / (2. * m));
         for (unsigned int m = 0; m <= L; ++m)
@@ -913,111 +946,65 @@ namespace attnflow
         return offset + 2 * (l - m) + (sine ? 1 : 0);
       }
 
-      /** The first harmonic of order @p m and the number of them. */
-      std::pair<unsigned int, unsigned int>
-      order_range(const unsigned int m) const
+      /**
+       * The factors of order @p m from those of order m - 1 (m >= 1):
+       * (@p re, @p im) = w^m from w^{m-1}, and @p cos_m, @p sin_m =
+       * sqrt(2) (Re, Im) w^m. For m = 0 the factors are w^0 = 1, cos_0 = 1
+       * and sin_0 = 0.
+       */
+      static void
+      next_order(const vdouble wr,
+                 const vdouble wi,
+                 vdouble      &re,
+                 vdouble      &im,
+                 vdouble      &cos_m,
+                 vdouble      &sin_m)
       {
-        return {index(m, m, false), m == 0 ? L + 1 : 2 * (L - m + 1)};
+        const double  sqrt2 = std::sqrt(2.);
+        const vdouble next  = re * wr - im * wi;
+        im                  = re * wi + im * wr;
+        re                  = next;
+        cos_m               = sqrt2 * re;
+        sin_m               = sqrt2 * im;
       }
 
       /**
-       * Calls @p harmonic(l, m, c, s) for the harmonics of the @p n unit
-       * vectors @p points (3 coordinates each; the last repeated up to
-       * batch_size) in two vectors of 8 points: c = Y_lm (cosine), s = the
-       * sine one (unused for m = 0), m = 0..L, l = m..L; and
-       * @p order_done(m) after the last l of each m.
+       * pbar_lm at the @p n vectors @p z for l = m, m + 1, ... in turn: from
+       * @p p1 = pbar_{l-1,m} and @p p0 = pbar_{l-2,m} (where they exist), it
+       * shifts them to p1 = pbar_lm and p0 = pbar_{l-1,m}.
        */
-      template <typename Harmonic, typename OrderDone>
+      template <unsigned int n>
       void
-      visit(const double      *points,
-            const unsigned int n,
-            Harmonic         &&harmonic,
-            OrderDone        &&order_done) const
-      {
-        double x0[batch_size], x1[batch_size], x2[batch_size];
-        for (unsigned int q = 0; q < batch_size; ++q)
-          {
-            const double *x = points + 3 * std::min(q, n - 1);
-            x0[q]           = x[0];
-            x1[q]           = x[1];
-            x2[q]           = x[2];
-          }
-        vdouble z[2], wr[2], wi[2], pr[2], pi_[2];
-        for (unsigned int v = 0; v < 2; ++v)
-          {
-            z[v]   = load(x2 + v * lanes);
-            wr[v]  = load(x0 + v * lanes);
-            wi[v]  = load(x1 + v * lanes);
-            pr[v]  = broadcast(1.);
-            pi_[v] = broadcast(0.);
-          }
-        const double sqrt2 = std::sqrt(2.);
-        for (unsigned int m = 0; m <= L; ++m)
-          {
-            vdouble cos_m[2] = {broadcast(1.), broadcast(1.)},
-                    sin_m[2] = {broadcast(0.), broadcast(0.)};
-            for (unsigned int v = 0; v < 2 && m > 0; ++v)
-              {
-                const vdouble re = pr[v] * wr[v] - pi_[v] * wi[v];
-                pi_[v]           = pr[v] * wi[v] + pi_[v] * wr[v];
-                pr[v]            = re;
-                cos_m[v]         = sqrt2 * pr[v];
-                sin_m[v]         = sqrt2 * pi_[v];
-              }
-            // pbar_{l-2,m}, pbar_{l-1,m}: the recurrence in l.
-            vdouble p0[2] = {}, p1[2] = {};
-            for (unsigned int l = m; l <= L; ++l)
-              {
-                vdouble c[2], s[2];
-                for (unsigned int v = 0; v < 2; ++v)
-                  {
-                    vdouble p;
-                    if (l == m)
-                      p = broadcast(diagonal[m]);
-                    else if (l == m + 1)
-                      p = std::sqrt(2. * m + 3.) * z[v] * p1[v];
-                    else
-                      p = a[l * (L + 1) + m] *
-                          (z[v] * p1[v] - b[l * (L + 1) + m] * p0[v]);
-                    p0[v] = l == m ? broadcast(0.) : p1[v];
-                    p1[v] = p;
-                    c[v]  = m == 0 ? p : p * cos_m[v];
-                    s[v]  = p * sin_m[v];
-                  }
-                harmonic(l, m, c, s);
-              }
-            order_done(m);
-          }
-      }
-
-      /**
-       * Y[h * batch_size + q] = Y_h(point q), q < @p n, for the unit
-       * vectors @p points (3 coordinates each).
-       */
-      void
-      evaluate(const double *points, const unsigned int n, double *Y) const
-      {
-        visit(
-          points,
-          n,
-          [&](const unsigned int l,
+      advance(const unsigned int l,
               const unsigned int m,
-              const vdouble(&c)[2],
-              const vdouble(&s)[2]) {
-            double *y = &Y[index(l, m, false) * batch_size];
-            store(y, c[0]);
-            store(y + lanes, c[1]);
-            if (m > 0)
+              const vdouble (&z)[n],
+              vdouble (&p0)[n],
+              vdouble (&p1)[n]) const
+      {
+        if (l == m)
+          for (unsigned int v = 0; v < n; ++v)
+            p1[v] = broadcast(diagonal[m]);
+        else if (l == m + 1)
+          for (unsigned int v = 0; v < n; ++v)
+            {
+              p0[v] = p1[v];
+              p1[v] = second[m] * z[v] * p1[v];
+            }
+        else
+          {
+            const double a_lm = a[l * (L + 1) + m], b_lm = b[l * (L + 1) + m];
+            for (unsigned int v = 0; v < n; ++v)
               {
-                store(y + batch_size, s[0]);
-                store(y + batch_size + lanes, s[1]);
+                const vdouble p = a_lm * (z[v] * p1[v] - b_lm * p0[v]);
+                p0[v]           = p1[v];
+                p1[v]           = p;
               }
-          },
-          [](const unsigned int) {});
+          }
       }
 
-      unsigned int        L, n_harmonics;
-      std::vector<double> a, b, diagonal;
+      unsigned int L, n_harmonics;
+      /** a_lm, b_lm, pbar_mm and sqrt(2m + 3) (of pbar_{m+1,m}). */
+      std::vector<double> a, b, diagonal, second;
       /** The degree l of each harmonic. */
       std::vector<unsigned int> degree_of;
     };
@@ -1048,41 +1035,238 @@ namespace attnflow
       unsigned int     L;
     };
 
-    /** The unit vectors y'_j = A y_j / |A y_j|, and max_j | |A y_j| / c - 1 |.
+    /**
+     * max_j | |A y_j| / c - 1 |, the distance of the rotated sources from
+     * the sphere, and the unit vectors y'_j = A y_j / |A y_j| into
+     * @p rotated unless it is null (the refusal needs only the distance).
      */
     double
     rotated_sources(const KernelSumProblem &problem,
                     const double            c,
-                    std::vector<double>    &rotated)
+                    std::vector<double>    *rotated)
     {
       const std::size_t n = problem.sources.size();
-      rotated.resize(3 * n);
+      if (rotated)
+        rotated->resize(3 * n);
       double distance = 0.;
       for (std::size_t j = 0; j < n; ++j)
         {
-          const double *y     = problem.sources[j];
-          double        norm2 = 0.;
+          const double *y = problem.sources[j];
+          double        Ay[3], norm2 = 0.;
           for (unsigned int r = 0; r < 3; ++r)
             {
               double sum = 0.;
               for (unsigned int k = 0; k < 3; ++k)
                 sum += problem.A[r * 3 + k] * y[k];
-              rotated[3 * j + r] = sum;
+              Ay[r] = sum;
               norm2 += sum * sum;
             }
           const double norm = std::sqrt(norm2);
           if (c > 0.)
             distance = std::max(distance, std::abs(norm / c - 1.));
-          for (unsigned int r = 0; r < 3; ++r)
-            rotated[3 * j + r] = norm > 0. ? rotated[3 * j + r] / norm : 0.;
+          if (rotated)
+            for (unsigned int r = 0; r < 3; ++r)
+              (*rotated)[3 * j + r] = norm > 0. ? Ay[r] / norm : 0.;
         }
       return distance;
     }
 
     /**
+     * The moments of the sources of one leaf (at most leaf_size) in
+     * registers (section 6.2.5): order by order, the columns modulated by
+     * the order's factors once, then the recurrence in l at all the leaf's
+     * points at once, each harmonic meeting the modulated columns as it
+     * comes, in lane-wise sums reduced once per harmonic and leaf. No table
+     * of the leaf's harmonics is stored: the working set is the leaf's
+     * coordinates, columns and modulated columns (a few kilobytes).
+     */
+    class SphereLeafMoments
+    {
+    public:
+      SphereLeafMoments(const HarmonicBasis &basis,
+                        const unsigned int   n_components)
+          : basis(basis)
+          , n_components(n_components)
+          , coordinates(3 * leaf_size)
+          , columns(n_components * leaf_size)
+          , modulated(2 * max_block * leaf_size)
+      {}
+
+      /**
+       * Adds to @p M (n_components per harmonic) the moments of the sources
+       * @p begin .. @p end - 1 (at most leaf_size): their @p rotated unit
+       * vectors y'_j and their @p source_columns (w_j, w_j v_j) / W.
+       */
+      void
+      add(const std::vector<double>              &rotated,
+          const std::vector<std::vector<double>> &source_columns,
+          const std::size_t                       begin,
+          const std::size_t                       end,
+          std::vector<double>                    &M)
+      {
+        const unsigned int n         = static_cast<unsigned int>(end - begin);
+        const unsigned int n_batches = (n + batch_size - 1) / batch_size;
+        // Lane q of coordinate r at r * leaf_size + q; the lanes past the
+        // last source repeat it, with zero columns.
+        for (unsigned int q = 0; q < n_batches * batch_size; ++q)
+          for (unsigned int r = 0; r < 3; ++r)
+            coordinates[r * leaf_size + q] =
+              rotated[3 * (begin + std::min(q, n - 1)) + r];
+        for (unsigned int k = 0; k < n_components; ++k)
+          for (unsigned int q = 0; q < n_batches * batch_size; ++q)
+            columns[k * leaf_size + q] =
+              q < n ? source_columns[k][begin + q] : 0.;
+        for (unsigned int k0 = 0; k0 < n_components; k0 += max_block)
+          {
+            const unsigned int block = std::min(max_block, n_components - k0);
+            switch (n_batches)
+              {
+                case 1:
+                  add_components<1>(block, k0, M);
+                  break;
+                case 2:
+                  add_components<2>(block, k0, M);
+                  break;
+                case 3:
+                  add_components<3>(block, k0, M);
+                  break;
+                default:
+                  add_components<4>(block, k0, M);
+              }
+          }
+      }
+
+    private:
+      /** Components summed together: cosine and sine, eight lane sums. */
+      static constexpr unsigned int max_block = 4;
+      static_assert(leaf_size == 4 * batch_size,
+                    "a leaf is at most four batches");
+
+      /** add_block() for @p block components (at most max_block). */
+      template <unsigned int n_batches>
+      void
+      add_components(const unsigned int   block,
+                     const unsigned int   k0,
+                     std::vector<double> &M)
+      {
+        switch (block)
+          {
+            case 1:
+              add_block<n_batches, 1>(k0, M);
+              break;
+            case 2:
+              add_block<n_batches, 2>(k0, M);
+              break;
+            case 3:
+              add_block<n_batches, 3>(k0, M);
+              break;
+            default:
+              add_block<n_batches, 4>(k0, M);
+          }
+      }
+
+      /**
+       * M(h, k0 + k) += sum_j Y_h(y'_j) u_{k0 + k}(j), k < @p block, over
+       * the leaf's @p n_batches batches. With Y_lm^{c,s} = pbar_lm(z)
+       * sqrt(2) (Re, Im) w^m, the columns of each order are modulated once,
+       * g^{c,s}_k = sqrt(2) (Re, Im) w^m u_k, and each harmonic costs one
+       * multiply-add per column: M^{c,s}_{lm,k} = sum_j pbar_lm(z_j)
+       * g^{c,s}_k(j), lane-wise over the leaf, then the lane sums.
+       */
+      template <unsigned int n_batches, unsigned int block>
+      void
+      add_block(const unsigned int k0, std::vector<double> &M)
+      {
+        constexpr unsigned int n_vectors = 2 * n_batches;
+        vdouble z[n_vectors], wr[n_vectors], wi[n_vectors], re[n_vectors],
+          im[n_vectors], p0[n_vectors], p1[n_vectors];
+        for (unsigned int v = 0; v < n_vectors; ++v)
+          {
+            wr[v] = load(&coordinates[v * lanes]);
+            wi[v] = load(&coordinates[leaf_size + v * lanes]);
+            z[v]  = load(&coordinates[2 * leaf_size + v * lanes]);
+            re[v] = broadcast(1.);
+            im[v] = broadcast(0.);
+            p0[v] = p1[v] = broadcast(0.);
+          }
+        // g[(j * n_vectors + v) * lanes + lane]: j < block the cosine
+        // columns, j >= 4 the sine ones.
+        double *const g = modulated.data();
+        for (unsigned int m = 0; m <= basis.L; ++m)
+          {
+            for (unsigned int v = 0; v < n_vectors; ++v)
+              {
+                vdouble cos_m = broadcast(1.), sin_m = broadcast(0.);
+                if (m > 0)
+                  HarmonicBasis::next_order(wr[v],
+                                            wi[v],
+                                            re[v],
+                                            im[v],
+                                            cos_m,
+                                            sin_m);
+                for (unsigned int k = 0; k < block; ++k)
+                  {
+                    const vdouble u =
+                      load(&columns[(k0 + k) * leaf_size + v * lanes]);
+                    store(&g[(k * n_vectors + v) * lanes], cos_m * u);
+                    store(&g[((4 + k) * n_vectors + v) * lanes], sin_m * u);
+                  }
+              }
+            // The cosine harmonic of (l, m) at h, its sine one at h + 1.
+            const unsigned int stride = m == 0 ? 1 : 2;
+            unsigned int       h      = basis.index(m, m, false);
+            for (unsigned int l = m; l <= basis.L; ++l, h += stride)
+              {
+                vdouble sum[8];
+                for (vdouble &s : sum)
+                  s = broadcast(0.);
+                basis.advance(l, m, z, p0, p1);
+                for (unsigned int v = 0; v < n_vectors; ++v)
+                  for (unsigned int k = 0; k < block; ++k)
+                    {
+                      sum[k] += p1[v] * load(&g[(k * n_vectors + v) * lanes]);
+                      sum[4 + k] +=
+                        p1[v] * load(&g[((4 + k) * n_vectors + v) * lanes]);
+                    }
+                const vdouble total = lane_sums(sum);
+                if (m > 0 && block == n_components && 2 * block == lanes)
+                  {
+                    // All the components of the cosine and the sine harmonic:
+                    // the lanes consecutive entries from h.
+                    double *const moments = &M[h * n_components];
+                    store(moments, load(moments) + total);
+                  }
+                else
+                  {
+                    for (unsigned int k = 0; k < block; ++k)
+                      M[h * n_components + k0 + k] += total[k];
+                    for (unsigned int k = 0; k < block && m > 0; ++k)
+                      M[(h + 1) * n_components + k0 + k] += total[4 + k];
+                  }
+              }
+          }
+      }
+
+      const HarmonicBasis &basis;
+      unsigned int         n_components;
+      /** The leaf's coordinates and columns, lane-major (see add()). */
+      std::vector<double> coordinates, columns;
+      /** The columns modulated by the factors of one order (add_block()). */
+      std::vector<double> modulated;
+    };
+
+    /**
+     * Sources per range of the sphere's moments: eight leaves in sequence,
+     * so that the pairwise tree (a body of (L + 1)^2 (1 + d_v) moments
+     * zeroed and added per range) costs little against the leaves; each
+     * leaf is a full leaf_size but for the last of a range (section 6.2.6).
+     */
+    constexpr std::size_t sphere_range_size = 8 * leaf_size;
+
+    /**
      * M_h = sum_j (w_j / W) Y_h(y'_j) (1, v_j), harmonic-major, for the
      * @p rotated unit sources y'_j and the @p columns (w_j, w_j v_j) / W:
-     * batches of points, summed deterministically (section 6.2).
+     * leaves of sources, summed deterministically (section 6.2).
      */
     std::vector<double>
     sphere_moments(const std::vector<double>              &rotated,
@@ -1090,72 +1274,19 @@ namespace attnflow
                    const HarmonicBasis                    &basis)
     {
       const unsigned int n_components = columns.size();
-      const unsigned int n_harmonics  = basis.n_harmonics;
-      /** A task's harmonics and columns of one leaf, kept between leaves. */
-      struct LeafScratch
-      {
-        std::vector<double> harmonics, columns;
-      };
-      tbb::enumerable_thread_specific<LeafScratch> scratch;
+      tbb::enumerable_thread_specific<SphereLeafMoments> leaf_moments(
+        basis,
+        n_components);
       return deterministic_moments(
         rotated.size() / 3,
-        n_harmonics * n_components,
+        basis.n_harmonics * n_components,
+        sphere_range_size,
         [&](const std::size_t    begin,
             const std::size_t    end,
             std::vector<double> &M) {
-          // The harmonics of the whole leaf first; then per (harmonic,
-          // component) one vector of lane-wise sums over the leaf, reduced
-          // once: vector multiply-adds, not a serial chain per batch.
-          const std::size_t n_batches =
-            (end - begin + batch_size - 1) / batch_size;
-          std::vector<double> &Y = scratch.local().harmonics;
-          std::vector<double> &u = scratch.local().columns;
-          Y.resize(n_batches * n_harmonics * batch_size);
-          u.assign(n_batches * n_components * batch_size, 0.);
-          for (std::size_t c = 0; c < n_batches; ++c)
-            {
-              const std::size_t  j0 = begin + c * batch_size;
-              const unsigned int n  = static_cast<unsigned int>(
-                std::min<std::size_t>(batch_size, end - j0));
-              basis.evaluate(&rotated[3 * j0],
-                             n,
-                             Y.data() + c * n_harmonics * batch_size);
-              for (unsigned int k = 0; k < n_components; ++k)
-                std::copy_n(columns[k].begin() + j0,
-                            n,
-                            u.begin() + (c * n_components + k) * batch_size);
-            }
-          // Two harmonics times up to four components per block: eight
-          // lane-wise sums in registers over the leaf, reduced together.
-          for (unsigned int h = 0; h < n_harmonics; h += 2)
-            for (unsigned int k0 = 0; k0 < n_components; k0 += 4)
-              {
-                const unsigned int n_h = std::min(2u, n_harmonics - h);
-                const unsigned int n_k = std::min(4u, n_components - k0);
-                vdouble            sum[8];
-                for (vdouble &v : sum)
-                  v = broadcast(0.);
-                for (std::size_t c = 0; c < n_batches; ++c)
-                  {
-                    const double *y  = &Y[(c * n_harmonics + h) * batch_size];
-                    const double *w  = &u[(c * n_components + k0) * batch_size];
-                    const vdouble y0 = load(y), y1 = load(y + lanes);
-                    // The second harmonic of an odd count repeats the first.
-                    const double *z  = n_h == 2 ? y + batch_size : y;
-                    const vdouble z0 = load(z), z1 = load(z + lanes);
-                    for (unsigned int k = 0; k < n_k; ++k)
-                      {
-                        const vdouble w0 = load(w + k * batch_size);
-                        const vdouble w1 = load(w + k * batch_size + lanes);
-                        sum[k] += y0 * w0 + y1 * w1;
-                        sum[4 + k] += z0 * w0 + z1 * w1;
-                      }
-                  }
-                const vdouble total = lane_sums(sum);
-                for (unsigned int i = 0; i < n_h; ++i)
-                  for (unsigned int k = 0; k < n_k; ++k)
-                    M[(h + i) * n_components + k0 + k] += total[4 * i + k];
-              }
+          SphereLeafMoments &leaf = leaf_moments.local();
+          for (std::size_t j0 = begin; j0 < end; j0 += leaf_size)
+            leaf.add(rotated, columns, j0, std::min(j0 + leaf_size, end), M);
         });
     }
 
@@ -1171,8 +1302,11 @@ namespace attnflow
       SphereTargets(const HarmonicBasis &basis, const unsigned int n_components)
           : basis(basis)
           , n_components(n_components)
-          , total(n_components * batch_size)
+          , total(n_components * width)
       {}
+
+      /** Targets per batch: four vectors, for independent recurrences. */
+      static constexpr unsigned int width = 2 * batch_size;
 
       /** The sums at the @p n unit vectors @p points, from @p F. */
       void
@@ -1201,7 +1335,7 @@ namespace attnflow
       double
       sum(const unsigned int k, const unsigned int q) const
       {
-        return total[k * batch_size + q];
+        return total[k * width + q];
       }
 
     private:
@@ -1219,45 +1353,71 @@ namespace attnflow
                      const unsigned int         k0,
                      const std::vector<double> &F)
       {
-        vdouble total0[block], total1[block], partial0[block], partial1[block];
-        for (unsigned int k = 0; k < block; ++k)
-          total0[k] = total1[k] = partial0[k] = partial1[k] = broadcast(0.);
-        basis.visit(
-          points,
-          n,
-          [&](const unsigned int l,
-              const unsigned int m,
-              const vdouble(&c)[2],
-              const vdouble(&s)[2]) {
-            const double *fc = &F[basis.index(l, m, false) * n_components + k0];
-            for (unsigned int k = 0; k < block; ++k)
-              {
-                partial0[k] += fc[k] * c[0];
-                partial1[k] += fc[k] * c[1];
-              }
-            if (m > 0)
-              {
-                const double *fs = fc + n_components;
-                for (unsigned int k = 0; k < block; ++k)
-                  {
-                    partial0[k] += fs[k] * s[0];
-                    partial1[k] += fs[k] * s[1];
-                  }
-              }
-          },
-          [&](const unsigned int) {
-            for (unsigned int k = 0; k < block; ++k)
-              {
-                total0[k] += partial0[k];
-                total1[k] += partial1[k];
-                partial0[k] = partial1[k] = broadcast(0.);
-              }
-          });
-        for (unsigned int k = 0; k < block; ++k)
+        double x0[width], x1[width], x2[width];
+        for (unsigned int q = 0; q < width; ++q)
           {
-            store(&total[(k0 + k) * batch_size], total0[k]);
-            store(&total[(k0 + k) * batch_size + lanes], total1[k]);
+            const double *x = points + 3 * std::min(q, n - 1);
+            x0[q]           = x[0];
+            x1[q]           = x[1];
+            x2[q]           = x[2];
           }
+        constexpr unsigned int n_vectors = width / lanes;
+        vdouble z[n_vectors], wr[n_vectors], wi[n_vectors], re[n_vectors],
+          im[n_vectors], cos_m[n_vectors], sin_m[n_vectors], p0[n_vectors],
+          p1[n_vectors], sums[block][n_vectors];
+        for (unsigned int v = 0; v < n_vectors; ++v)
+          {
+            z[v]     = load(x2 + v * lanes);
+            wr[v]    = load(x0 + v * lanes);
+            wi[v]    = load(x1 + v * lanes);
+            re[v]    = broadcast(1.);
+            im[v]    = broadcast(0.);
+            cos_m[v] = broadcast(1.);
+            sin_m[v] = broadcast(0.);
+            p0[v] = p1[v] = broadcast(0.);
+            for (unsigned int k = 0; k < block; ++k)
+              sums[k][v] = broadcast(0.);
+          }
+        for (unsigned int m = 0; m <= basis.L; ++m)
+          {
+            for (unsigned int v = 0; v < n_vectors && m > 0; ++v)
+              HarmonicBasis::next_order(wr[v],
+                                        wi[v],
+                                        re[v],
+                                        im[v],
+                                        cos_m[v],
+                                        sin_m[v]);
+            vdouble partial[block][n_vectors];
+            for (unsigned int k = 0; k < block; ++k)
+              for (unsigned int v = 0; v < n_vectors; ++v)
+                partial[k][v] = broadcast(0.);
+            // F of the cosine harmonic of (l, m), then of its sine one.
+            const unsigned int stride = (m == 0 ? 1 : 2) * n_components;
+            const double *fc = &F[basis.index(m, m, false) * n_components + k0];
+            for (unsigned int l = m; l <= basis.L; ++l, fc += stride)
+              {
+                basis.advance(l, m, z, p0, p1);
+                vdouble c[n_vectors], s[n_vectors];
+                for (unsigned int v = 0; v < n_vectors; ++v)
+                  {
+                    c[v] = p1[v] * cos_m[v];
+                    s[v] = p1[v] * sin_m[v];
+                  }
+                for (unsigned int k = 0; k < block; ++k)
+                  for (unsigned int v = 0; v < n_vectors; ++v)
+                    partial[k][v] += fc[k] * c[v];
+                if (m > 0)
+                  for (unsigned int k = 0; k < block; ++k)
+                    for (unsigned int v = 0; v < n_vectors; ++v)
+                      partial[k][v] += fc[n_components + k] * s[v];
+              }
+            for (unsigned int k = 0; k < block; ++k)
+              for (unsigned int v = 0; v < n_vectors; ++v)
+                sums[k][v] += partial[k][v];
+          }
+        for (unsigned int k = 0; k < block; ++k)
+          for (unsigned int v = 0; v < n_vectors; ++v)
+            store(&total[(k0 + k) * width + v * lanes], sums[k][v]);
       }
 
       const HarmonicBasis &basis;
@@ -1321,10 +1481,9 @@ namespace attnflow
                << " (allowed: c |A^T A / c^2 - I| <= tolerance / 4)";
         return reason.str();
       }
-    std::vector<double> rotated;
-    const double        delta_s = rotated_sources(problem, scale.c, rotated);
-    const double        delta_t = distance_from_sphere(problem.targets);
-    const double projection     = projection_error(scale.c, delta_t, delta_s);
+    const double delta_s    = rotated_sources(problem, scale.c, nullptr);
+    const double delta_t    = distance_from_sphere(problem.targets);
+    const double projection = projection_error(scale.c, delta_t, delta_s);
     if (projection > problem.tolerance / 4.)
       {
         std::ostringstream reason;
@@ -1357,7 +1516,7 @@ namespace attnflow
     const double          W = total_weight(problem.weights);
 
     std::vector<double>       rotated;
-    const double              delta_s = rotated_sources(problem, c, rotated);
+    const double              delta_s = rotated_sources(problem, c, &rotated);
     const std::vector<double> moments =
       sphere_moments(rotated, weighted_columns(problem, W), basis);
 
@@ -1384,6 +1543,7 @@ namespace attnflow
                 std::log(W) + c);
     sum_and_certify(
       problem,
+      SphereTargets::width,
       [&] { return SphereTargets(basis, n_components); },
       [&](SphereTargets &batch, const std::size_t i0, const unsigned int n) {
         batch.evaluate(&targets[3 * i0], n, F);
