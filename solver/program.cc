@@ -240,7 +240,9 @@ namespace attnflow
       }
     catch (const Interrupted &e)
       {
-        err << "attnflow: " << e.what() << std::endl;
+        // Every rank stops at the same output time; rank 0 says so.
+        if (root)
+          err << "attnflow: " << e.what() << std::endl;
         return 128 + e.signal();
       }
     catch (const InputError &e)
