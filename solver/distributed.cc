@@ -139,39 +139,6 @@ namespace attnflow
 
 
 
-  void
-  all_gather_rows(const MPI_Comm             communicator,
-                  const std::size_t          n,
-                  const unsigned int         row_size,
-                  const std::vector<double> &local,
-                  std::vector<double>       &all)
-  {
-    const unsigned int P = n_ranks(communicator);
-    if (P == 1)
-      {
-        all = local;
-        return;
-      }
-    std::vector<int> counts(P), offsets(P);
-    for (unsigned int r = 0; r < P; ++r)
-      {
-        const std::size_t begin = r * n / P, end = (r + 1) * n / P;
-        counts[r]  = static_cast<int>((end - begin) * row_size);
-        offsets[r] = static_cast<int>(begin * row_size);
-      }
-    all.resize(n * row_size);
-    MPI_Allgatherv(local.data(),
-                   static_cast<int>(local.size()),
-                   MPI_DOUBLE,
-                   all.data(),
-                   counts.data(),
-                   offsets.data(),
-                   MPI_DOUBLE,
-                   communicator);
-  }
-
-
-
   std::vector<double>
   all_gather_concatenated(const MPI_Comm             communicator,
                           const std::vector<double> &local)
@@ -198,6 +165,23 @@ namespace attnflow
                    MPI_DOUBLE,
                    communicator);
     return all;
+  }
+
+
+
+  void
+  all_gather_rows(const MPI_Comm             communicator,
+                  const std::size_t          n,
+                  const unsigned int         row_size,
+                  const std::vector<double> &local,
+                  std::vector<double>       &all)
+  {
+    // The blocks of owned_range() in rank order are the rows in order.
+    all = all_gather_concatenated(communicator, local);
+    if (all.size() != n * row_size)
+      throw std::logic_error("all_gather_rows: the ranks' blocks are not the "
+                             "owned_range() of " +
+                             std::to_string(n) + " rows");
   }
 
 
