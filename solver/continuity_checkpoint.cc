@@ -104,11 +104,9 @@ namespace attnflow
 
 
   template <int dim, int spacedim>
-  std::vector<std::pair<std::string, std::string>>
-  ContinuitySolver<dim, spacedim>::checkpoint_files() const
+  std::vector<std::pair<std::string, std::vector<double>>>
+  ContinuitySolver<dim, spacedim>::cell_coefficients(const bool to_all) const
   {
-    // Each owned cell: its id and the coefficients of rho on it; the cells
-    // of all ranks on rank 0, in the order of their ids.
     using Cells = std::vector<std::pair<std::string, std::vector<double>>>;
     Cells          cells;
     Vector<double> values(space.get_fe().n_dofs_per_cell());
@@ -120,15 +118,27 @@ namespace attnflow
                            std::vector<double>(values.begin(), values.end()));
       }
     const std::vector<Cells> parts =
-      Utilities::MPI::gather(communicator, cells, 0);
-    if (!is_root(communicator))
-      return {};
+      to_all ? Utilities::MPI::all_gather(communicator, cells) :
+               Utilities::MPI::gather(communicator, cells, 0);
     Cells all;
     for (const Cells &part : parts)
       all.insert(all.end(), part.begin(), part.end());
     std::sort(all.begin(), all.end(), [](const auto &a, const auto &b) {
       return CellId(a.first) < CellId(b.first);
     });
+    return all;
+  }
+
+
+
+  template <int dim, int spacedim>
+  std::vector<std::pair<std::string, std::string>>
+  ContinuitySolver<dim, spacedim>::checkpoint_files() const
+  {
+    // The cells of all ranks, gathered on rank 0, which alone writes.
+    const auto all = cell_coefficients(false);
+    if (!is_root(communicator))
+      return {};
 
     std::ostringstream mesh, state;
     {
@@ -208,6 +218,8 @@ namespace attnflow
 
   template bool
   DGSpace<1, 1>::rebuild_mesh(const std::vector<CellId> &);
+  template std::vector<std::pair<std::string, std::vector<double>>>
+  ContinuitySolver<1, 1>::cell_coefficients(const bool) const;
   template std::vector<std::pair<std::string, std::string>>
   ContinuitySolver<1, 1>::checkpoint_files() const;
   template void
@@ -215,6 +227,8 @@ namespace attnflow
                                           const std::filesystem::path &);
   template bool
   DGSpace<2, 2>::rebuild_mesh(const std::vector<CellId> &);
+  template std::vector<std::pair<std::string, std::vector<double>>>
+  ContinuitySolver<2, 2>::cell_coefficients(const bool) const;
   template std::vector<std::pair<std::string, std::string>>
   ContinuitySolver<2, 2>::checkpoint_files() const;
   template void
@@ -222,6 +236,8 @@ namespace attnflow
                                           const std::filesystem::path &);
   template bool
   DGSpace<3, 3>::rebuild_mesh(const std::vector<CellId> &);
+  template std::vector<std::pair<std::string, std::vector<double>>>
+  ContinuitySolver<3, 3>::cell_coefficients(const bool) const;
   template std::vector<std::pair<std::string, std::string>>
   ContinuitySolver<3, 3>::checkpoint_files() const;
   template void
@@ -229,6 +245,8 @@ namespace attnflow
                                           const std::filesystem::path &);
   template bool
   DGSpace<1, 2>::rebuild_mesh(const std::vector<CellId> &);
+  template std::vector<std::pair<std::string, std::vector<double>>>
+  ContinuitySolver<1, 2>::cell_coefficients(const bool) const;
   template std::vector<std::pair<std::string, std::string>>
   ContinuitySolver<1, 2>::checkpoint_files() const;
   template void
@@ -236,6 +254,8 @@ namespace attnflow
                                           const std::filesystem::path &);
   template bool
   DGSpace<2, 3>::rebuild_mesh(const std::vector<CellId> &);
+  template std::vector<std::pair<std::string, std::vector<double>>>
+  ContinuitySolver<2, 3>::cell_coefficients(const bool) const;
   template std::vector<std::pair<std::string, std::string>>
   ContinuitySolver<2, 3>::checkpoint_files() const;
   template void

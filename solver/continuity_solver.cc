@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <iomanip>
+#include <map>
 #include <sstream>
 
 namespace attnflow
@@ -364,10 +365,17 @@ namespace attnflow
   {
     const auto *other =
       dynamic_cast<const ContinuitySolver<dim, spacedim> *>(&other_solver);
-    if (other == nullptr)
+    if (other == nullptr || other->space.get_triangulation().n_cells(0) !=
+                              space.get_triangulation().n_cells(0))
       throw InputError("Convergence/reference",
                        "the runs compared do not share one coarse mesh");
-    return attnflow::l1_distance(space, density, other->space, other->density);
+    std::map<CellId, std::vector<double>> cells;
+    for (auto &[id, values] : cell_coefficients(true))
+      cells.emplace(CellId(id), std::move(values));
+    return attnflow::l1_distance(space.get_fe(),
+                                 cells,
+                                 other->space,
+                                 other->density);
   }
 
 

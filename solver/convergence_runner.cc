@@ -1,4 +1,5 @@
 #include <attnflow/convergence_study.h>
+#include <attnflow/distributed.h>
 #include <attnflow/exact_solution.h>
 #include <attnflow/exceptions.h>
 
@@ -64,9 +65,11 @@ namespace attnflow
 
 
   ConvergenceRunner::ConvergenceRunner(const ConvergencePlan &plan,
-                                       OutputFolder          &folder)
+                                       OutputFolder          *folder,
+                                       const MPI_Comm         communicator)
       : plan(plan)
       , folder(folder)
+      , communicator(communicator)
   {}
 
 
@@ -127,11 +130,15 @@ namespace attnflow
   {
     const auto start = std::chrono::steady_clock::now();
     auto       simulator =
-      std::make_unique<Simulator>(plan.run_parameters(s, v, seed));
+      std::make_unique<Simulator>(plan.run_parameters(s, v, seed),
+                                  "",
+                                  communicator);
     const std::filesystem::path run_directory = plan.run_directory(s, v, seed);
     // The run folder is the study's; the run writes its own log.txt there.
-    folder.add_folder(
-      run_directory.lexically_relative(plan.directory()).string());
+    on_root(communicator, [&]() {
+      folder->add_folder(
+        run_directory.lexically_relative(plan.directory()).string());
+    });
     std::ostringstream run_log;
     try
       {

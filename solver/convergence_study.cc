@@ -1,4 +1,5 @@
 #include <attnflow/convergence_study.h>
+#include <attnflow/distributed.h>
 #include <attnflow/exceptions.h>
 #include <attnflow/output.h>
 
@@ -8,8 +9,10 @@
 namespace attnflow
 {
   ConvergenceStudy::ConvergenceStudy(const std::string              &file,
-                                     const std::vector<std::string> &overrides)
+                                     const std::vector<std::string> &overrides,
+                                     const MPI_Comm communicator)
       : plan(file, overrides)
+      , communicator(communicator)
   {}
 
 
@@ -20,34 +23,40 @@ namespace attnflow
     const auto                   start     = std::chrono::steady_clock::now();
     const std::filesystem::path &directory = plan.directory();
     // Claims the folder: refuses one attnflow did not write, and replaces
-    // only what an earlier study listed in its manifest.
-    folder = std::make_unique<OutputFolder>(
-      directory,
-      std::vector<OutputFolder::Input>{
-        {plan.study_file(), "the study's parameter file"}},
-      [](const std::string &name) {
-        return name == "parameters.prm" || name == "gnuplot.log" ||
-               name.rfind("convergence.", 0) == 0;
-      });
+    // only what an earlier study listed in its manifest. The folder and the
+    // report are rank 0's; every rank runs the runs (each on all ranks).
+    on_root(communicator, [&]() {
+      folder = std::make_unique<OutputFolder>(
+        directory,
+        std::vector<OutputFolder::Input>{
+          {plan.study_file(), "the study's parameter file"}},
+        [](const std::string &name) {
+          return name == "parameters.prm" || name == "gnuplot.log" ||
+                 name.rfind("convergence.", 0) == 0;
+        });
+      write_file_atomically(folder->add("parameters.prm"),
+                            [&](std::ostream &out) {
+                              out << plan.get_parameters().used_parameter_file;
+                            });
+    });
     try
       {
-        write_file_atomically(folder->add("parameters.prm"),
-                              [&](std::ostream &out) {
-                                out
-                                  << plan.get_parameters().used_parameter_file;
-                              });
         results = std::make_unique<ConvergenceResults>(
-          ConvergenceRunner(plan, *folder).run(log));
+          ConvergenceRunner(plan, folder.get(), communicator).run(log));
       }
     catch (const InputError &)
       {
         // Bad input found only by a run: leave nothing behind.
-        folder->remove_written();
+        if (folder)
+          folder->remove_written();
         throw;
       }
-    const ConvergenceReport report(plan, *results, *folder);
-    report.write_tables(log);
-    const bool   plotted = report.write_plot(log);
+    bool plotted = false;
+    on_root(communicator, [&]() {
+      const ConvergenceReport report(plan, *results, *folder);
+      report.write_tables(log);
+      plotted = report.write_plot(log);
+    });
     const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
         .count();

@@ -1,10 +1,10 @@
 #include <attnflow/density_diagnostics.h>
 #include <attnflow/exceptions.h>
 
+#include <deal.II/base/geometry_info.h>
 #include <deal.II/base/mpi.h>
 #include <deal.II/base/quadrature_lib.h>
 #include <deal.II/fe/fe_values.h>
-#include <deal.II/numerics/vector_tools_interpolate.h>
 
 #include <algorithm>
 #include <cmath>
@@ -145,55 +145,53 @@ namespace attnflow
 
   template <int dim, int spacedim>
   double
-  l1_distance(const DGSpace<dim, spacedim> &space,
-              const DensityVector          &rho,
-              const DGSpace<dim, spacedim> &other_space,
-              const DensityVector          &other_rho)
+  l1_distance(const FE_DGQ<dim, spacedim>                 &fe,
+              const std::map<CellId, std::vector<double>> &cells,
+              const DGSpace<dim, spacedim>                &other_space,
+              const DensityVector                         &other_rho)
   {
-    if (other_space.get_triangulation().n_cells(0) !=
-        space.get_triangulation().n_cells(0))
-      throw InputError("Convergence/reference",
-                       "the runs compared do not share one coarse mesh");
-    const FE_DGQ<dim, spacedim> &fe       = space.get_fe();
     const FE_DGQ<dim, spacedim> &other_fe = other_space.get_fe();
-    DoFHandler<dim, spacedim>    on_other_mesh(other_space.get_triangulation());
-    on_other_mesh.distribute_dofs(fe);
-    DensityVector interpolated(on_other_mesh.locally_owned_dofs(),
-                               space.get_communicator());
-    rho.update_ghost_values();
-    VectorTools::interpolate_to_different_mesh(space.get_dof_handler(),
-                                               rho,
-                                               on_other_mesh,
-                                               interpolated);
-    other_rho.update_ghost_values();
-
     const QGauss<dim> quadrature(std::max(fe.degree, other_fe.degree) + 4);
-    FEValues<dim, spacedim> mine(other_space.get_mapping(),
-                                 fe,
-                                 quadrature,
-                                 update_values);
     FEValues<dim, spacedim> theirs(other_space.get_mapping(),
                                    other_fe,
                                    quadrature,
                                    update_values | update_JxW_values);
-    std::vector<double>     a(quadrature.size()), b(quadrature.size());
-    double                  distance = 0.;
-    auto                    cell     = on_other_mesh.begin_active();
-    for (const auto &other_cell :
-         other_space.get_dof_handler().active_cell_iterators())
+    std::vector<double>     b(quadrature.size());
+    other_rho.update_ghost_values();
+    double distance = 0.;
+    for (const auto &other_cell : other_space.owned_cells())
       {
-        if (other_cell->is_locally_owned())
+        // The cell of rho that holds this one, and the points of the
+        // quadrature in its unit cell (rho embeds in the children).
+        std::vector<Point<dim>> points = quadrature.get_points();
+        auto                    cell =
+          typename Triangulation<dim, spacedim>::cell_iterator(other_cell);
+        auto found = cells.find(cell->id());
+        while (found == cells.end() && cell->level() > 0)
           {
-            mine.reinit(cell);
-            theirs.reinit(other_cell);
-            mine.get_function_values(interpolated, a);
-            theirs.get_function_values(other_rho, b);
-            for (unsigned int q = 0; q < quadrature.size(); ++q)
-              distance += std::abs(a[q] - b[q]) * theirs.JxW(q);
+            const unsigned int child =
+              cell->parent()->child_iterator_to_index(cell);
+            for (Point<dim> &x : points)
+              x = GeometryInfo<dim>::child_to_cell_coordinates(x, child);
+            cell  = cell->parent();
+            found = cells.find(cell->id());
           }
-        ++cell;
+        if (found == cells.end())
+          throw InputError("Convergence/reference",
+                           "the runs compared do not share one coarse mesh, "
+                           "or the reference's mesh is coarser");
+        theirs.reinit(other_cell);
+        theirs.get_function_values(other_rho, b);
+        const std::vector<double> &coefficients = found->second;
+        for (unsigned int q = 0; q < quadrature.size(); ++q)
+          {
+            double a = 0.;
+            for (unsigned int i = 0; i < fe.n_dofs_per_cell(); ++i)
+              a += coefficients[i] * fe.shape_value(i, points[q]);
+            distance += std::abs(a - b[q]) * theirs.JxW(q);
+          }
       }
-    return space.sum_over_ranks(distance);
+    return other_space.sum_over_ranks(distance);
   }
 
 
@@ -331,8 +329,8 @@ namespace attnflow
               const DensityVector &,
               const DensityVector &);
   template double
-  l1_distance(const DGSpace<1, 1> &,
-              const DensityVector &,
+  l1_distance(const FE_DGQ<1, 1> &,
+              const std::map<CellId, std::vector<double>> &,
               const DGSpace<1, 1> &,
               const DensityVector &);
   template std::unique_ptr<PiecewisePolynomialDensity>
@@ -354,8 +352,8 @@ namespace attnflow
               const DensityVector &,
               const DensityVector &);
   template double
-  l1_distance(const DGSpace<2, 2> &,
-              const DensityVector &,
+  l1_distance(const FE_DGQ<2, 2> &,
+              const std::map<CellId, std::vector<double>> &,
               const DGSpace<2, 2> &,
               const DensityVector &);
   template std::unique_ptr<PiecewisePolynomialDensity>
@@ -377,8 +375,8 @@ namespace attnflow
               const DensityVector &,
               const DensityVector &);
   template double
-  l1_distance(const DGSpace<3, 3> &,
-              const DensityVector &,
+  l1_distance(const FE_DGQ<3, 3> &,
+              const std::map<CellId, std::vector<double>> &,
               const DGSpace<3, 3> &,
               const DensityVector &);
   template std::unique_ptr<PiecewisePolynomialDensity>
@@ -400,8 +398,8 @@ namespace attnflow
               const DensityVector &,
               const DensityVector &);
   template double
-  l1_distance(const DGSpace<1, 2> &,
-              const DensityVector &,
+  l1_distance(const FE_DGQ<1, 2> &,
+              const std::map<CellId, std::vector<double>> &,
               const DGSpace<1, 2> &,
               const DensityVector &);
   template std::unique_ptr<PiecewisePolynomialDensity>
@@ -423,8 +421,8 @@ namespace attnflow
               const DensityVector &,
               const DensityVector &);
   template double
-  l1_distance(const DGSpace<2, 3> &,
-              const DensityVector &,
+  l1_distance(const FE_DGQ<2, 3> &,
+              const std::map<CellId, std::vector<double>> &,
               const DGSpace<2, 3> &,
               const DensityVector &);
   template std::unique_ptr<PiecewisePolynomialDensity>

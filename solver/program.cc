@@ -171,12 +171,11 @@ namespace attnflow
                          "checks a run; a study or ensemble has --dry-run");
       if (convergence && ensemble)
         throw InputError("--ensemble", "give --convergence or --ensemble");
-      if ((convergence || ensemble) && n_ranks(communicator) > 1)
-        throw InputError(convergence ? "--convergence" : "--ensemble",
-                         std::string(convergence ? "a convergence study" :
-                                                   "an ensemble") +
-                           " runs on one process; run it without mpirun (a "
-                           "run, attnflow RUN.prm, takes mpirun -np P)");
+      if (ensemble && n_ranks(communicator) > 1)
+        throw InputError("--ensemble",
+                         "an ensemble runs on one process; run it without "
+                         "mpirun (a run, attnflow RUN.prm, and a convergence "
+                         "study take mpirun -np P)");
       if (ensemble)
         {
           Ensemble runs(file, overrides);
@@ -188,7 +187,7 @@ namespace attnflow
         }
       if (convergence)
         {
-          ConvergenceStudy study(file, overrides);
+          ConvergenceStudy study(file, overrides, communicator);
           if (dry_run)
             study.describe(out);
           else

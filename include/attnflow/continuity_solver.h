@@ -357,6 +357,14 @@ namespace attnflow
     void
     transfer_to_adapted_mesh();
 
+    /**
+     * The id of each active cell with the coefficients of rho on it, the
+     * cells of all ranks in the order of their ids: on every rank if
+     * @p to_all, else on rank 0 (empty on the others). Collective.
+     */
+    std::vector<std::pair<std::string, std::vector<double>>>
+    cell_coefficients(const bool to_all) const;
+
     /** All coefficients of @p rho, on every rank (collective). */
     dealii::Vector<double>
     replicated(const DensityVector &rho) const;

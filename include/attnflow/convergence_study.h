@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include <mpi.h>
+
 namespace attnflow
 {
   /**
@@ -267,8 +269,13 @@ namespace attnflow
   class ConvergenceRunner
   {
   public:
-    /** The runner of @p plan, its run folders claimed in @p folder. */
-    ConvergenceRunner(const ConvergencePlan &plan, OutputFolder &folder);
+    /**
+     * The runner of @p plan, its run folders claimed in @p folder (rank 0's;
+     * null on the other ranks), each run on the ranks of @p communicator.
+     */
+    ConvergenceRunner(const ConvergencePlan &plan,
+                      OutputFolder          *folder,
+                      const MPI_Comm         communicator = MPI_COMM_SELF);
 
     /** Does every run, printing one line each to @p log. */
     ConvergenceResults
@@ -300,7 +307,9 @@ namespace attnflow
     check_captured_mass(const Simulator &run, std::ostream &log);
 
     const ConvergencePlan &plan;
-    OutputFolder          &folder;
+    OutputFolder *const    folder;
+    /** The ranks of each run. */
+    const MPI_Comm communicator;
     /** Whether the warning of check_captured_mass() was given. */
     bool warned_about_the_box = false;
   };
@@ -349,11 +358,14 @@ namespace attnflow
   {
   public:
     /**
-     * The study of @p file with the --set @p overrides; InputError naming
-     * the entry if the plan is bad, before anything runs.
+     * The study of @p file with the --set @p overrides, each run on the
+     * ranks of @p communicator (`mpirun -np P attnflow --convergence`; rank
+     * 0 writes the study's folder); InputError naming the entry if the plan
+     * is bad, before anything runs.
      */
     ConvergenceStudy(const std::string              &file,
-                     const std::vector<std::string> &overrides);
+                     const std::vector<std::string> &overrides,
+                     const MPI_Comm communicator = MPI_COMM_SELF);
 
     /**
      * Does every run, printing one line each to @p log, then writes the
@@ -384,7 +396,9 @@ namespace attnflow
 
   private:
     ConvergencePlan plan;
-    /** The study's folder: what it writes, listed in its manifest. */
+    /** The ranks of each run. */
+    const MPI_Comm communicator;
+    /** The study's folder (rank 0's): what it writes, in its manifest. */
     std::unique_ptr<OutputFolder>       folder;
     std::unique_ptr<ConvergenceResults> results;
   };

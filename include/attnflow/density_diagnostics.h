@@ -15,6 +15,7 @@
 #include <deal.II/lac/vector.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 
 namespace attnflow
@@ -68,19 +69,22 @@ namespace attnflow
               const DensityVector          &other);
 
   /**
-   * int |rho - rho_other| for @p rho on @p space and @p other_rho on
-   * @p other_space, a mesh of the same coarse mesh refined alike or
-   * further: rho is interpolated onto the other mesh (exactly, DG
-   * polynomials embed in their children) and the difference integrated
-   * there with a Gauss rule of max(k, k_other) + 4 points per direction.
-   * InputError (Convergence/reference) if the coarse meshes differ.
+   * int |rho - rho_other| for rho given by its coefficients in FE_DGQ
+   * @p fe on each of its active @p cells (by id, the cells of all ranks)
+   * and @p other_rho on @p other_space, a mesh of the same coarse mesh
+   * refined alike or further: rho on the cell that holds each owned cell of
+   * the other mesh, at the quadrature points mapped into that cell's unit
+   * cell (exactly: DG polynomials embed in their children), against
+   * @p other_rho, with a Gauss rule of max(k, k_other) + 4 points per
+   * direction. InputError (Convergence/reference) if a cell holds no cell
+   * of rho.
    */
   template <int dim, int spacedim>
   double
-  l1_distance(const DGSpace<dim, spacedim> &space,
-              const DensityVector          &rho,
-              const DGSpace<dim, spacedim> &other_space,
-              const DensityVector          &other_rho);
+  l1_distance(const dealii::FE_DGQ<dim, spacedim>                 &fe,
+              const std::map<dealii::CellId, std::vector<double>> &cells,
+              const DGSpace<dim, spacedim>                        &other_space,
+              const DensityVector                                 &other_rho);
 
   /**
    * On an interval of R^1 (dim == spacedim == 1): rho as a
