@@ -73,8 +73,9 @@ namespace attnflow
     for (unsigned int pass = 0; pass < 2 * 64; ++pass)
       {
         int changed = 0, foreign = 0;
+        // A mesh whole on every rank (dim = 1) is flagged alike everywhere.
         for (const auto &cell : triangulation.active_cell_iterators())
-          if (cell->is_locally_owned())
+          if (dim == 1 || cell->is_locally_owned())
             {
               const CellId id = cell->id();
               if (wanted.count(id) != 0)
