@@ -170,13 +170,46 @@ namespace attnflow
       return std::sqrt(c2);
     }
 
+    /**
+     * Whether some point of @p points[begin, end) is off the unit sphere,
+     * for points of dimension @p d (a template argument where it is 2 or
+     * 3): without a branch per point, so that the loop vectorises.
+     */
+    template <unsigned int fixed_d>
+    bool
+    any_off_sphere(const PointSet    &points,
+                   const unsigned int d,
+                   const std::size_t  begin,
+                   const std::size_t  end)
+    {
+      const unsigned int n_k = fixed_d == 0 ? d : fixed_d;
+      const double      *x   = points.coordinates.data();
+      bool               off = false;
+      for (std::size_t i = begin; i < end; ++i)
+        off |=
+          std::abs(dot(x + i * n_k, x + i * n_k, n_k) - 1.) > sphere_tolerance;
+      return off;
+    }
+
+    /**
+     * Whether every point of @p points lies on the unit sphere, block
+     * after block of points (the refusal runs at every evaluation,
+     * doc/theory.md section 6.5).
+     */
     bool
     on_unit_sphere(const PointSet &points)
     {
-      for (std::size_t i = 0; i < points.size(); ++i)
-        if (std::abs(dot(points[i], points[i], points.dimension) - 1.) >
-            sphere_tolerance)
-          return false;
+      constexpr std::size_t block = 1024;
+      const unsigned int    d     = points.dimension;
+      for (std::size_t b = 0; b < points.size(); b += block)
+        {
+          const std::size_t e   = std::min(points.size(), b + block);
+          const bool        off = d == 3 ? any_off_sphere<3>(points, d, b, e) :
+                                  d == 2 ? any_off_sphere<2>(points, d, b, e) :
+                                           any_off_sphere<0>(points, d, b, e);
+          if (off)
+            return false;
+        }
       return true;
     }
 

@@ -88,6 +88,56 @@ namespace attnflow
       return result;
     }
 
+    /** The refusal of sources whose distinct coordinates are too many. */
+    constexpr const char *too_many_combinations =
+      "the sources are not a tensor grid (the distinct coordinates per axis "
+      "form more combinations than there are sources)";
+
+    /** The points of a point set that sources_exceed_grid() looks at. */
+    constexpr std::size_t grid_sample_size = 1024;
+
+    /**
+     * Whether the distinct coordinates of @p sources per axis certainly
+     * form more combinations than there are sources, from a sample of
+     * grid_sample_size points spread over the set (all of them if fewer):
+     * the sample's distinct values per axis, merged as
+     * distinct_coordinates() merges them (with the tolerance of the whole
+     * axis), are never more than the whole set's, so the product of their
+     * numbers is a lower bound of the grid's size (doc/theory.md section
+     * 6.5). Points on a sphere or scattered tokens are refused in
+     * O(N d + sample log sample) without sorting the N coordinates.
+     */
+    bool
+    sources_exceed_grid(const PointSet &sources)
+    {
+      const unsigned int  d = sources.dimension;
+      const std::size_t   n = sources.size();
+      std::vector<double> max_abs(d, 0.);
+      for (std::size_t j = 0; j < n; ++j)
+        for (unsigned int k = 0; k < d; ++k)
+          max_abs[k] = std::max(max_abs[k], std::abs(sources[j][k]));
+      const std::size_t   m = std::min(n, grid_sample_size);
+      std::vector<double> sample(m);
+      std::size_t         grid_size = 1;
+      for (unsigned int k = 0; k < d && grid_size <= n; ++k)
+        {
+          for (std::size_t s = 0; s < m; ++s)
+            sample[s] = sources[s * n / m][k];
+          std::sort(sample.begin(), sample.end());
+          const double tolerance = merge_tolerance * max_abs[k];
+          std::size_t  distinct  = 0;
+          double       first     = 0.;
+          for (const double x : sample)
+            if (distinct == 0 || x - first > tolerance)
+              {
+                first = x;
+                ++distinct;
+              }
+          grid_size *= distinct;
+        }
+      return grid_size > n;
+    }
+
     /**
      * The suffixes (t_k, ..., t_{d-1}) of the target coordinate indices
      * that occur, for one axis k: suffix s is (t[s], suffix parent[s] of
@@ -211,9 +261,7 @@ namespace attnflow
         }
       if (grid_size != n_sources)
         {
-          plan.not_a_grid = "the sources are not a tensor grid (the distinct "
-                            "coordinates per axis form more combinations "
-                            "than there are sources)";
+          plan.not_a_grid = too_many_combinations;
           return plan;
         }
       plan.grid_index.assign(n_sources, 0);
@@ -414,32 +462,37 @@ namespace attnflow
 
 
   /**
-   * The plan of the points @p sources, @p targets (their coordinates), kept
-   * until a problem with other points comes.
+   * The plan of the points @p sources, @p targets (their coordinates) and
+   * the matrix @p A, kept until a problem with other points or another A
+   * comes: the transformed targets z = A^T x are a function of them, so a
+   * kept plan costs a comparison, not the O(N) transformation and the
+   * O(N log N) sorts (doc/theory.md section 6.5).
    */
   struct TensorProductPlanCache
   {
     std::mutex                             mutex;
     unsigned int                           dimension = 0;
-    std::vector<double>                    sources, targets;
+    std::vector<double>                    sources, targets, A;
     std::shared_ptr<const ContractionPlan> plan;
 
     /**
-     * The plan of the transformed targets @p z and the sources of
-     * @p problem: the kept one if they are equal.
+     * The plan of the transformed targets z = A^T x and the sources of
+     * @p problem: the kept one if its points and A are equal.
      */
     std::shared_ptr<const ContractionPlan>
-    plan_of(const PointSet &z, const KernelSumProblem &problem)
+    plan_of(const KernelSumProblem &problem)
     {
       const std::lock_guard<std::mutex> lock(mutex);
-      if (!plan || problem.sources.dimension != dimension ||
-          problem.sources.coordinates != sources || z.coordinates != targets)
+      if (!plan || problem.sources.dimension != dimension || problem.A != A ||
+          problem.sources.coordinates != sources ||
+          problem.targets.coordinates != targets)
         {
           plan = std::make_shared<const ContractionPlan>(
-            make_plan(z, problem.sources));
+            make_plan(transformed_targets(problem), problem.sources));
           dimension = problem.sources.dimension;
           sources   = problem.sources.coordinates;
-          targets   = z.coordinates;
+          targets   = problem.targets.coordinates;
+          A         = problem.A;
         }
       return plan;
     }
@@ -469,9 +522,10 @@ namespace attnflow
   std::string
   TensorProductMethod::refusal(const KernelSumProblem &problem) const
   {
-    const std::shared_ptr<const ContractionPlan> kept =
-      cache->plan_of(transformed_targets(problem), problem);
-    const ContractionPlan &plan = *kept;
+    if (sources_exceed_grid(problem.sources))
+      return too_many_combinations;
+    const std::shared_ptr<const ContractionPlan> kept = cache->plan_of(problem);
+    const ContractionPlan                       &plan = *kept;
     if (!plan.not_a_grid.empty())
       return plan.not_a_grid;
     const double n_components = 1 + problem.values.dimension;
@@ -501,9 +555,8 @@ namespace attnflow
                                 KernelSums               &sums,
                                 std::vector<std::size_t> &rejected) const
   {
-    const std::shared_ptr<const ContractionPlan> kept =
-      cache->plan_of(transformed_targets(problem), problem);
-    const ContractionPlan &plan = *kept;
+    const std::shared_ptr<const ContractionPlan> kept = cache->plan_of(problem);
+    const ContractionPlan                       &plan = *kept;
     if (!plan.not_a_grid.empty())
       throw std::invalid_argument("TensorProductMethod: " + plan.not_a_grid);
     const unsigned int d            = problem.sources.dimension;

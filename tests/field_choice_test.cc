@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "method_points.h"
 #include "test_helpers.h"
 
 namespace attnflow
@@ -129,6 +130,69 @@ namespace attnflow
     ASSERT_EQ(report.size(), 1u);
     EXPECT_TRUE(mentions(report, "head 1: direct; refused sphere harmonics"))
       << report[0];
+  }
+
+  TEST(FieldChoice, RepeatedChoicesAgreeAndChangedPointsAreExaminedAnew)
+  {
+    // The same problem chosen for again and again: the same method and the
+    // same report; sources changed in place: chosen anew (the tensor grid
+    // refused once a point moves, served again once it is back).
+    const FieldMethodChoice choice =
+      make_field_methods(FieldMethodKind::automatic, 1);
+    const testing::MeshPoints mesh    = testing::mesh_points<2>(16, 2, 1., 31);
+    PointSet                  sources = mesh.sources;
+    const PointSet            values(2, sources.size());
+    const std::vector<double> A = {1., 0., 0., 1.};
+    const KernelSumProblem    grid{mesh.targets,
+                                sources,
+                                mesh.weights,
+                                values,
+                                A,
+                                1e-10};
+    const FieldMethod        *first = choice.choose(grid, "grid");
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(first->name(), "tensor product");
+    const std::vector<std::string> report = choice.report();
+    for (unsigned int repeat = 0; repeat < 3; ++repeat)
+      {
+        EXPECT_EQ(choice.choose(grid, "grid"), first);
+        EXPECT_EQ(choice.report(), report);
+      }
+    sources[17][0] += 1e-3;
+    EXPECT_EQ(choice.choose(grid, "grid"), nullptr);
+    EXPECT_TRUE(mentions(choice.report(),
+                         "grid: direct; refused tensor product: the sources "
+                         "are not a tensor grid"))
+      << choice.report()[0];
+    sources[17][0] = mesh.sources[17][0];
+    EXPECT_EQ(choice.choose(grid, "grid"), first);
+    EXPECT_EQ(choice.report(), report);
+
+    // On S^2 at beta = 4: the harmonics, with the same three refusals at
+    // every evaluation.
+    const PointSet sphere =
+      testing::sphere_points(testing::SphereMeasure::uniform, 3, 3000, 32);
+    const std::vector<double> w(sphere.size(), 1. / sphere.size());
+    const std::vector<double> A3 = {4., 0., 0., 0., 4., 0., 0., 0., 4.};
+    const KernelSumProblem    on_sphere{sphere, sphere, w, sphere, A3, 1e-10};
+    const FieldMethodChoice   sphere_choice =
+      make_field_methods(FieldMethodKind::automatic, 1);
+    const FieldMethod *harmonics = sphere_choice.choose(on_sphere, "sphere");
+    ASSERT_NE(harmonics, nullptr);
+    EXPECT_EQ(harmonics->name(), "sphere harmonics");
+    const std::vector<std::string> sphere_report = sphere_choice.report();
+    ASSERT_EQ(sphere_report.size(), 1u);
+    EXPECT_TRUE(mentions(sphere_report,
+                         "refused tensor product: the sources are not a "
+                         "tensor grid (the distinct coordinates per axis "
+                         "form more combinations than there are sources); "
+                         "refused sphere pruned: no gain"))
+      << sphere_report[0];
+    for (unsigned int repeat = 0; repeat < 3; ++repeat)
+      {
+        EXPECT_EQ(sphere_choice.choose(on_sphere, "sphere"), harmonics);
+        EXPECT_EQ(sphere_choice.report(), sphere_report);
+      }
   }
 
   TEST(FieldChoice, EnergyThroughTheFastMethodAgreesWithDirect)

@@ -273,6 +273,89 @@ namespace attnflow
 
 
 
+  TEST(TensorProductMethod, SampledRefusalIsTheRefusalOfTheWholeGrid)
+  {
+    // 5000 points on S^2: the sample of 1024 already has more distinct
+    // coordinates than a grid of 5000 could; a 16 x 16 mesh grid (4096
+    // sources) with point 17 moved, which the sample (every fourth point)
+    // misses: refused by the distinct coordinates of all the sources. The
+    // same reason either way.
+    const TensorProductMethod method;
+    const PointSet            sphere =
+      testing::sphere_points(testing::SphereMeasure::uniform, 3, 5000, 21);
+    const std::vector<double> ones(sphere.size(), 1.);
+    const std::vector<double> A3 = diagonal_matrix(3, 4.);
+    const std::string         sampled =
+      method.refusal({sphere, sphere, ones, sphere, A3, tolerance});
+    testing::MeshPoints square = testing::mesh_points<2>(16, 2, 1., 22);
+    ASSERT_EQ(square.sources.size(), 4096u);
+    square.sources[17][0] += 1e-3;
+    const std::vector<double> A2 = diagonal_matrix(2, 1.);
+    const std::string         whole =
+      TensorProductMethod().refusal({square.targets,
+                                     square.sources,
+                                     square.weights,
+                                     linear_values(square.sources),
+                                     A2,
+                                     tolerance});
+    EXPECT_NE(sampled.find("more combinations than there are sources"),
+              std::string::npos)
+      << sampled;
+    EXPECT_EQ(sampled, whole);
+  }
+
+
+
+  TEST(TensorProductMethod, KeptPlanFollowsChangedPointsAndMatrix)
+  {
+    // One method through a sequence of problems whose points change in
+    // place (the same PointSet objects) and whose matrix changes: each
+    // answer must be that of a fresh method, bit for bit. 4096 sources:
+    // the moved source 17 is outside the sample of the quick refusal, so
+    // the kept plan itself must notice it.
+    const testing::MeshPoints mesh    = testing::mesh_points<2>(16, 2, 1., 23);
+    PointSet                  sources = mesh.sources, targets = mesh.targets;
+    const PointSet            values = linear_values(mesh.sources);
+    std::vector<double>       A      = diagonal_matrix(2, 1.);
+    const KernelSumProblem    problem{targets,
+                                   sources,
+                                   mesh.weights,
+                                   values,
+                                   A,
+                                   tolerance};
+    const TensorProductMethod kept;
+    const auto                same_as_fresh = [&](const std::string &label) {
+      const TensorProductMethod fresh;
+      const std::string         reason = fresh.refusal(problem);
+      EXPECT_EQ(kept.refusal(problem), reason) << label;
+      if (!reason.empty())
+        return reason;
+      KernelSums               a, b;
+      std::vector<std::size_t> rejected_a, rejected_b;
+      kept.evaluate(problem, a, rejected_a);
+      fresh.evaluate(problem, b, rejected_b);
+      EXPECT_EQ(a.shift, b.shift) << label;
+      EXPECT_EQ(a.normaliser, b.normaliser) << label;
+      EXPECT_EQ(a.values.coordinates, b.values.coordinates) << label;
+      EXPECT_EQ(rejected_a, rejected_b) << label;
+      return reason;
+    };
+    EXPECT_EQ(same_as_fresh("first"), "");
+    EXPECT_EQ(same_as_fresh("repeated"), "");
+    for (double &x : targets.coordinates)
+      x *= 0.5;
+    EXPECT_EQ(same_as_fresh("targets moved"), "");
+    A = diagonal_matrix(2, 4.);
+    EXPECT_EQ(same_as_fresh("another A"), "");
+    sources[17][0] += 1e-3;
+    EXPECT_NE(same_as_fresh("a source moved").find("not a tensor grid"),
+              std::string::npos);
+    sources[17][0] = mesh.sources[17][0];
+    EXPECT_EQ(same_as_fresh("restored"), "");
+  }
+
+
+
   TEST(TensorProductMethod, RejectsTargetsWhoseNormaliserUnderflows)
   {
     // One weighted source in the corner (-1, -1) of a 5 x 5 grid: at the

@@ -67,7 +67,11 @@ namespace attnflow
      * component (an A that mixes the coordinates), and problems where the
      * contractions would cost more than the direct sum (doc/theory.md
      * section 6.3: the estimated multiply-adds against N_s N_t times the
-     * measured cost ratio of a kernel pair).
+     * measured cost ratio of a kernel pair). Sources whose sample already
+     * has too many distinct coordinates for a grid (points on a sphere,
+     * scattered tokens) are refused without the plan, in O(N d); the plan
+     * is built only for sources that may be a grid, and kept
+     * (doc/theory.md section 6.5).
      */
     std::string
     refusal(const KernelSumProblem &problem) const override;
@@ -83,10 +87,11 @@ namespace attnflow
   private:
     unsigned int thread_limit;
     /**
-     * The plan of the last (sources, targets): a density's quadrature
-     * points are the same at every stage of every step on a fixed mesh, so
-     * refusal() and evaluate() build the plan once per mesh, not twice per
-     * evaluation (doc/theory.md section 6.3).
+     * The plan of the last (sources, targets, A), compared by value: a
+     * density's quadrature points are the same at every stage of every
+     * step on a fixed mesh, so refusal() and evaluate() build the plan once
+     * per mesh, not twice per evaluation (doc/theory.md sections 6.3 and
+     * 6.5). Each AttentionField has its own methods, so its own plan.
      */
     std::unique_ptr<TensorProductPlanCache> cache;
   };
