@@ -35,6 +35,11 @@ namespace attnflow
     static_assert(block_size % exp_rows == 0, "whole groups of rows");
     /** Sources per tile: the tile's keys and values stay in cache. */
     constexpr unsigned int tile_size = 256;
+    /**
+     * The largest query dimension with an unrolled exponent loop
+     * (compute_exponents<d>), which also takes the tile maxima.
+     */
+    constexpr unsigned int max_fixed_dimension = 4;
     /** Targets per parallel task. */
     constexpr unsigned int task_size = 256;
     /**
@@ -280,11 +285,11 @@ namespace attnflow
                 }
               vdouble tile_max[block_size];
               compute_exponents(i0, j0, w, tile_max);
-              if (causal && j0 + w > i0 + 1)
-                {
-                  mask_later_sources(j0, i0, n_rows, w);
-                  tile_maxima(w, tile_max);
-                }
+              const bool masked = causal && j0 + w > i0 + 1;
+              if (masked)
+                mask_later_sources(j0, i0, n_rows, w);
+              if (masked || queries.dimension > max_fixed_dimension)
+                tile_maxima(w, tile_max);
               raise_shifts(i0 - begin, n_rows, tile_max);
               vdouble row_sums[block_size];
               for (unsigned int r = 0; r < block_size; r += exp_rows)
@@ -360,9 +365,10 @@ namespace attnflow
 
       /**
        * exponents(r, j) = <a_r, b_j> + log w_j for the first @p n sources
-       * (a multiple of source_granularity) of the tile at @p j0, and their
-       * maxima lane by lane, @p vmax[r] (the maxima in the order of
-       * tile_maxima(): the same results).
+       * (a multiple of source_granularity) of the tile at @p j0 and, for
+       * d <= max_fixed_dimension, their maxima lane by lane, @p vmax[r] (in
+       * the order of tile_maxima(): the same results). That loop is bound by
+       * its stores at small d, and the maxima cost no pass of their own.
        */
       void
       compute_exponents(const std::size_t i0,
@@ -406,8 +412,10 @@ namespace attnflow
         const double      *log_w = sources.log_weights.data() + j0;
         const double      *a     = block_queries.data() + (i0 - begin) * d;
         double *const      e     = exponents.data();
-        for (unsigned int r = 0; r < block_size; ++r)
-          vmax[r] = broadcast(minus_infinity);
+        constexpr bool     with_maxima = fixed_d > 0;
+        if constexpr (with_maxima)
+          for (unsigned int r = 0; r < block_size; ++r)
+            vmax[r] = broadcast(minus_infinity);
         for (std::size_t j = 0; j < n; j += 2 * lanes)
           {
             vdouble       acc0[block_size], acc1[block_size];
@@ -432,7 +440,8 @@ namespace attnflow
               {
                 store(e + r * tile_size + j, acc0[r]);
                 store(e + r * tile_size + j + lanes, acc1[r]);
-                vmax[r] = max(max(vmax[r], acc0[r]), acc1[r]);
+                if constexpr (with_maxima)
+                  vmax[r] = max(max(vmax[r], acc0[r]), acc1[r]);
               }
           }
       }
