@@ -35,6 +35,11 @@ namespace attnflow
     static_assert(block_size % exp_rows == 0, "whole groups of rows");
     /** Sources per tile: the tile's keys and values stay in cache. */
     constexpr unsigned int tile_size = 256;
+    /**
+     * The largest query dimension with an unrolled exponent loop
+     * (compute_exponents<d>), which also takes the tile maxima.
+     */
+    constexpr unsigned int max_fixed_dimension = 4;
     /** Targets per parallel task. */
     constexpr unsigned int task_size = 256;
     /**
@@ -278,10 +283,14 @@ namespace attnflow
                     continue;
                   w = std::min(w, round_up(last + 1 - j0));
                 }
-              compute_exponents(i0, j0, w);
-              if (causal && j0 + w > i0 + 1)
+              vdouble tile_max[block_size];
+              compute_exponents(i0, j0, w, tile_max);
+              const bool masked = causal && j0 + w > i0 + 1;
+              if (masked)
                 mask_later_sources(j0, i0, n_rows, w);
-              raise_shifts(i0 - begin, n_rows, w);
+              if (masked || queries.dimension > max_fixed_dimension)
+                tile_maxima(w, tile_max);
+              raise_shifts(i0 - begin, n_rows, tile_max);
               vdouble row_sums[block_size];
               for (unsigned int r = 0; r < block_size; r += exp_rows)
                 exponentiate_rows(i0 - begin + r, r, w, row_sums + r);
@@ -356,29 +365,33 @@ namespace attnflow
 
       /**
        * exponents(r, j) = <a_r, b_j> + log w_j for the first @p n sources
-       * (a multiple of source_granularity) of the tile at @p j0.
+       * (a multiple of source_granularity) of the tile at @p j0 and, for
+       * d <= max_fixed_dimension, their maxima lane by lane, @p vmax[r] (in
+       * the order of tile_maxima(): the same results). That loop is bound by
+       * its stores at small d, and the maxima cost no pass of their own.
        */
       void
       compute_exponents(const std::size_t i0,
                         const std::size_t j0,
-                        const std::size_t n)
+                        const std::size_t n,
+                        vdouble (&vmax)[block_size])
       {
         switch (queries.dimension)
           {
             case 1:
-              compute_exponents<1>(i0, j0, n);
+              compute_exponents<1>(i0, j0, n, vmax);
               break;
             case 2:
-              compute_exponents<2>(i0, j0, n);
+              compute_exponents<2>(i0, j0, n, vmax);
               break;
             case 3:
-              compute_exponents<3>(i0, j0, n);
+              compute_exponents<3>(i0, j0, n, vmax);
               break;
             case 4:
-              compute_exponents<4>(i0, j0, n);
+              compute_exponents<4>(i0, j0, n, vmax);
               break;
             default:
-              compute_exponents<0>(i0, j0, n);
+              compute_exponents<0>(i0, j0, n, vmax);
           }
       }
 
@@ -391,13 +404,18 @@ namespace attnflow
       void
       compute_exponents(const std::size_t i0,
                         const std::size_t j0,
-                        const std::size_t n)
+                        const std::size_t n,
+                        vdouble (&vmax)[block_size])
       {
         const unsigned int d     = fixed_d > 0 ? fixed_d : queries.dimension;
         const double      *keys  = sources.keys.data() + j0 * d;
         const double      *log_w = sources.log_weights.data() + j0;
         const double      *a     = block_queries.data() + (i0 - begin) * d;
         double *const      e     = exponents.data();
+        constexpr bool     with_maxima = fixed_d > 0;
+        if constexpr (with_maxima)
+          for (unsigned int r = 0; r < block_size; ++r)
+            vmax[r] = broadcast(minus_infinity);
         for (std::size_t j = 0; j < n; j += 2 * lanes)
           {
             vdouble       acc0[block_size], acc1[block_size];
@@ -422,6 +440,8 @@ namespace attnflow
               {
                 store(e + r * tile_size + j, acc0[r]);
                 store(e + r * tile_size + j + lanes, acc1[r]);
+                if constexpr (with_maxima)
+                  vmax[r] = max(max(vmax[r], acc0[r]), acc1[r]);
               }
           }
       }
@@ -446,23 +466,30 @@ namespace attnflow
       }
 
       /**
-       * Raises the running shifts of the block's targets t0 + r, r <
-       * @p n_rows, to their maxima over the first @p w exponents of the tile
-       * (one independent chain of maxima per row), rescaling what was summed
-       * so far.
+       * @p vmax[r] = the lane-wise maxima of the first @p w exponents of row
+       * r of the block (one independent chain of maxima per row).
        */
       void
-      raise_shifts(const std::size_t  t0,
-                   const unsigned int n_rows,
-                   const std::size_t  w)
+      tile_maxima(const std::size_t w, vdouble (&vmax)[block_size]) const
       {
         const double *e = exponents.data();
-        vdouble       vmax[block_size];
         for (unsigned int r = 0; r < block_size; ++r)
           vmax[r] = broadcast(minus_infinity);
         for (std::size_t j = 0; j < w; j += lanes)
           for (unsigned int r = 0; r < block_size; ++r)
             vmax[r] = max(vmax[r], load(e + r * tile_size + j));
+      }
+
+      /**
+       * Raises the running shifts of the block's targets t0 + r, r <
+       * @p n_rows, to their tile maxima (@p vmax[r], lane by lane),
+       * rescaling what was summed so far.
+       */
+      void
+      raise_shifts(const std::size_t  t0,
+                   const unsigned int n_rows,
+                   const vdouble (&vmax)[block_size])
+      {
         const unsigned int dv = sources.value_dimension;
         for (unsigned int r = 0; r < n_rows; ++r)
           {

@@ -208,6 +208,50 @@ namespace attnflow
       }
   }
 
+  /**
+   * The shift is the largest exponent <a_i, b_j> + log w_j over the sources
+   * the target sees (the tile maxima are taken in the exponent pass, or
+   * after the causal mask on the diagonal tiles), so the normaliser is >= 1
+   * (its largest term is exactly 1). A shift that counted masked sources
+   * would exceed the maximum by O(beta).
+   */
+  TEST(KernelEngine, ShiftIsTheLargestExponentSeen)
+  {
+    for (const unsigned int d : {2u, 3u, 5u})
+      for (const bool causal : {false, true})
+        {
+          const std::size_t n       = 700;
+          PointSet          queries = testing::random_points(d, n, 21, true);
+          for (double &x : queries.coordinates)
+            x *= 50.;
+          const PointSet      keys   = testing::random_points(d, n, 22, true);
+          const PointSet      values = testing::random_points(2, n, 23);
+          RandomGenerator     random(24);
+          std::vector<double> weights(n);
+          for (double &w : weights)
+            w = random.uniform() + 0.1;
+          AttentionMask mask;
+          if (causal)
+            mask.kind = AttentionMask::Kind::causal;
+          KernelSums sums;
+          KernelEngine(1).evaluate(queries, keys, weights, values, sums, mask);
+          for (std::size_t i = 0; i < n; ++i)
+            {
+              long double max = -std::numeric_limits<long double>::infinity();
+              for (std::size_t j = 0; j < (causal ? i + 1 : n); ++j)
+                {
+                  long double e = std::log((long double)weights[j]);
+                  for (unsigned int k = 0; k < d; ++k)
+                    e += (long double)queries[i][k] * keys[j][k];
+                  max = std::max(max, e);
+                }
+              EXPECT_NEAR(sums.shift[i], (double)max, 1e-12 * 50.)
+                << "target " << i << " d " << d << " causal " << causal;
+              EXPECT_GE(sums.normaliser[i], 1.) << "target " << i;
+            }
+        }
+  }
+
   TEST(KernelEngine, ComputesNormaliserWithoutValues)
   {
     check(3, 0, 9, 17, 500., false);
