@@ -103,7 +103,7 @@ namespace attnflow
   std::string
   ProgressReport::format_duration(const double seconds)
   {
-    char       text[16];
+    char       text[48]; // room for any long: no truncation
     const long s = std::lround(seconds);
     if (!std::isfinite(seconds) || seconds < 0.)
       return "-";

@@ -469,6 +469,8 @@ namespace attnflow
     child.wait();
     ASSERT_TRUE(first_run_started) << read(child.err);
     if (out.find("  run ") == std::string::npos) // still in the first run
-      EXPECT_EQ(out.rfind("attnflow convergence study: ", 0), 0u) << out;
+      {
+        EXPECT_EQ(out.rfind("attnflow convergence study: ", 0), 0u) << out;
+      }
   }
 } // namespace attnflow
