@@ -37,31 +37,6 @@ namespace attnflow
     using simd::store;
     using simd::vdouble;
 
-    /**
-     * The lane sums of the eight vectors @p v in one vector (lane i: the sum
-     * of v[i]), by a transposing tree of shuffles and additions.
-     */
-    inline vdouble
-    lane_sums(const vdouble (&v)[8])
-    {
-      using index        = simd::vint64;
-      const index even   = {0, 8, 2, 10, 4, 12, 6, 14},
-                  odd    = {1, 9, 3, 11, 5, 13, 7, 15};
-      const index low    = {0, 1, 8, 9, 4, 5, 12, 13},
-                  high   = {2, 3, 10, 11, 6, 7, 14, 15};
-      const index first  = {0, 1, 2, 3, 8, 9, 10, 11},
-                  second = {4, 5, 6, 7, 12, 13, 14, 15};
-      vdouble pairs[4], quads[2];
-      for (unsigned int i = 0; i < 4; ++i)
-        pairs[i] = __builtin_shuffle(v[2 * i], v[2 * i + 1], even) +
-                   __builtin_shuffle(v[2 * i], v[2 * i + 1], odd);
-      for (unsigned int i = 0; i < 2; ++i)
-        quads[i] = __builtin_shuffle(pairs[2 * i], pairs[2 * i + 1], low) +
-                   __builtin_shuffle(pairs[2 * i], pairs[2 * i + 1], high);
-      return __builtin_shuffle(quads[0], quads[1], first) +
-             __builtin_shuffle(quads[0], quads[1], second);
-    }
-
     /** Sources summed in sequence before the pairwise tree (section 6.1). */
     constexpr std::size_t leaf_size = 64;
     /** Points whose harmonics are computed together (vectorised over them). */
@@ -1228,7 +1203,7 @@ namespace attnflow
                       sum[4 + k] +=
                         p1[v] * load(&g[((4 + k) * n_vectors + v) * lanes]);
                     }
-                const vdouble total = lane_sums(sum);
+                const vdouble total = simd::transpose_sum(sum);
                 if (m > 0 && block == n_components && 2 * block == lanes)
                   {
                     // All the components of the cosine and the sine harmonic:

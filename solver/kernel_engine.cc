@@ -124,31 +124,6 @@ namespace attnflow
 #endif
     }
 
-    /**
-     * The vector of the lane sums of @p v[0..7]: lane r is the sum of the
-     * lanes of v[r] (three rounds of pairwise shuffles and adds).
-     */
-    inline vdouble
-    transpose_sum(const vdouble (&v)[lanes])
-    {
-      static_assert(lanes == 8, "transpose_sum is written for 8 lanes");
-      const vint64 even = {0, 8, 2, 10, 4, 12, 6, 14};
-      const vint64 odd  = {1, 9, 3, 11, 5, 13, 7, 15};
-      const vint64 low2 = {0, 1, 8, 9, 4, 5, 12, 13};
-      const vint64 hi2  = {2, 3, 10, 11, 6, 7, 14, 15};
-      const vint64 low4 = {0, 1, 2, 3, 8, 9, 10, 11};
-      const vint64 hi4  = {4, 5, 6, 7, 12, 13, 14, 15};
-      vdouble      pairs[4], quads[2];
-      for (unsigned int i = 0; i < 4; ++i)
-        pairs[i] = __builtin_shuffle(v[2 * i], v[2 * i + 1], even) +
-                   __builtin_shuffle(v[2 * i], v[2 * i + 1], odd);
-      for (unsigned int i = 0; i < 2; ++i)
-        quads[i] = __builtin_shuffle(pairs[2 * i], pairs[2 * i + 1], low2) +
-                   __builtin_shuffle(pairs[2 * i], pairs[2 * i + 1], hi2);
-      return __builtin_shuffle(quads[0], quads[1], low4) +
-             __builtin_shuffle(quads[0], quads[1], hi4);
-    }
-
     /** Adds @p v to the lanes doubles at @p p. */
     inline void
     add(double *p, const vdouble v)
