@@ -1,6 +1,8 @@
 #include <attnflow/exact_solution.h>
 #include <attnflow/exceptions.h>
 
+#include <deal.II/base/quadrature_lib.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -71,6 +73,38 @@ namespace attnflow
             dy.covariance(i, j) = AS(i, j) + AS(j, i);
           }
       return dy;
+    }
+
+    /**
+     * The integral of @p f over the box [@p lower, @p upper] by the tensor
+     * product of 64-point Gauss rules.
+     */
+    double
+    integrate_over_box(const std::vector<double>                   &lower,
+                       const std::vector<double>                   &upper,
+                       const std::function<double(const double *)> &f)
+    {
+      const dealii::QGauss<1> rule(64);
+      const std::size_t       n        = rule.size();
+      const unsigned int      d        = lower.size();
+      std::size_t             n_points = 1;
+      for (unsigned int k = 0; k < d; ++k)
+        n_points *= n;
+      std::vector<double> x(d);
+      double              integral = 0.;
+      for (std::size_t index = 0; index < n_points; ++index)
+        {
+          double      weight = 1.;
+          std::size_t rest   = index;
+          for (unsigned int k = 0; k < d; ++k, rest /= n)
+            {
+              const double width = upper[k] - lower[k];
+              x[k]               = lower[k] + width * rule.point(rest % n)[0];
+              weight *= width * rule.weight(rest % n);
+            }
+          integral += weight * f(x.data());
+        }
+      return integral;
     }
   } // namespace
 
@@ -168,6 +202,56 @@ namespace attnflow
         shifted[k] -= shift[k];
       return initial_measure.density(shifted.data());
     };
+  }
+
+
+
+  double
+  ExactSolution::tilted_mass_outside(const double               t,
+                                     const std::vector<double> &lower,
+                                     const std::vector<double> &upper) const
+  {
+    if (is_translation())
+      return 0.;
+    const unsigned int        d     = model.dimension;
+    const Moments             now   = moments(t);
+    const auto                rho   = density(t);
+    const Layer              &layer = model.layers[model.layer_index(t)];
+    std::vector<SquareMatrix> tilts; // beta S K_h^T Q_h
+    std::vector<double>       mean(d);
+    for (const AttentionHead &head : layer.heads)
+      {
+        tilts.push_back(
+          product(now.covariance, transpose_product(head.K, head.Q)));
+        for (double &entry : tilts.back().entries)
+          entry *= model.beta;
+      }
+    // The mass of N(mean, S) outside the box, summed over the coordinates.
+    const auto outside = [&](const std::vector<double> &centre) {
+      double mass = 0.;
+      for (unsigned int k = 0; k < d; ++k)
+        {
+          const double scale = std::sqrt(2. * now.covariance(k, k));
+          mass += 0.5 * (std::erfc((centre[k] - lower[k]) / scale) +
+                         std::erfc((upper[k] - centre[k]) / scale));
+        }
+      return std::min(mass, 1.);
+    };
+
+    return integrate_over_box(lower, upper, [&](const double *x) {
+      double largest = 0.;
+      for (const SquareMatrix &tilt : tilts)
+        {
+          for (unsigned int i = 0; i < d; ++i)
+            {
+              mean[i] = now.mean[i];
+              for (unsigned int j = 0; j < d; ++j)
+                mean[i] += tilt(i, j) * x[j];
+            }
+          largest = std::max(largest, outside(mean));
+        }
+      return rho(x) * largest;
+    });
   }
 
 

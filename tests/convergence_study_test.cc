@@ -117,6 +117,62 @@ namespace attnflow
                 1e-12);
   }
 
+  TEST(ExactSolution, TiltedMassOutsideIsBothTailsOnALine)
+  {
+    // E2 in R^1, beta = 1.5, Q = 2, K = 1: the field at x averages
+    // N(m + 3 s x, s), whose mass outside [a, b] is its two tails exactly;
+    // their integral against rho by composite Simpson.
+    const Parameters p = testing::parameters_from(
+      "subsection Model\n set geometry = euclidean\n set dimension = 1\n"
+      " set beta = 1.5\n set Q = 2\n set K = 1\n set V = -1\nend\n"
+      "subsection Initial condition\n set type = gaussian\n"
+      " set means = 0.3\n set covariances = 0.4\nend\n",
+      "exact_tilted_mass");
+    const Model          model(p.model);
+    const InitialMeasure mu0(p.initial_condition, model);
+    const ExactSolution  exact(model, mu0, "test");
+    const double         a = -2., b = 2.5;
+    for (const double t : {0., 0.4})
+      {
+        const Moments      now     = exact.moments(t);
+        const auto         rho     = exact.density(t);
+        const double       s       = now.covariance(0, 0);
+        const unsigned int n       = 20000;
+        const double       h       = (b - a) / n;
+        long double        simpson = 0.;
+        for (unsigned int i = 0; i <= n; ++i)
+          {
+            const double x    = a + i * h;
+            const double mean = now.mean[0] + 1.5 * 2. * s * x;
+            const double tails =
+              0.5 * std::erfc((mean - a) / std::sqrt(2. * s)) +
+              0.5 * std::erfc((b - mean) / std::sqrt(2. * s));
+            const double weight = (i == 0 || i == n) ? 1. : (i % 2 ? 4. : 2.);
+            simpson += weight * rho(&x) * tails;
+          }
+        const double expected = static_cast<double>(simpson * h / 3.);
+        EXPECT_GT(expected, 1e-6) << "t = " << t; // a box that cuts off
+        EXPECT_NEAR(exact.tilted_mass_outside(t, {a}, {b}),
+                    expected,
+                    1e-10 * expected)
+          << "t = " << t;
+      }
+  }
+
+  TEST(ExactSolution, TiltedMassOutsideIsZeroForATranslation)
+  {
+    const Parameters p = testing::parameters_from(
+      "subsection Model\n set geometry = euclidean\n set beta = 0\nend\n"
+      "subsection Initial condition\n set type = gaussian\n"
+      " set means = 1, 0.5\nend\n",
+      "exact_tilted_translation");
+    const Model          model(p.model);
+    const InitialMeasure mu0(p.initial_condition, model);
+    EXPECT_EQ(ExactSolution(model, mu0, "test")
+                .tilted_mass_outside(0.5, {-1., -1.}, {1., 1.}),
+              0.);
+  }
+
   TEST(ConvergenceSweeps, EveryRowSetsADeclaredEntry)
   {
     // Each sweep's parameter is an entry of the parameter file, named once.

@@ -301,10 +301,19 @@ namespace attnflow
      * With an exact reference: InputError if the box of @p run (the finest
      * of a series) misses more than 1e-3 of the mass of mu(t) (cut off at
      * t = 0, or lost through the boundary), a warning on @p log (once) if
-     * more than 1e-12.
+     * more than 1e-12 or if the box cuts off more than 1e-12 of the tilted
+     * measures the field averages (tilted_mass_outside()).
      */
     void
     check_captured_mass(const Simulator &run, std::ostream &log);
+
+    /**
+     * The larger of ExactSolution::tilted_mass_outside() at t = 0 and at the
+     * end time for the box of @p run: what the box cuts off of the measures
+     * the field averages.
+     */
+    static double
+    tilted_mass_outside(const Simulator &run);
 
     const ConvergencePlan &plan;
     OutputFolder *const    folder;

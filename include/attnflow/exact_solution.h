@@ -57,6 +57,22 @@ namespace attnflow
     std::function<double(const double *)>
     density(const double t) const;
 
+    /**
+     * How much of the measures the field averages the box [@p lower,
+     * @p upper] cuts off at time @p t (doc/theory.md 3.2, "On a box"). The
+     * field at x averages mu(t) tilted by exp(beta <Q_h x, K_h y>); for E2
+     * that is the Gaussian N(m + beta S K_h^T Q_h x, S). This returns the
+     * integral over the box of rho(t, x) times the largest, over the heads,
+     * of that Gaussian's mass outside the box, the mass bounded by the sum
+     * of its marginals' tails (exact in R^1). The integral is a tensor
+     * Gauss rule of 64 points per coordinate. 0 for E1, whose field is the
+     * same at every x: there the mass the box misses is all it misses.
+     */
+    double
+    tilted_mass_outside(const double               t,
+                        const std::vector<double> &lower,
+                        const std::vector<double> &upper) const;
+
     /** Whether this is E1 (a translation). */
     bool
     is_translation() const
