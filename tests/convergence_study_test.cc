@@ -332,6 +332,42 @@ namespace attnflow
     EXPECT_EQ(std::string(signature + 1, 3), "PNG");
   }
 
+  TEST(ConvergenceStudy, WarnsOfTheTiltedMeasuresTheBoxCutsOff)
+  {
+    // E2 in R^1 on [-1, 1.3]: the box misses 3e-5 of N(0.5, 0.04), and
+    // with beta = 10 the field near x = 1.3 averages N(0.5 + 0.4 x, 0.04),
+    // of which far more lies beyond 1.3.
+    const std::string file = study_file(
+      "subsection Model\n set geometry = euclidean\n set dimension = 1\n"
+      " set beta = 10\n set V = -1\nend\n"
+      "subsection Initial condition\n set type = gaussian\n"
+      " set means = 0.5\n set covariances = 0.04\nend\n"
+      "subsection Tokens\n set number of tokens = 0\nend\n"
+      "subsection Density\n set enabled = true\n set lower corner = -1\n"
+      " set upper corner = 1.3\n set degree = 1\nend\n"
+      "subsection Time\n set end time = 0.1\n set output interval = "
+      "0.1\nend\n"
+      "subsection Convergence\n set values = 2, 3\nend\n",
+      "study_tilted_warning");
+    ConvergenceStudy   study(file, {});
+    std::ostringstream log;
+    study.run(log);
+    const std::string text   = log.str();
+    const std::string mass   = "the box misses ",
+                      tilted = " of the mass of mu(t) and ";
+    const std::size_t at     = text.find(mass);
+    ASSERT_NE(at, std::string::npos) << text;
+    const std::size_t at_tilted = text.find(tilted, at);
+    ASSERT_NE(at_tilted, std::string::npos) << text;
+    EXPECT_NE(text.find(" of the tilted measures its field averages",
+                        at_tilted),
+              std::string::npos)
+      << text;
+    const double missing = std::stod(text.substr(at + mass.size()));
+    const double cut_off = std::stod(text.substr(at_tilted + tilted.size()));
+    EXPECT_GT(cut_off, 10. * missing) << text;
+  }
+
   TEST(ConvergenceStudy, TokenPositionsConvergeAtTheOrderOfRK4)
   {
     // Against the finest run (dt = 1/80) on the sphere: order 4.
