@@ -45,6 +45,25 @@ namespace attnflow
       return lines;
     }
 
+    /**
+     * The run of the parameter text @p text (scratch folder @p name): its
+     * model, its initial measure and their exact solution.
+     */
+    struct ExactCase
+    {
+      ExactCase(const std::string &text, const std::string &name)
+          : parameters(testing::parameters_from(text, name))
+          , model(parameters.model)
+          , mu0(parameters.initial_condition, model)
+          , exact(model, mu0, "test")
+      {}
+
+      const Parameters     parameters;
+      const Model          model;
+      const InitialMeasure mu0;
+      const ExactSolution  exact;
+    };
+
     /** E1 in R^1: a Gaussian translated by X = -m (beta = 0, V = -1). */
     const std::string translation_1d =
       "subsection Model\n set geometry = euclidean\n set dimension = 1\n"
@@ -60,22 +79,20 @@ namespace attnflow
   TEST(ExactSolution, TranslationFollowsTheMean)
   {
     // E1 in R^2 with V a rotation generator: m(t) = R(t) m0.
-    const Parameters p = testing::parameters_from(
+    const ExactCase run(
       "subsection Model\n set geometry = euclidean\n set beta = 0\n"
       " set V = 0, -1; 1, 0\nend\n"
       "subsection Initial condition\n set type = gaussian\n"
       " set means = 1, 0.5\nend\n",
       "exact_translation");
-    const Model          model(p.model);
-    const InitialMeasure mu0(p.initial_condition, model);
-    const ExactSolution  exact(model, mu0, "test");
-    const double         t = 0.7;
-    const Moments        m = exact.moments(t);
+    const ExactSolution &exact = run.exact;
+    const double         t     = 0.7;
+    const Moments        m     = exact.moments(t);
     EXPECT_NEAR(m.mean[0], std::cos(t) - 0.5 * std::sin(t), 1e-13);
     EXPECT_NEAR(m.mean[1], std::sin(t) + 0.5 * std::cos(t), 1e-13);
     const double x[2] = {0.2, -0.3};
     const double y[2] = {0.2 - m.mean[0] + 1., -0.3 - m.mean[1] + 0.5};
-    EXPECT_DOUBLE_EQ(exact.density(t)(x), mu0.density(y));
+    EXPECT_DOUBLE_EQ(exact.density(t)(x), run.mu0.density(y));
 
     PointSet       tokens = testing::random_points(2, 10, 3);
     const PointSet moved  = exact.translated_tokens(tokens, t);
@@ -90,15 +107,13 @@ namespace attnflow
   TEST(ExactSolution, GaussianVarianceDecaysAsInDesign)
   {
     // E2, Q = K = I, V = -I, S0 = s0 I: s(t) = s0 / (1 + 2 beta s0 t).
-    const Parameters p = testing::parameters_from(
+    const ExactCase run(
       "subsection Model\n set geometry = euclidean\n set beta = 2\n"
       " set V = -1*identity\nend\n"
       "subsection Initial condition\n set type = gaussian\n"
       " set means = 0.3, -0.2\n set covariances = 0.5*identity\nend\n",
       "exact_gaussian");
-    const Model          model(p.model);
-    const InitialMeasure mu0(p.initial_condition, model);
-    const ExactSolution  exact(model, mu0, "test");
+    const ExactSolution &exact = run.exact;
     const double         t = 1.3, s = 0.5 / (1. + 2. * 2. * 0.5 * t);
     const Moments        m = exact.moments(t);
     EXPECT_NEAR(m.covariance(0, 0), s, 1e-12);
@@ -122,15 +137,13 @@ namespace attnflow
     // E2 in R^1, beta = 1.5, Q = 2, K = 1: the field at x averages
     // N(m + 3 s x, s), whose mass outside [a, b] is its two tails exactly;
     // their integral against rho by composite Simpson.
-    const Parameters p = testing::parameters_from(
+    const ExactCase run(
       "subsection Model\n set geometry = euclidean\n set dimension = 1\n"
       " set beta = 1.5\n set Q = 2\n set K = 1\n set V = -1\nend\n"
       "subsection Initial condition\n set type = gaussian\n"
       " set means = 0.3\n set covariances = 0.4\nend\n",
       "exact_tilted_mass");
-    const Model          model(p.model);
-    const InitialMeasure mu0(p.initial_condition, model);
-    const ExactSolution  exact(model, mu0, "test");
+    const ExactSolution &exact = run.exact;
     const double         a = -2., b = 2.5;
     for (const double t : {0., 0.4})
       {
@@ -161,16 +174,12 @@ namespace attnflow
 
   TEST(ExactSolution, TiltedMassOutsideIsZeroForATranslation)
   {
-    const Parameters p = testing::parameters_from(
+    const ExactCase run(
       "subsection Model\n set geometry = euclidean\n set beta = 0\nend\n"
       "subsection Initial condition\n set type = gaussian\n"
       " set means = 1, 0.5\nend\n",
       "exact_tilted_translation");
-    const Model          model(p.model);
-    const InitialMeasure mu0(p.initial_condition, model);
-    EXPECT_EQ(ExactSolution(model, mu0, "test")
-                .tilted_mass_outside(0.5, {-1., -1.}, {1., 1.}),
-              0.);
+    EXPECT_EQ(run.exact.tilted_mass_outside(0.5, {-1., -1.}, {1., 1.}), 0.);
   }
 
   TEST(ConvergenceSweeps, EveryRowSetsADeclaredEntry)
