@@ -109,10 +109,9 @@ namespace attnflow
 
   template <int dim, int spacedim>
   double
-  DensityField<dim, spacedim>::energy(const DensityVector &rho,
-                                      const Layer         &layer) const
+  DensityField<dim, spacedim>::energy(const WeightedPoints &density,
+                                      const Layer          &layer) const
   {
-    const WeightedPoints density = measure(rho);
     return shared_field.energy(layer, density.points, density.weights);
   }
 

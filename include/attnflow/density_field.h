@@ -90,11 +90,12 @@ namespace attnflow
     max_speed() const;
 
     /**
-     * The interaction energy (AttentionField::energy()) of measure(@p rho)
-     * under @p layer, its targets shared out over the ranks (collective).
+     * The interaction energy (AttentionField::energy()) of @p density, the
+     * measure() of a density, under @p layer, its targets shared out over
+     * the ranks (collective).
      */
     double
-    energy(const DensityVector &rho, const Layer &layer) const;
+    energy(const WeightedPoints &density, const Layer &layer) const;
 
     /** The methods of the field, one line per head (AttentionField). */
     std::vector<std::string>
