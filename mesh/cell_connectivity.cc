@@ -1,4 +1,5 @@
 #include <attnflow/cell_connectivity.h>
+#include <attnflow/distributed.h>
 #include <attnflow/point_sets.h>
 
 #include <deal.II/base/mpi.h>
@@ -9,20 +10,6 @@
 
 namespace attnflow
 {
-  namespace
-  {
-    /** The vectors of @p parts one after another. */
-    template <typename T>
-    std::vector<T>
-    flatten(const std::vector<std::vector<T>> &parts)
-    {
-      std::vector<T> all;
-      for (const std::vector<T> &part : parts)
-        all.insert(all.end(), part.begin(), part.end());
-      return all;
-    }
-  } // namespace
-
   template <int dim, int spacedim>
   bool
   MeshFace<dim, spacedim>::at_boundary() const
@@ -132,9 +119,9 @@ namespace attnflow
     if (dealii::Utilities::MPI::n_mpi_processes(communicator) > 1)
       {
         cells =
-          flatten(dealii::Utilities::MPI::all_gather(communicator, cells));
+          concatenated(dealii::Utilities::MPI::all_gather(communicator, cells));
         edges =
-          flatten(dealii::Utilities::MPI::all_gather(communicator, edges));
+          concatenated(dealii::Utilities::MPI::all_gather(communicator, edges));
       }
     std::sort(cells.begin(), cells.end());
     cells.erase(std::unique(cells.begin(), cells.end()), cells.end());

@@ -118,16 +118,26 @@ namespace attnflow
         cells.emplace_back(cell->id().to_string(),
                            std::vector<double>(values.begin(), values.end()));
       }
-    const std::vector<Cells> parts =
-      to_all ? Utilities::MPI::all_gather(communicator, cells) :
-               Utilities::MPI::gather(communicator, cells, 0);
-    Cells all;
-    for (const Cells &part : parts)
-      all.insert(all.end(), part.begin(), part.end());
+    Cells all =
+      concatenated(to_all ? Utilities::MPI::all_gather(communicator, cells) :
+                            Utilities::MPI::gather(communicator, cells, 0));
     std::sort(all.begin(), all.end(), [](const auto &a, const auto &b) {
       return CellId(a.first) < CellId(b.first);
     });
     return all;
+  }
+
+
+
+  template <int dim, int spacedim>
+  std::map<CellId, std::vector<double>>
+  ContinuitySolver<dim, spacedim>::by_cell_id(
+    std::vector<std::pair<std::string, std::vector<double>>> cells)
+  {
+    std::map<CellId, std::vector<double>> by_id;
+    for (auto &[id, values] : cells)
+      by_id.emplace(CellId(id), std::move(values));
+    return by_id;
   }
 
 
@@ -173,8 +183,7 @@ namespace attnflow
     std::map<CellId, std::vector<double>> values_of;
     try
       {
-        for (auto &[id, values] : cells)
-          values_of.emplace(CellId(id), std::move(values));
+        values_of = by_cell_id(std::move(cells));
       }
     catch (const ExceptionBase &)
       {
@@ -221,6 +230,9 @@ namespace attnflow
   DGSpace<1, 1>::rebuild_mesh(const std::vector<CellId> &);
   template std::vector<std::pair<std::string, std::vector<double>>>
   ContinuitySolver<1, 1>::cell_coefficients(const bool) const;
+  template std::map<CellId, std::vector<double>>
+    ContinuitySolver<1, 1>::by_cell_id(
+      std::vector<std::pair<std::string, std::vector<double>>>);
   template std::vector<std::pair<std::string, std::string>>
   ContinuitySolver<1, 1>::checkpoint_files() const;
   template void
@@ -230,6 +242,9 @@ namespace attnflow
   DGSpace<2, 2>::rebuild_mesh(const std::vector<CellId> &);
   template std::vector<std::pair<std::string, std::vector<double>>>
   ContinuitySolver<2, 2>::cell_coefficients(const bool) const;
+  template std::map<CellId, std::vector<double>>
+    ContinuitySolver<2, 2>::by_cell_id(
+      std::vector<std::pair<std::string, std::vector<double>>>);
   template std::vector<std::pair<std::string, std::string>>
   ContinuitySolver<2, 2>::checkpoint_files() const;
   template void
@@ -239,6 +254,9 @@ namespace attnflow
   DGSpace<3, 3>::rebuild_mesh(const std::vector<CellId> &);
   template std::vector<std::pair<std::string, std::vector<double>>>
   ContinuitySolver<3, 3>::cell_coefficients(const bool) const;
+  template std::map<CellId, std::vector<double>>
+    ContinuitySolver<3, 3>::by_cell_id(
+      std::vector<std::pair<std::string, std::vector<double>>>);
   template std::vector<std::pair<std::string, std::string>>
   ContinuitySolver<3, 3>::checkpoint_files() const;
   template void
@@ -248,6 +266,9 @@ namespace attnflow
   DGSpace<1, 2>::rebuild_mesh(const std::vector<CellId> &);
   template std::vector<std::pair<std::string, std::vector<double>>>
   ContinuitySolver<1, 2>::cell_coefficients(const bool) const;
+  template std::map<CellId, std::vector<double>>
+    ContinuitySolver<1, 2>::by_cell_id(
+      std::vector<std::pair<std::string, std::vector<double>>>);
   template std::vector<std::pair<std::string, std::string>>
   ContinuitySolver<1, 2>::checkpoint_files() const;
   template void
@@ -257,6 +278,9 @@ namespace attnflow
   DGSpace<2, 3>::rebuild_mesh(const std::vector<CellId> &);
   template std::vector<std::pair<std::string, std::vector<double>>>
   ContinuitySolver<2, 3>::cell_coefficients(const bool) const;
+  template std::map<CellId, std::vector<double>>
+    ContinuitySolver<2, 3>::by_cell_id(
+      std::vector<std::pair<std::string, std::vector<double>>>);
   template std::vector<std::pair<std::string, std::string>>
   ContinuitySolver<2, 3>::checkpoint_files() const;
   template void

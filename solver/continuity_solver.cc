@@ -12,7 +12,6 @@
 
 #include <cmath>
 #include <iomanip>
-#include <map>
 #include <sstream>
 
 namespace attnflow
@@ -298,7 +297,7 @@ namespace attnflow
     static_cast<Moments &>(s) =
       weighted_moments(measure.points, measure.weights);
     s.min_density         = limiter.minimum(density);
-    s.energy              = field.energy(density, current_layer());
+    s.energy              = field.energy(measure, current_layer());
     s.n_clusters          = count_clusters(space, density);
     s.mass_outflow        = outflow;
     s.n_linear_iterations = n_linear_iterations;
@@ -369,11 +368,8 @@ namespace attnflow
                               space.get_triangulation().n_cells(0))
       throw InputError("Convergence/reference",
                        "the runs compared do not share one coarse mesh");
-    std::map<CellId, std::vector<double>> cells;
-    for (auto &[id, values] : cell_coefficients(true))
-      cells.emplace(CellId(id), std::move(values));
     return attnflow::l1_distance(space.get_fe(),
-                                 cells,
+                                 by_cell_id(cell_coefficients(true)),
                                  other->space,
                                  other->density);
   }

@@ -1,4 +1,5 @@
 #include <attnflow/density_diagnostics.h>
+#include <attnflow/distributed.h>
 #include <attnflow/exceptions.h>
 
 #include <deal.II/base/geometry_info.h>
@@ -210,13 +211,7 @@ namespace attnflow
                       const MPI_Comm communicator)
     {
       if (Utilities::MPI::n_mpi_processes(communicator) > 1)
-        {
-          std::vector<std::pair<double, std::vector<double>>> all;
-          for (const auto &part :
-               Utilities::MPI::all_gather(communicator, cells))
-            all.insert(all.end(), part.begin(), part.end());
-          cells.swap(all);
-        }
+        cells = concatenated(Utilities::MPI::all_gather(communicator, cells));
       std::sort(cells.begin(), cells.end());
       std::vector<double>              vertices;
       std::vector<std::vector<double>> values;

@@ -27,6 +27,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -364,6 +365,13 @@ namespace attnflow
      */
     std::vector<std::pair<std::string, std::vector<double>>>
     cell_coefficients(const bool to_all) const;
+
+    /**
+     * The coefficients of cell_coefficients() (or of a checkpoint) by cell;
+     * deal.II's ExceptionBase for a string that is no CellId.
+     */
+    static std::map<dealii::CellId, std::vector<double>>
+    by_cell_id(std::vector<std::pair<std::string, std::vector<double>>> cells);
 
     /** All coefficients of @p rho, on every rank (collective). */
     dealii::Vector<double>

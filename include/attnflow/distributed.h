@@ -74,6 +74,20 @@ namespace attnflow
                           const std::vector<double> &local);
 
   /**
+   * The vectors @p parts one after another: the parts of all ranks that
+   * Utilities::MPI::all_gather() or gather() returns, as one vector.
+   */
+  template <typename T>
+  std::vector<T>
+  concatenated(const std::vector<std::vector<T>> &parts)
+  {
+    std::vector<T> all;
+    for (const std::vector<T> &part : parts)
+      all.insert(all.end(), part.begin(), part.end());
+    return all;
+  }
+
+  /**
    * Runs @p work on every rank of @p communicator. If it throws on any rank,
    * every rank throws: the failing rank its own exception, the others the
    * same kind (InputError, NumericalError, OutputError, std::bad_alloc, or
