@@ -17,7 +17,11 @@ namespace attnflow
     const DGSpace<dim, spacedim> &space,
     TimerOutput                  &timer,
     const FieldParameters        &field_parameters)
-      : field(model, engine, field_parameters)
+      : field(model,
+              engine,
+              field_parameters,
+              space.get_communicator(),
+              AttentionField::Sharing::own_targets)
       , shared_field(model, engine, field_parameters, space.get_communicator())
       , space(space)
       , timer(timer)

@@ -12,10 +12,12 @@ namespace attnflow
 {
   namespace
   {
-    /** The kinds of exception collective() carries from rank to rank. */
+    /**
+     * The kinds of exception collective() carries from rank to rank, one
+     * digit each: the first character of the message it sends.
+     */
     enum ErrorKind : int
     {
-      no_error      = 0,
       input_error   = 1,
       numerical     = 2,
       output_error  = 3,
@@ -204,22 +206,43 @@ namespace attnflow
           std::rethrow_exception(error);
         return;
       }
-    // The lowest failing rank, or P when none failed.
-    const int P    = n_ranks(communicator);
-    int       mine = error ? rank_of(communicator) : P, first = P;
-    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, communicator);
-    if (first == P)
-      return;
+    // The kind and message of the lowest failing rank, on every rank.
     std::string message;
-    int         kind = error ? classify(error, message) : no_error;
-    MPI_Bcast(&kind, 1, MPI_INT, first, communicator);
-    unsigned long length = message.size();
-    MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG, first, communicator);
-    message.resize(length);
-    MPI_Bcast(message.data(), length, MPI_CHAR, first, communicator);
+    std::string mine;
+    if (error)
+      {
+        const ErrorKind kind = classify(error, message);
+        mine                 = std::to_string(kind) + message;
+      }
+    const RankMessage first = first_message(communicator, mine);
+    if (first.message.empty())
+      return;
     if (error)
       std::rethrow_exception(error);
-    throw_as(static_cast<ErrorKind>(kind), message);
+    throw_as(static_cast<ErrorKind>(first.message[0] - '0'),
+             first.message.substr(1));
+  }
+
+
+
+  RankMessage
+  first_message(const MPI_Comm communicator, const std::string &message)
+  {
+    const int P    = n_ranks(communicator);
+    int       mine = message.empty() ? P : rank_of(communicator), first = P;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, communicator);
+    if (first == P)
+      return {"", static_cast<unsigned int>(P), 0};
+    int has = message.empty() ? 0 : 1, count = 0;
+    MPI_Allreduce(&has, &count, 1, MPI_INT, MPI_SUM, communicator);
+    std::string   text   = message;
+    unsigned long length = text.size();
+    MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG, first, communicator);
+    text.resize(length);
+    MPI_Bcast(text.data(), length, MPI_CHAR, first, communicator);
+    return {text,
+            static_cast<unsigned int>(first),
+            static_cast<unsigned int>(count)};
   }
 
 

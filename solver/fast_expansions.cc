@@ -4,6 +4,7 @@
  * sums (doc/theory.md sections 6.1, 6.2), with the per-target guard of
  * section 6.5.
  */
+#include <attnflow/distributed.h>
 #include <attnflow/fast_expansions.h>
 #include <attnflow/vector_exp.h>
 
@@ -217,14 +218,31 @@ namespace attnflow
              (1. - 2. * chain_length * unit_roundoff);
     }
 
-    /** The length of the pairwise source tree over @p n_sources. */
+    /**
+     * The points that one rank of @p problem's communicator expands: its
+     * share of the sources (the moments are summed over the ranks) and its
+     * targets.
+     */
     double
-    source_chain_length(const std::size_t n_sources)
+    expansion_points(const KernelSumProblem &problem)
+    {
+      return static_cast<double>(problem.sources.size()) /
+               n_ranks(problem.communicator) +
+             static_cast<double>(problem.targets.size());
+    }
+
+    /**
+     * The length of the chain that sums the moments of @p problem: the
+     * pairwise tree over its sources and the P - 1 additions of the sum over
+     * the P ranks of its communicator.
+     */
+    double
+    source_chain_length(const KernelSumProblem &problem)
     {
       return leaf_size +
-             std::ceil(
-               std::log2(1. + static_cast<double>(n_sources) / leaf_size)) +
-             1.;
+             std::ceil(std::log2(
+               1. + static_cast<double>(problem.sources.size()) / leaf_size)) +
+             n_ranks(problem.communicator);
     }
 
     /**
@@ -321,20 +339,32 @@ namespace attnflow
      * sequence, then a pairwise tree (tbb::parallel_deterministic_reduce), so
      * that every run gives the same bits and the round-off chain is
      * leaf_size + log2 n. @p accumulate(begin, end, moments) adds the moments
-     * of a range.
+     * of a range. Under MPI each rank of @p communicator sums its block of
+     * the sources (owned_range()) and the blocks' moments are summed over the
+     * ranks (MPI_Allreduce, a chain of at most P - 1 more additions); one rank
+     * sums them all, with the same bits as before.
      */
     template <typename Accumulate>
     std::vector<double>
-    deterministic_moments(const std::size_t n_sources,
+    deterministic_moments(const MPI_Comm    communicator,
+                          const std::size_t n_sources,
                           const std::size_t n_moments,
                           const std::size_t range_size,
                           const Accumulate &accumulate)
     {
+      const IndexRange        mine = owned_range(n_sources, communicator);
       MomentsBody<Accumulate> body(accumulate, n_moments);
       tbb::parallel_deterministic_reduce(
-        tbb::blocked_range<std::size_t>(0, n_sources, range_size),
+        tbb::blocked_range<std::size_t>(mine.begin, mine.end, range_size),
         body,
         tbb::simple_partitioner());
+      if (n_ranks(communicator) > 1)
+        MPI_Allreduce(MPI_IN_PLACE,
+                      body.moments.data(),
+                      static_cast<int>(n_moments),
+                      MPI_DOUBLE,
+                      MPI_SUM,
+                      communicator);
       return std::move(body.moments);
     }
 
@@ -415,10 +445,12 @@ namespace attnflow
       if (fast_cost < direct_cost)
         return "";
       std::ostringstream reason;
+      const unsigned int P = n_ranks(problem.communicator);
       reason << "no gain over the direct sum: " << modes << " for "
-             << problem.sources.size() << " sources and "
-             << problem.targets.size() << " targets cost about " << fast_cost
-             << " kernel pairs, the direct sum " << direct_cost;
+             << problem.sources.size() << " sources"
+             << (P > 1 ? " shared by " + std::to_string(P) + " ranks" : "")
+             << " and " << problem.targets.size() << " targets cost about "
+             << fast_cost << " kernel pairs, the direct sum " << direct_cost;
       return reason.str();
     }
 
@@ -504,8 +536,7 @@ namespace attnflow
       {
         const double n_components = 1. + problem.values.dimension;
         return circle_cost_per_mode * n_components *
-               ((problem.sources.size() + problem.targets.size()) *
-                  static_cast<double>(n_frequencies) +
+               (expansion_points(problem) * static_cast<double>(n_frequencies) +
                 static_cast<double>(n_frequencies) * (2. * K1 + 1.));
       }
 
@@ -536,7 +567,8 @@ namespace attnflow
     /**
      * M_m = sum_j (w_j / W) e^{i m s_j} (1, v_j), m = 0..K1 + K2, from the
      * @p columns (w_j, w_j v_j) / W: batches of points, vectorised over the
-     * batch, summed deterministically (section 6.1).
+     * batch, summed deterministically (section 6.1) and over the ranks of the
+     * problem's communicator.
      */
     CircleMoments
     circle_moments(const KernelSumProblem                 &problem,
@@ -548,6 +580,7 @@ namespace attnflow
       const std::size_t  stride        = 2 * n_components;
       return {stride,
               deterministic_moments(
+                problem.communicator,
                 problem.sources.size(),
                 n_frequencies * stride,
                 leaf_size,
@@ -797,8 +830,8 @@ namespace attnflow
     // the scaled sum of |terms| <= 1, and the projection onto the circle.
     const double expansion_error =
       series.bessel1.tail + series.bessel2.tail +
-      roundoff_bound(source_chain_length(problem.sources.size()) +
-                     6. * series.n_frequencies + 2. * series.K1 + 8.);
+      roundoff_bound(source_chain_length(problem) + 6. * series.n_frequencies +
+                     2. * series.K1 + 8.);
     const double projection =
       projection_error(series.form.r1 + series.form.r2,
                        distance_from_sphere(problem.targets),
@@ -1001,7 +1034,7 @@ namespace attnflow
       {
         const double n_components = 1. + problem.values.dimension;
         return sphere_cost_per_harmonic * n_components *
-               (problem.sources.size() + problem.targets.size()) *
+               expansion_points(problem) *
                static_cast<double>((L + 1) * (L + 1));
       }
 
@@ -1241,10 +1274,12 @@ namespace attnflow
     /**
      * M_h = sum_j (w_j / W) Y_h(y'_j) (1, v_j), harmonic-major, for the
      * @p rotated unit sources y'_j and the @p columns (w_j, w_j v_j) / W:
-     * leaves of sources, summed deterministically (section 6.2).
+     * leaves of sources, summed deterministically (section 6.2) and over the
+     * ranks of @p communicator.
      */
     std::vector<double>
-    sphere_moments(const std::vector<double>              &rotated,
+    sphere_moments(const MPI_Comm                          communicator,
+                   const std::vector<double>              &rotated,
                    const std::vector<std::vector<double>> &columns,
                    const HarmonicBasis                    &basis)
     {
@@ -1253,6 +1288,7 @@ namespace attnflow
         basis,
         n_components);
       return deterministic_moments(
+        communicator,
         rotated.size() / 3,
         basis.n_harmonics * n_components,
         sphere_range_size,
@@ -1493,7 +1529,10 @@ namespace attnflow
     std::vector<double>       rotated;
     const double              delta_s = rotated_sources(problem, c, &rotated);
     const std::vector<double> moments =
-      sphere_moments(rotated, weighted_columns(problem, W), basis);
+      sphere_moments(problem.communicator,
+                     rotated,
+                     weighted_columns(problem, W),
+                     basis);
 
     // F_h = 4 pi e^{-c} i_l(c) M_h.
     std::vector<double> F(basis.n_harmonics * n_components);
@@ -1506,7 +1545,7 @@ namespace attnflow
     // The guard (sections 6.2, 6.5).
     const double expansion_error =
       expansion.bessel.tail +
-      roundoff_bound(source_chain_length(problem.sources.size()) + batch_size +
+      roundoff_bound(source_chain_length(problem) + batch_size +
                      10. * (expansion.L + 1.) + 8.);
     const std::vector<double> targets = unit_targets(problem.targets);
     const double              projection =

@@ -1,3 +1,4 @@
+#include <attnflow/distributed.h>
 #include <attnflow/fast_expansions.h>
 #include <attnflow/field_method_choice.h>
 #include <attnflow/sphere_pruned_method.h>
@@ -5,6 +6,30 @@
 
 namespace attnflow
 {
+  namespace
+  {
+    /**
+     * The refusal of the ranks of @p communicator together, given this
+     * rank's @p reason: empty when no rank refuses, else the reason of the
+     * lowest rank that does, naming that rank unless every rank refuses; the
+     * same on every rank. Collective.
+     */
+    std::string
+    common_refusal(const std::string &reason, const MPI_Comm communicator)
+    {
+      const unsigned int P = n_ranks(communicator);
+      if (P == 1)
+        return reason;
+      const RankMessage first = first_message(communicator, reason);
+      if (first.count == 0 || first.count == P)
+        return first.message;
+      return first.message + " (on rank " + std::to_string(first.rank) +
+             " of " + std::to_string(P) + ")";
+    }
+  } // namespace
+
+
+
   FieldMethodChoice::FieldMethodChoice(
     std::vector<std::unique_ptr<FieldMethod>> candidates)
       : candidates(std::move(candidates))
@@ -20,7 +45,8 @@ namespace attnflow
     std::vector<std::string> refusals;
     for (const auto &method : candidates)
       {
-        const std::string reason = method->refusal(problem);
+        const std::string reason =
+          common_refusal(method->refusal(problem), problem.communicator);
         if (reason.empty())
           {
             chosen = method.get();

@@ -356,12 +356,14 @@ namespace attnflow
   AttentionField::AttentionField(const Model           &model,
                                  const KernelEngine    &engine,
                                  const FieldParameters &field,
-                                 const MPI_Comm         communicator)
+                                 const MPI_Comm         communicator,
+                                 const Sharing          sharing)
       : model(model)
       , engine(engine)
       , tolerance(field.tolerance)
       , methods(make_field_methods(field.method, engine.n_threads()))
       , communicator(communicator)
+      , sharing(sharing)
   {}
 
 
@@ -379,6 +381,7 @@ namespace attnflow
   AttentionField::head_sums(const Layer               &layer,
                             const unsigned int         h,
                             const PointSet            &all_targets,
+                            const MPI_Comm             together,
                             const PointSet            &targets,
                             const PointSet            &sources,
                             const std::vector<double> &weights,
@@ -413,21 +416,13 @@ namespace attnflow
             for (unsigned int c = 0; c < d; ++c)
               A[r * d + c] += model.beta * head.Q(k, r) * head.K(k, c);
         // The method is chosen for all targets, as in a serial run.
-        const KernelSumProblem all{all_targets,
-                                   sources,
-                                   weights,
-                                   values,
-                                   A,
-                                   tolerance};
+        const KernelSumProblem
+          all{all_targets, sources, weights, values, A, tolerance, together};
         if (const FieldMethod *method =
               methods.choose(all, head_label(layer, h)))
           {
-            const KernelSumProblem mine{targets,
-                                        sources,
-                                        weights,
-                                        values,
-                                        A,
-                                        tolerance};
+            const KernelSumProblem
+              mine{targets, sources, weights, values, A, tolerance, together};
             n_rejected += evaluate_guarded(*method, mine, engine, sums);
             return true;
           }
@@ -470,11 +465,14 @@ namespace attnflow
   {
     const unsigned int d       = model.dimension;
     const unsigned int n_heads = layer.heads.size();
-    // This rank's block of the targets (all of them on one rank, and under
-    // a causal mask, whose sums know a target by its index).
+    // This rank's block of the targets (all of them on one rank, under a
+    // causal mask, whose sums know a target by its index, and when the
+    // targets are the rank's own).
     const bool       masked  = model.mask.kind != AttentionMask::Kind::none;
-    const IndexRange owned   = masked ? IndexRange{0, targets.size()} :
-                                        owned_range(targets.size(), communicator);
+    const bool       own     = sharing == Sharing::own_targets;
+    const IndexRange owned   = masked || own ?
+                                 IndexRange{0, targets.size()} :
+                                 owned_range(targets.size(), communicator);
     const bool       divided = owned.size() < targets.size();
     const PointSet   block   = divided ? rows_of(targets, owned) : PointSet();
     const PointSet  &mine    = divided ? block : targets;
@@ -498,6 +496,7 @@ namespace attnflow
           fast[h]              = head_sums(layer,
                               h,
                               targets,
+                              own ? communicator : MPI_COMM_SELF,
                               mine,
                               sources,
                               weights,
@@ -517,7 +516,15 @@ namespace attnflow
       if (model.feed_forward)
         add_feed_forward(layer, mine, local);
     });
-    count_targets(layer, targets.size(), fast, n_rejected);
+    unsigned long n_targets = targets.size();
+    if (own && n_ranks(communicator) > 1)
+      MPI_Allreduce(MPI_IN_PLACE,
+                    &n_targets,
+                    1,
+                    MPI_UNSIGNED_LONG,
+                    MPI_SUM,
+                    communicator);
+    count_targets(layer, n_targets, fast, n_rejected);
     if (divided)
       {
         velocity = PointSet(d, 0);
@@ -629,6 +636,7 @@ namespace attnflow
           fast[h]              = head_sums(layer,
                               h,
                               points,
+                              MPI_COMM_SELF,
                               divided ? block : points,
                               points,
                               weights,

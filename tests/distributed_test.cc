@@ -4,19 +4,25 @@
  * blocks cover the indices once, in rank order; the all-gather joins them;
  * an error on one rank is thrown on every rank with its kind and message;
  * the field of a block-distributed AttentionField equals the serial one bit
- * for bit. Run in serial by the suite and under `mpirun -np 3` by ctest
+ * for bit; with its own targets on each rank the ranks choose one method
+ * and share the moments, and the field agrees with the serial one to
+ * round-off. Run in serial by the suite and under `mpirun -np 3` by ctest
  * (mpi_unit_np3).
  */
 #include <attnflow/distributed.h>
 #include <attnflow/exceptions.h>
+#include <attnflow/field_method_choice.h>
 #include <attnflow/model.h>
 #include <attnflow/output_folder.h>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
+#include "method_points.h"
 #include "test_helpers.h"
 
 namespace attnflow
@@ -31,6 +37,28 @@ namespace attnflow
       int r = 0;
       MPI_Comm_rank(world, &r);
       return r;
+    }
+
+    /** The rows @p range of @p points. */
+    PointSet
+    rows(const PointSet &points, const IndexRange range)
+    {
+      PointSet block(points.dimension, range.size());
+      std::copy(points.coordinates.begin() + range.begin * points.dimension,
+                points.coordinates.begin() + range.end * points.dimension,
+                block.coordinates.begin());
+      return block;
+    }
+
+    /** Whether a line of @p report contains @p text. */
+    bool
+    mentions(const std::vector<std::string> &report, const std::string &text)
+    {
+      return std::any_of(report.begin(),
+                         report.end(),
+                         [&](const std::string &line) {
+                           return line.find(text) != std::string::npos;
+                         });
     }
   } // namespace
 
@@ -133,6 +161,17 @@ namespace attnflow
         EXPECT_EQ(std::string(e.what()),
                   "cannot write '/out/metrics.csv': the disk is full");
       }
+    // Each rank's kind travels as a digit: out of memory has no message.
+    try
+      {
+        collective(world, [&]() {
+          if (rank() == last)
+            throw std::bad_alloc();
+        });
+        FAIL() << "no exception";
+      }
+    catch (const std::bad_alloc &)
+      {}
     // Nothing thrown anywhere: nothing thrown, and the work ran everywhere.
     int ran = 0;
     EXPECT_NO_THROW(collective(world, [&]() { ran = 1; }));
@@ -169,6 +208,137 @@ namespace attnflow
         EXPECT_EQ(velocity.coordinates, expected.coordinates);
         EXPECT_EQ(shared.energy(model.layers[0], points, weights),
                   serial.energy(model.layers[0], points, weights));
+      }
+  }
+
+
+
+  TEST(Distributed, FirstMessageIsTheLowestRanksOnEveryRank)
+  {
+    const unsigned int P = n_ranks(world);
+    // Every rank but 0 has a message: rank 1's wins (none with one rank).
+    const RankMessage first =
+      first_message(world, rank() > 0 ? "rank " + std::to_string(rank()) : "");
+    EXPECT_EQ(first.message, P > 1 ? "rank 1" : "");
+    EXPECT_EQ(first.rank, P > 1 ? 1u : P);
+    const RankMessage none = first_message(world, "");
+    EXPECT_EQ(none.message, "");
+    EXPECT_EQ(none.rank, P);
+  }
+
+
+
+  TEST(Distributed, TheRanksChooseOneMethodForTheirOwnTargets)
+  {
+    // On S^2 at beta = 4 the harmonics serve 3000 targets of 3000 sources,
+    // and refuse a single target (the direct sum is cheaper): when the last
+    // rank has one, every rank takes the direct sum, and says why.
+    const unsigned int P = n_ranks(world);
+    const PointSet     sources =
+      testing::sphere_points(testing::SphereMeasure::uniform, 3, 3000, 32);
+    const std::vector<double> w(sources.size(), 1. / sources.size());
+    const std::vector<double> A     = {4., 0., 0., 0., 4., 0., 0., 0., 4.};
+    const bool                last  = rank() == static_cast<int>(P) - 1;
+    const PointSet            first = rows(sources, {0, 1});
+    const KernelSumProblem
+      uneven{last ? first : sources, sources, w, sources, A, 1e-10, world};
+    const FieldMethodChoice choice =
+      make_field_methods(FieldMethodKind::automatic, 1);
+    EXPECT_EQ(choice.choose(uneven, "head"), nullptr);
+    // Every rank refuses the first two alike; the harmonics only the last.
+    EXPECT_TRUE(mentions(choice.report(),
+                         "head: direct; refused tensor product: the sources "
+                         "are not a tensor grid (the distinct coordinates per "
+                         "axis form more combinations than there are "
+                         "sources); refused sphere pruned: no gain"))
+      << choice.report()[0];
+    const std::string on_rank = P > 1 ? " (on rank " + std::to_string(P - 1) +
+                                          " of " + std::to_string(P) + ")" :
+                                        "";
+    const std::string shared =
+      P > 1 ? " shared by " + std::to_string(P) + " ranks" : "";
+    EXPECT_TRUE(mentions(choice.report(),
+                         "refused sphere harmonics: no gain over the direct "
+                         "sum: degree L = 21 for 3000 sources" +
+                           shared + " and 1 targets cost about "))
+      << choice.report()[0];
+    const std::string line = choice.report()[0];
+    const std::string tail = "kernel pairs, the direct sum 3000" + on_rank;
+    ASSERT_GE(line.size(), tail.size());
+    EXPECT_EQ(line.substr(line.size() - tail.size()), tail);
+
+    // 3000 targets on every rank: the harmonics on every rank.
+    const KernelSumProblem even{sources, sources, w, sources, A, 1e-10, world};
+    const FieldMethod     *chosen = choice.choose(even, "even");
+    ASSERT_NE(chosen, nullptr);
+    EXPECT_EQ(chosen->name(), "sphere harmonics");
+  }
+
+
+
+  TEST(Distributed, OwnTargetsShareTheMomentsAndAgreeWithTheSerialField)
+  {
+    // The circle and S^2 at beta = 4, 6000 sources on every rank and each
+    // rank its block of 3000 targets: the expansions' moments summed over
+    // the ranks give the serial field to round-off (to the bit on one
+    // rank), and the direct field to the tolerance.
+    for (const unsigned int d : {2u, 3u})
+      {
+        const std::string prm =
+          "subsection Model\n set geometry = sphere\n set dimension = " +
+          std::to_string(d) +
+          "\n set beta = 4\n set normalization = softmax\nend\n";
+        const Parameters p      = testing::parameters_from(prm, "own_targets");
+        Parameters       direct = p;
+        direct.field.method     = FieldMethodKind::direct;
+        const Model          model(p.model);
+        const KernelEngine   engine(1);
+        const AttentionField serial(model, engine, p.field);
+        const AttentionField exact(model, engine, direct.field);
+        const AttentionField own(model,
+                                 engine,
+                                 p.field,
+                                 world,
+                                 AttentionField::Sharing::own_targets);
+        const PointSet       sources =
+          testing::sphere_points(testing::SphereMeasure::uniform, d, 6000, 5);
+        const PointSet targets =
+          testing::sphere_points(testing::SphereMeasure::uniform, d, 3000, 6);
+        const std::vector<double> w(sources.size(), 1. / sources.size());
+        const IndexRange          mine = owned_range(targets.size(), world);
+        PointSet                  expected, reference, velocity;
+        serial.evaluate(model.layers[0], targets, sources, w, expected);
+        exact.evaluate(model.layers[0], targets, sources, w, reference);
+        own.evaluate(model.layers[0],
+                     rows(targets, mine),
+                     sources,
+                     w,
+                     velocity);
+        ASSERT_EQ(velocity.size(), mine.size());
+        double to_serial = 0., to_direct = 0.;
+        for (std::size_t i = 0; i < mine.size(); ++i)
+          for (unsigned int k = 0; k < d; ++k)
+            {
+              const double v = velocity[i][k];
+              to_serial =
+                std::max(to_serial, std::abs(v - expected[mine.begin + i][k]));
+              to_direct =
+                std::max(to_direct, std::abs(v - reference[mine.begin + i][k]));
+            }
+        if (n_ranks(world) == 1)
+          {
+            EXPECT_EQ(velocity.coordinates, expected.coordinates);
+          }
+        EXPECT_LT(to_serial, 1e-14) << "d = " << d;
+        EXPECT_LT(to_direct, 4e-10) << "d = " << d;
+        // One method for all ranks, and the targets of all ranks counted.
+        const std::string method =
+          d == 2 ? "circle fourier" : "sphere harmonics";
+        EXPECT_TRUE(mentions(own.method_report(),
+                             "layer 1, head 1: " + method +
+                               " (0 of 3000 "
+                               "targets summed directly by the guard)"))
+          << own.method_report()[0];
       }
   }
 } // namespace attnflow

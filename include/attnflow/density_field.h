@@ -30,8 +30,10 @@ namespace attnflow
    * mesh, the weights at every evaluation); the targets are this rank's
    * cell points followed by its face quadrature points, numbered as in
    * DGSpace, so that the DG operator finds the velocity of each of its
-   * quadrature points at that index (doc/theory.md section 10). Each
-   * evaluate() is timed as "density field".
+   * quadrature points at that index (doc/theory.md section 10). The ranks
+   * share out the fast methods' work on the sources (the moments of the
+   * expansions; AttentionField::Sharing::own_targets). Each evaluate() is
+   * timed as "density field".
    */
   template <int dim, int spacedim>
   class DensityField
@@ -105,7 +107,7 @@ namespace attnflow
     }
 
   private:
-    /** The field at this rank's own targets. */
+    /** The field at this rank's own targets, the sources' work shared. */
     const AttentionField field;
     /** The field with its targets shared out over the ranks (the energy). */
     const AttentionField                     shared_field;

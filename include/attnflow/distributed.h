@@ -98,6 +98,25 @@ namespace attnflow
   collective(const MPI_Comm communicator, const std::function<void()> &work);
 
   /**
+   * A message, the rank of the communicator it came from, and how many
+   * ranks had one.
+   */
+  struct RankMessage
+  {
+    std::string  message;
+    unsigned int rank = 0, count = 0;
+  };
+
+  /**
+   * The lowest rank of @p communicator whose @p message is not empty, and
+   * that message, on every rank, with the number of ranks whose message is
+   * not empty; an empty message and the number of ranks as its rank when
+   * every rank's is empty. Collective: every rank must call it.
+   */
+  RankMessage
+  first_message(const MPI_Comm communicator, const std::string &message);
+
+  /**
    * Runs @p work on the root only (files, the run folder) and throws its
    * exception on every rank, as collective() does.
    */

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <mpi.h>
+
 namespace attnflow
 {
   /**
@@ -25,6 +27,12 @@ namespace attnflow
    * v_j, with A = beta Q^T K (so <x, A y> = beta <Q x, K y>). The result is
    * wanted to @p tolerance relative to the normaliser S_i^0, and for the
    * values relative to S_i^0 max_j |v_j| (doc/theory.md section 6.5).
+   *
+   * Under MPI the ranks of @p communicator evaluate one problem together:
+   * every rank holds all the sources and its own targets, and a method may
+   * share out the work on the sources (the expansions' moments, summed
+   * over the ranks; doc/theory.md section 10). With MPI_COMM_SELF, the
+   * default, this rank evaluates the problem alone.
    */
   struct KernelSumProblem
   {
@@ -40,6 +48,12 @@ namespace attnflow
     const std::vector<double> &A;
     /** The relative tolerance (Field/tolerance). */
     double tolerance;
+    /**
+     * The ranks that evaluate this problem together, each with the same
+     * sources: FieldMethodChoice::choose() and FieldMethod::evaluate() are
+     * then collective over them.
+     */
+    MPI_Comm communicator = MPI_COMM_SELF;
   };
 
   /**
@@ -59,7 +73,7 @@ namespace attnflow
     /**
      * Why this method cannot serve @p problem (the geometry, the matrix A,
      * the structure of the points, or no gain over the direct sum); empty
-     * when it can.
+     * when it can. Looks at this rank's targets only (not collective).
      */
     virtual std::string
     refusal(const KernelSumProblem &problem) const = 0;
@@ -68,7 +82,8 @@ namespace attnflow
      * The sums of @p problem at every target into @p sums, and the indices
      * of the targets whose error bound exceeds the tolerance into
      * @p rejected (in increasing order; their entries in @p sums are left
-     * for the direct engine to overwrite).
+     * for the direct engine to overwrite). Collective over
+     * @p problem.communicator.
      */
     virtual void
     evaluate(const KernelSumProblem   &problem,

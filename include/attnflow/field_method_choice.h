@@ -43,7 +43,9 @@ namespace attnflow
 
     /**
      * The first candidate that serves @p problem, or null for the direct
-     * engine; the choice and the refusals are recorded under @p head.
+     * engine; the choice and the refusals are recorded under @p head. Under
+     * MPI (@p problem.communicator), the first that serves the targets of
+     * every rank: the same choice on every rank. Collective.
      */
     const FieldMethod *
     choose(const KernelSumProblem &problem, const std::string &head) const;

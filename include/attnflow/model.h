@@ -111,25 +111,43 @@ namespace attnflow
    * not depend on the others), so the field is bit-identical for every
    * number of ranks (doc/theory.md, section 10). Under a causal mask every
    * rank sums all targets (the mask knows a target by its index).
+   *
+   * With FieldSharing::own_targets (the density on a distributed mesh) each
+   * rank is given its own targets instead and returns the field there; the
+   * sources are still all on every rank, and the fast methods share out the
+   * work on them (the moments of the expansions, summed over the ranks), so
+   * the field agrees with a serial run to round-off, not to the bit.
    */
   class AttentionField
   {
   public:
+    /** How the ranks of the communicator share an evaluate(). */
+    enum class Sharing
+    {
+      /** All targets on every rank, each rank sums a block of them. */
+      target_blocks,
+      /** Each rank its own targets, the work on the sources shared. */
+      own_targets
+    };
+
     /**
      * The field of @p model, computed with @p engine and the fast methods
-     * that @p field allows, its targets shared out over the ranks of
-     * @p communicator.
+     * that @p field allows, shared over the ranks of @p communicator as
+     * @p sharing says (energy() always shares the targets in blocks).
      */
     AttentionField(const Model           &model,
                    const KernelEngine    &engine,
                    const FieldParameters &field        = FieldParameters(),
-                   const MPI_Comm         communicator = MPI_COMM_SELF);
+                   const MPI_Comm         communicator = MPI_COMM_SELF,
+                   const Sharing          sharing = Sharing::target_blocks);
 
     /**
      * X[mu] of the weights of layer @p layer at @p targets, for the
      * measure with atoms @p sources and weights @p weights, into
      * @p velocity. Uniform (USA) attention that overflows the double range
-     * raises NumericalError. Collective over the communicator.
+     * raises NumericalError. Collective over the communicator: every rank
+     * passes the same sources, and the same targets unless the sharing is
+     * own_targets.
      */
     void
     evaluate(const Layer               &layer,
@@ -166,13 +184,17 @@ namespace attnflow
      * @p h of @p layer (no values when @p values is empty) under @p mask
      * at this rank's @p targets, a block of @p all_targets, by the method
      * chosen for all targets with the direct engine for what it rejects, or
-     * by the engine (always under a causal mask). Adds the targets the method
-     * rejected to @p n_rejected; returns whether a fast method was used.
+     * by the engine (always under a causal mask). The ranks of
+     * @p together choose and evaluate the method together (MPI_COMM_SELF:
+     * this rank alone, all_targets being the same on every rank). Adds the
+     * targets the method rejected to @p n_rejected; returns whether a fast
+     * method was used.
      */
     bool
     head_sums(const Layer               &layer,
               const unsigned int         h,
               const PointSet            &all_targets,
+              const MPI_Comm             together,
               const PointSet            &targets,
               const PointSet            &sources,
               const std::vector<double> &weights,
@@ -215,8 +237,10 @@ namespace attnflow
     const double tolerance;
     /** The candidate fast methods and the record of their use. */
     const FieldMethodChoice methods;
-    /** The ranks that share the targets. */
+    /** The ranks that share the evaluations. */
     const MPI_Comm communicator;
+    /** How they share evaluate(). */
+    const Sharing sharing;
   };
 } // namespace attnflow
 
