@@ -50,16 +50,6 @@ namespace attnflow
       return block;
     }
 
-    /** Whether a line of @p report contains @p text. */
-    bool
-    mentions(const std::vector<std::string> &report, const std::string &text)
-    {
-      return std::any_of(report.begin(),
-                         report.end(),
-                         [&](const std::string &line) {
-                           return line.find(text) != std::string::npos;
-                         });
-    }
   } // namespace
 
 
@@ -246,21 +236,23 @@ namespace attnflow
       make_field_methods(FieldMethodKind::automatic, 1);
     EXPECT_EQ(choice.choose(uneven, "head"), nullptr);
     // Every rank refuses the first two alike; the harmonics only the last.
-    EXPECT_TRUE(mentions(choice.report(),
-                         "head: direct; refused tensor product: the sources "
-                         "are not a tensor grid (the distinct coordinates per "
-                         "axis form more combinations than there are "
-                         "sources); refused sphere pruned: no gain"))
+    EXPECT_TRUE(
+      testing::mentions(choice.report(),
+                        "head: direct; refused tensor product: the sources "
+                        "are not a tensor grid (the distinct coordinates per "
+                        "axis form more combinations than there are "
+                        "sources); refused sphere pruned: no gain"))
       << choice.report()[0];
     const std::string on_rank = P > 1 ? " (on rank " + std::to_string(P - 1) +
                                           " of " + std::to_string(P) + ")" :
                                         "";
     const std::string shared =
       P > 1 ? " shared by " + std::to_string(P) + " ranks" : "";
-    EXPECT_TRUE(mentions(choice.report(),
-                         "refused sphere harmonics: no gain over the direct "
-                         "sum: degree L = 21 for 3000 sources" +
-                           shared + " and 1 targets cost about "))
+    EXPECT_TRUE(
+      testing::mentions(choice.report(),
+                        "refused sphere harmonics: no gain over the direct "
+                        "sum: degree L = 21 for 3000 sources" +
+                          shared + " and 1 targets cost about "))
       << choice.report()[0];
     const std::string line = choice.report()[0];
     const std::string tail = "kernel pairs, the direct sum 3000" + on_rank;
@@ -334,10 +326,11 @@ namespace attnflow
         // One method for all ranks, and the targets of all ranks counted.
         const std::string method =
           d == 2 ? "circle fourier" : "sphere harmonics";
-        EXPECT_TRUE(mentions(own.method_report(),
-                             "layer 1, head 1: " + method +
-                               " (0 of 3000 "
-                               "targets summed directly by the guard)"))
+        EXPECT_TRUE(
+          testing::mentions(own.method_report(),
+                            "layer 1, head 1: " + method +
+                              " (0 of 3000 "
+                              "targets summed directly by the guard)"))
           << own.method_report()[0];
       }
   }

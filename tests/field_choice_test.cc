@@ -51,17 +51,6 @@ namespace attnflow
         }
       return difference / scale;
     }
-
-    /** Whether some line of @p report contains @p text. */
-    bool
-    mentions(const std::vector<std::string> &report, const std::string &text)
-    {
-      return std::any_of(report.begin(),
-                         report.end(),
-                         [&](const std::string &line) {
-                           return line.find(text) != std::string::npos;
-                         });
-    }
   } // namespace
 
   TEST(FieldChoice, CircleTakesTheFourierSeriesAndAgreesWithDirect)
@@ -76,7 +65,7 @@ namespace attnflow
       field_with(model, x, FieldMethodKind::automatic, &report);
     const PointSet direct = field_with(model, x, FieldMethodKind::direct);
     ASSERT_EQ(report.size(), 1u);
-    EXPECT_TRUE(mentions(report, "layer 1, head 1: circle fourier"))
+    EXPECT_TRUE(testing::mentions(report, "layer 1, head 1: circle fourier"))
       << report[0];
     EXPECT_LT(relative_difference(fast, direct), 1e-9);
   }
@@ -92,7 +81,8 @@ namespace attnflow
     const PointSet           fast =
       field_with(model, x, FieldMethodKind::automatic, &report);
     const PointSet direct = field_with(model, x, FieldMethodKind::direct);
-    EXPECT_TRUE(mentions(report, "head 1: sphere pruned")) << report[0];
+    EXPECT_TRUE(testing::mentions(report, "head 1: sphere pruned"))
+      << report[0];
     EXPECT_LT(relative_difference(fast, direct), 1e-9);
   }
 
@@ -109,9 +99,10 @@ namespace attnflow
     const PointSet           fast =
       field_with(model, x, FieldMethodKind::automatic, &report);
     const PointSet direct = field_with(model, x, FieldMethodKind::direct);
-    EXPECT_TRUE(mentions(report, "head 1: direct")) << report[0];
+    EXPECT_TRUE(testing::mentions(report, "head 1: direct")) << report[0];
     EXPECT_TRUE(
-      mentions(report, "tensor product: the sources are not a tensor grid"))
+      testing::mentions(report,
+                        "tensor product: the sources are not a tensor grid"))
       << report[0];
     // The fallback is the direct engine itself: the same numbers.
     EXPECT_EQ(fast.coordinates, direct.coordinates);
@@ -128,7 +119,8 @@ namespace attnflow
     EXPECT_TRUE(report.empty());
     field_with(model, x, FieldMethodKind::sphere_harmonics, &report);
     ASSERT_EQ(report.size(), 1u);
-    EXPECT_TRUE(mentions(report, "head 1: direct; refused sphere harmonics"))
+    EXPECT_TRUE(
+      testing::mentions(report, "head 1: direct; refused sphere harmonics"))
       << report[0];
   }
 
@@ -160,9 +152,10 @@ namespace attnflow
       }
     sources[17][0] += 1e-3;
     EXPECT_EQ(choice.choose(grid, "grid"), nullptr);
-    EXPECT_TRUE(mentions(choice.report(),
-                         "grid: direct; refused tensor product: the sources "
-                         "are not a tensor grid"))
+    EXPECT_TRUE(
+      testing::mentions(choice.report(),
+                        "grid: direct; refused tensor product: the sources "
+                        "are not a tensor grid"))
       << choice.report()[0];
     sources[17][0] = mesh.sources[17][0];
     EXPECT_EQ(choice.choose(grid, "grid"), first);
@@ -182,11 +175,12 @@ namespace attnflow
     EXPECT_EQ(harmonics->name(), "sphere harmonics");
     const std::vector<std::string> sphere_report = sphere_choice.report();
     ASSERT_EQ(sphere_report.size(), 1u);
-    EXPECT_TRUE(mentions(sphere_report,
-                         "refused tensor product: the sources are not a "
-                         "tensor grid (the distinct coordinates per axis "
-                         "form more combinations than there are sources); "
-                         "refused sphere pruned: no gain"))
+    EXPECT_TRUE(
+      testing::mentions(sphere_report,
+                        "refused tensor product: the sources are not a "
+                        "tensor grid (the distinct coordinates per axis "
+                        "form more combinations than there are sources); "
+                        "refused sphere pruned: no gain"))
       << sphere_report[0];
     for (unsigned int repeat = 0; repeat < 3; ++repeat)
       {

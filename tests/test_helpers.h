@@ -1,7 +1,7 @@
 /**
  * @file
  * Small helpers shared by the tests: parameters from a string, scratch
- * folders and random points.
+ * folders, random points and the lines of a method report.
  */
 #ifndef attnflow_test_helpers_h
 #define attnflow_test_helpers_h
@@ -21,6 +21,16 @@
 
 namespace attnflow::testing
 {
+  /** Whether some line of @p report (a method report) contains @p text. */
+  inline bool
+  mentions(const std::vector<std::string> &report, const std::string &text)
+  {
+    for (const std::string &line : report)
+      if (line.find(text) != std::string::npos)
+        return true;
+    return false;
+  }
+
   /**
    * A fresh, empty scratch folder named @p name, private to this process
    * (ctest -j runs tests in parallel processes).
