@@ -233,8 +233,7 @@ namespace attnflow
 
     /**
      * The length of the chain that sums the moments of @p problem: the
-     * pairwise tree over its sources and the P - 1 additions of the sum over
-     * the P ranks of its communicator.
+     * pairwise tree over its sources (the same tree on any number of ranks).
      */
     double
     source_chain_length(const KernelSumProblem &problem)
@@ -242,7 +241,7 @@ namespace attnflow
       return leaf_size +
              std::ceil(std::log2(
                1. + static_cast<double>(problem.sources.size()) / leaf_size)) +
-             n_ranks(problem.communicator);
+             1.;
     }
 
     /**
@@ -333,16 +332,84 @@ namespace attnflow
     };
 
     /**
+     * The ranges of the pairwise tree of deterministic_moments() over
+     * [@p begin, @p end) at @p depth levels below it, in order: ranges of
+     * more than @p range_size sources are halved at their middle, as
+     * tbb::blocked_range splits them; a range of at most @p range_size is
+     * a leaf of the tree, and stays one above @p depth.
+     */
+    void
+    tree_nodes(const std::size_t        begin,
+               const std::size_t        end,
+               const std::size_t        range_size,
+               const unsigned int       depth,
+               std::vector<IndexRange> &nodes)
+    {
+      if (depth == 0 || end - begin <= range_size)
+        {
+          nodes.push_back({begin, end});
+          return;
+        }
+      const std::size_t middle = begin + (end - begin) / 2;
+      tree_nodes(begin, middle, range_size, depth - 1, nodes);
+      tree_nodes(middle, end, range_size, depth - 1, nodes);
+    }
+
+    /**
+     * The moments of the tree over [@p begin, @p end) from those of its
+     * nodes at @p depth (tree_nodes(), taken from @p node on, which it
+     * advances), added as the pairwise tree adds them: each left half's
+     * moments plus its right half's.
+     */
+    std::vector<double>
+    join_nodes(const std::size_t          begin,
+               const std::size_t          end,
+               const std::size_t          range_size,
+               const unsigned int         depth,
+               const std::vector<double> &node_moments,
+               const std::size_t          n_moments,
+               std::size_t               &node)
+    {
+      if (depth == 0 || end - begin <= range_size)
+        {
+          const auto first = node_moments.begin() + node * n_moments;
+          ++node;
+          return std::vector<double>(first, first + n_moments);
+        }
+      const std::size_t         middle = begin + (end - begin) / 2;
+      std::vector<double>       left   = join_nodes(begin,
+                                            middle,
+                                            range_size,
+                                            depth - 1,
+                                            node_moments,
+                                            n_moments,
+                                            node);
+      const std::vector<double> right  = join_nodes(middle,
+                                                   end,
+                                                   range_size,
+                                                   depth - 1,
+                                                   node_moments,
+                                                   n_moments,
+                                                   node);
+      for (std::size_t k = 0; k < n_moments; ++k)
+        left[k] += right[k];
+      return left;
+    }
+
+    /**
      * Moments sum_j (basis functions at y_j) (columns at j), summed
      * deterministically: ranges of at most @p range_size sources (a leaf,
      * leaf_size, unless the caller splits a range into leaves itself) in
      * sequence, then a pairwise tree (tbb::parallel_deterministic_reduce), so
      * that every run gives the same bits and the round-off chain is
      * leaf_size + log2 n. @p accumulate(begin, end, moments) adds the moments
-     * of a range. Under MPI each rank of @p communicator sums its block of
-     * the sources (owned_range()) and the blocks' moments are summed over the
-     * ranks (MPI_Allreduce, a chain of at most P - 1 more additions); one rank
-     * sums them all, with the same bits as before.
+     * of a range.
+     *
+     * Under MPI the P ranks of @p communicator share the tree: its 2P to 4P
+     * subtrees one level below log2 P are dealt out to the ranks in order,
+     * each rank sums its own, the subtrees' moments are all-gathered, and
+     * every rank adds them as the tree does. The moments then have the same
+     * bits on any number of ranks as on one (section 10.1).
      */
     template <typename Accumulate>
     std::vector<double>
@@ -352,20 +419,36 @@ namespace attnflow
                           const std::size_t range_size,
                           const Accumulate &accumulate)
     {
-      const IndexRange        mine = owned_range(n_sources, communicator);
-      MomentsBody<Accumulate> body(accumulate, n_moments);
-      tbb::parallel_deterministic_reduce(
-        tbb::blocked_range<std::size_t>(mine.begin, mine.end, range_size),
-        body,
-        tbb::simple_partitioner());
-      if (n_ranks(communicator) > 1)
-        MPI_Allreduce(MPI_IN_PLACE,
-                      body.moments.data(),
-                      static_cast<int>(n_moments),
-                      MPI_DOUBLE,
-                      MPI_SUM,
-                      communicator);
-      return std::move(body.moments);
+      const unsigned int      P     = n_ranks(communicator);
+      const unsigned int      depth = P == 1 ? 0 : std::ceil(std::log2(P)) + 1;
+      std::vector<IndexRange> nodes;
+      tree_nodes(0, n_sources, range_size, depth, nodes);
+      const IndexRange    mine = owned_range(nodes.size(), communicator);
+      std::vector<double> my_moments;
+      my_moments.reserve(mine.size() * n_moments);
+      for (std::size_t i = mine.begin; i < mine.end; ++i)
+        {
+          MomentsBody<Accumulate> body(accumulate, n_moments);
+          tbb::parallel_deterministic_reduce(
+            tbb::blocked_range<std::size_t>(nodes[i].begin,
+                                            nodes[i].end,
+                                            range_size),
+            body,
+            tbb::simple_partitioner());
+          my_moments.insert(my_moments.end(),
+                            body.moments.begin(),
+                            body.moments.end());
+        }
+      if (P == 1)
+        return my_moments;
+      std::size_t node = 0;
+      return join_nodes(0,
+                        n_sources,
+                        range_size,
+                        depth,
+                        all_gather_concatenated(communicator, my_moments),
+                        n_moments,
+                        node);
     }
 
     /** Sizes @p sums for @p n_targets targets, all with the same shift. */

@@ -381,7 +381,6 @@ namespace attnflow
   AttentionField::head_sums(const Layer               &layer,
                             const unsigned int         h,
                             const PointSet            &all_targets,
-                            const MPI_Comm             together,
                             const PointSet            &targets,
                             const PointSet            &sources,
                             const std::vector<double> &weights,
@@ -415,14 +414,25 @@ namespace attnflow
           for (unsigned int k = 0; k < head.Q.rows; ++k)
             for (unsigned int c = 0; c < d; ++c)
               A[r * d + c] += model.beta * head.Q(k, r) * head.K(k, c);
-        // The method is chosen for all targets, as in a serial run.
-        const KernelSumProblem
-          all{all_targets, sources, weights, values, A, tolerance, together};
+        // The ranks choose the method together, for all targets as in a
+        // serial run (or for each rank's own, Sharing::own_targets).
+        const KernelSumProblem all{all_targets,
+                                   sources,
+                                   weights,
+                                   values,
+                                   A,
+                                   tolerance,
+                                   communicator};
         if (const FieldMethod *method =
               methods.choose(all, head_label(layer, h)))
           {
-            const KernelSumProblem
-              mine{targets, sources, weights, values, A, tolerance, together};
+            const KernelSumProblem mine{targets,
+                                        sources,
+                                        weights,
+                                        values,
+                                        A,
+                                        tolerance,
+                                        communicator};
             n_rejected += evaluate_guarded(*method, mine, engine, sums);
             return true;
           }
@@ -496,7 +506,6 @@ namespace attnflow
           fast[h]              = head_sums(layer,
                               h,
                               targets,
-                              own ? communicator : MPI_COMM_SELF,
                               mine,
                               sources,
                               weights,
@@ -636,7 +645,6 @@ namespace attnflow
           fast[h]              = head_sums(layer,
                               h,
                               points,
-                              MPI_COMM_SELF,
                               divided ? block : points,
                               points,
                               weights,

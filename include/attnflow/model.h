@@ -112,11 +112,11 @@ namespace attnflow
    * number of ranks (doc/theory.md, section 10). Under a causal mask every
    * rank sums all targets (the mask knows a target by its index).
    *
-   * With FieldSharing::own_targets (the density on a distributed mesh) each
-   * rank is given its own targets instead and returns the field there; the
-   * sources are still all on every rank, and the fast methods share out the
-   * work on them (the moments of the expansions, summed over the ranks), so
-   * the field agrees with a serial run to round-off, not to the bit.
+   * The ranks share out the fast methods' work on the sources too (the
+   * moments of the expansions), in the order of a serial run, so that the
+   * sums keep their bits. With Sharing::own_targets (the density on a
+   * distributed mesh) each rank is given its own targets instead and
+   * returns the field there; the sources are still all on every rank.
    */
   class AttentionField
   {
@@ -184,17 +184,15 @@ namespace attnflow
      * @p h of @p layer (no values when @p values is empty) under @p mask
      * at this rank's @p targets, a block of @p all_targets, by the method
      * chosen for all targets with the direct engine for what it rejects, or
-     * by the engine (always under a causal mask). The ranks of
-     * @p together choose and evaluate the method together (MPI_COMM_SELF:
-     * this rank alone, all_targets being the same on every rank). Adds the
-     * targets the method rejected to @p n_rejected; returns whether a fast
-     * method was used.
+     * by the engine (always under a causal mask). The ranks choose the
+     * method together and share its work on the sources. Adds the targets
+     * the method rejected to @p n_rejected; returns whether a fast method
+     * was used.
      */
     bool
     head_sums(const Layer               &layer,
               const unsigned int         h,
               const PointSet            &all_targets,
-              const MPI_Comm             together,
               const PointSet            &targets,
               const PointSet            &sources,
               const std::vector<double> &weights,
