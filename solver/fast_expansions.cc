@@ -516,7 +516,9 @@ namespace attnflow
 
     /**
      * Whether @p fast_cost (in direct pairs) is no gain over the direct sum
-     * of @p problem; the refusal reason if so.
+     * of @p problem; the refusal reason if so. A rank without targets that
+     * shares the problem with others does not refuse: it has no sums of its
+     * own to lose, and the others decide.
      */
     std::string
     no_gain_reason(const KernelSumProblem &problem,
@@ -525,7 +527,8 @@ namespace attnflow
     {
       const double direct_cost = static_cast<double>(problem.sources.size()) *
                                  static_cast<double>(problem.targets.size());
-      if (fast_cost < direct_cost)
+      if (fast_cost < direct_cost ||
+          (problem.targets.size() == 0 && n_ranks(problem.communicator) > 1))
         return "";
       std::ostringstream reason;
       const unsigned int P = n_ranks(problem.communicator);

@@ -259,6 +259,35 @@ namespace attnflow
     ASSERT_GE(line.size(), tail.size());
     EXPECT_EQ(line.substr(line.size() - tail.size()), tail);
 
+    // No target on the last rank: the others decide (one rank: no gain).
+    const PointSet none(3, 0);
+    const KernelSumProblem
+      empty_last{last ? none : sources, sources, w, sources, A, 1e-10, world};
+    const FieldMethod *for_empty = choice.choose(empty_last, "empty");
+    if (P > 1)
+      {
+        ASSERT_NE(for_empty, nullptr);
+        EXPECT_EQ(for_empty->name(), "sphere harmonics");
+        // The rank without targets still sums its share of the moments:
+        // the others get the sums of one rank alone, bit for bit.
+        const KernelEngine     engine(1);
+        const KernelSumProblem alone{last ? none : sources,
+                                     sources,
+                                     w,
+                                     sources,
+                                     A,
+                                     1e-10};
+        KernelSums shared, serial;
+        evaluate_guarded(*for_empty, empty_last, engine, shared);
+        evaluate_guarded(*for_empty, alone, engine, serial);
+        EXPECT_EQ(shared.normaliser, serial.normaliser);
+        EXPECT_EQ(shared.values.coordinates, serial.values.coordinates);
+      }
+    else
+      {
+        EXPECT_EQ(for_empty, nullptr);
+      }
+
     // 3000 targets on every rank: the harmonics on every rank.
     const KernelSumProblem even{sources, sources, w, sources, A, 1e-10, world};
     const FieldMethod     *chosen = choice.choose(even, "even");
