@@ -25,6 +25,15 @@ namespace attnflow
       other_error   = 5
     };
 
+    /**
+     * The exception that collective() last threw after the ranks agreed on
+     * it. A collective() whose work runs another one (a field evaluation
+     * whose methods agree and communicate) sees it come out of the inner one
+     * on the ranks that were there, and throws it without agreeing again:
+     * the failing rank's agreement has already met theirs.
+     */
+    thread_local std::exception_ptr agreed_error;
+
     /** The rank of this process in @p communicator. */
     int
     rank_of(const MPI_Comm communicator)
@@ -200,7 +209,9 @@ namespace attnflow
       {
         error = std::current_exception();
       }
-    if (n_ranks(communicator) == 1)
+    // One rank, or an error that a collective() inside the work has agreed
+    // on: every rank throws it now, without a second agreement.
+    if (n_ranks(communicator) == 1 || (error && error == agreed_error))
       {
         if (error)
           std::rethrow_exception(error);
@@ -217,10 +228,18 @@ namespace attnflow
     const RankMessage first = first_message(communicator, mine);
     if (first.message.empty())
       return;
-    if (error)
-      std::rethrow_exception(error);
-    throw_as(static_cast<ErrorKind>(first.message[0] - '0'),
-             first.message.substr(1));
+    if (!error)
+      try
+        {
+          throw_as(static_cast<ErrorKind>(first.message[0] - '0'),
+                   first.message.substr(1));
+        }
+      catch (...)
+        {
+          error = std::current_exception();
+        }
+    agreed_error = error;
+    std::rethrow_exception(error);
   }
 
 

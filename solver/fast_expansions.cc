@@ -425,20 +425,23 @@ namespace attnflow
       tree_nodes(0, n_sources, range_size, depth, nodes);
       const IndexRange    mine = owned_range(nodes.size(), communicator);
       std::vector<double> my_moments;
-      my_moments.reserve(mine.size() * n_moments);
-      for (std::size_t i = mine.begin; i < mine.end; ++i)
-        {
-          MomentsBody<Accumulate> body(accumulate, n_moments);
-          tbb::parallel_deterministic_reduce(
-            tbb::blocked_range<std::size_t>(nodes[i].begin,
-                                            nodes[i].end,
-                                            range_size),
-            body,
-            tbb::simple_partitioner());
-          my_moments.insert(my_moments.end(),
-                            body.moments.begin(),
-                            body.moments.end());
-        }
+      // The ranks agree on errors before they all-gather (distributed.h).
+      collective(communicator, [&]() {
+        my_moments.reserve(mine.size() * n_moments);
+        for (std::size_t i = mine.begin; i < mine.end; ++i)
+          {
+            MomentsBody<Accumulate> body(accumulate, n_moments);
+            tbb::parallel_deterministic_reduce(
+              tbb::blocked_range<std::size_t>(nodes[i].begin,
+                                              nodes[i].end,
+                                              range_size),
+              body,
+              tbb::simple_partitioner());
+            my_moments.insert(my_moments.end(),
+                              body.moments.begin(),
+                              body.moments.end());
+          }
+      });
       if (P == 1)
         return my_moments;
       std::size_t node = 0;

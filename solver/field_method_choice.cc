@@ -45,8 +45,11 @@ namespace attnflow
     std::vector<std::string> refusals;
     for (const auto &method : candidates)
       {
-        const std::string reason =
-          common_refusal(method->refusal(problem), problem.communicator);
+        // Each rank's refusal first agrees on errors (distributed.h).
+        std::string reason;
+        collective(problem.communicator,
+                   [&]() { reason = method->refusal(problem); });
+        reason = common_refusal(reason, problem.communicator);
         if (reason.empty())
           {
             chosen = method.get();

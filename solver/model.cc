@@ -381,6 +381,7 @@ namespace attnflow
   AttentionField::head_sums(const Layer               &layer,
                             const unsigned int         h,
                             const PointSet            &all_targets,
+                            const MPI_Comm             chooses,
                             const PointSet            &targets,
                             const PointSet            &sources,
                             const std::vector<double> &weights,
@@ -414,15 +415,10 @@ namespace attnflow
           for (unsigned int k = 0; k < head.Q.rows; ++k)
             for (unsigned int c = 0; c < d; ++c)
               A[r * d + c] += model.beta * head.Q(k, r) * head.K(k, c);
-        // The ranks choose the method together, for all targets as in a
-        // serial run (or for each rank's own, Sharing::own_targets).
-        const KernelSumProblem all{all_targets,
-                                   sources,
-                                   weights,
-                                   values,
-                                   A,
-                                   tolerance,
-                                   communicator};
+        // The method of a serial run for all targets, or the one the ranks
+        // choose together for their own.
+        const KernelSumProblem
+          all{all_targets, sources, weights, values, A, tolerance, chooses};
         if (const FieldMethod *method =
               methods.choose(all, head_label(layer, h)))
           {
@@ -506,6 +502,7 @@ namespace attnflow
           fast[h]              = head_sums(layer,
                               h,
                               targets,
+                              own ? communicator : MPI_COMM_SELF,
                               mine,
                               sources,
                               weights,
@@ -545,19 +542,26 @@ namespace attnflow
       }
     else
       velocity = std::move(local);
-    for (const double v : velocity.coordinates)
-      if (!std::isfinite(v))
-        {
-          std::ostringstream message;
-          message << "the attention field is not finite";
-          if (model.normalization == Normalization::uniform)
-            message << ": uniform (USA) attention overflows the double range "
-                       "(exp(beta <Qx, Ky>) > 1e308, beta = "
-                    << model.beta
-                    << "); use normalization = softmax, a smaller beta or "
-                       "smaller Q, K";
-          throw NumericalError(message.str());
-        }
+    // Every rank's own targets (Sharing::own_targets) are checked together.
+    const auto check_finite = [&]() {
+      for (const double v : velocity.coordinates)
+        if (!std::isfinite(v))
+          {
+            std::ostringstream message;
+            message << "the attention field is not finite";
+            if (model.normalization == Normalization::uniform)
+              message << ": uniform (USA) attention overflows the double range "
+                         "(exp(beta <Qx, Ky>) > 1e308, beta = "
+                      << model.beta
+                      << "); use normalization = softmax, a smaller beta or "
+                         "smaller Q, K";
+            throw NumericalError(message.str());
+          }
+    };
+    if (own)
+      collective(communicator, check_finite);
+    else
+      check_finite();
     if (model.geometry == Geometry::sphere)
       project_tangent(targets, velocity);
   }
@@ -645,6 +649,7 @@ namespace attnflow
           fast[h]              = head_sums(layer,
                               h,
                               points,
+                              MPI_COMM_SELF,
                               divided ? block : points,
                               points,
                               weights,

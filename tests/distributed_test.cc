@@ -39,6 +39,36 @@ namespace attnflow
       return r;
     }
 
+    /**
+     * A test's model from the settings @p model_section of its Model
+     * section, with its parameters and a one-thread engine.
+     */
+    struct ModelCase
+    {
+      ModelCase(const std::string &model_section, const std::string &name)
+          : parameters(testing::parameters_from("subsection Model\n" +
+                                                  model_section + "end\n",
+                                                name))
+          , model(parameters.model)
+          , engine(1)
+      {}
+
+      /** The field at each rank's own targets (the density's sharing). */
+      AttentionField
+      own_targets_field() const
+      {
+        return AttentionField(model,
+                              engine,
+                              parameters.field,
+                              world,
+                              AttentionField::Sharing::own_targets);
+      }
+
+      const Parameters   parameters;
+      const Model        model;
+      const KernelEngine engine;
+    };
+
     /** The rows @p range of @p points. */
     PointSet
     rows(const PointSet &points, const IndexRange range)
@@ -306,23 +336,19 @@ namespace attnflow
     // tolerance.
     for (const unsigned int d : {2u, 3u})
       {
-        const std::string prm =
-          "subsection Model\n set geometry = sphere\n set dimension = " +
-          std::to_string(d) +
-          "\n set beta = 4\n set normalization = softmax\nend\n";
-        const Parameters p      = testing::parameters_from(prm, "own_targets");
-        Parameters       direct = p;
-        direct.field.method     = FieldMethodKind::direct;
-        const Model          model(p.model);
-        const KernelEngine   engine(1);
+        const ModelCase     c(" set geometry = sphere\n set dimension = " +
+                            std::to_string(d) +
+                            "\n set beta = 4\n set normalization = softmax\n",
+                          "own_targets");
+        const Model        &model  = c.model;
+        const KernelEngine &engine = c.engine;
+        const Parameters   &p      = c.parameters;
+        Parameters          direct = p;
+        direct.field.method        = FieldMethodKind::direct;
         const AttentionField serial(model, engine, p.field);
         const AttentionField exact(model, engine, direct.field);
         const AttentionField blocks(model, engine, p.field, world);
-        const AttentionField own(model,
-                                 engine,
-                                 p.field,
-                                 world,
-                                 AttentionField::Sharing::own_targets);
+        const AttentionField own = c.own_targets_field();
         const PointSet       sources =
           testing::sphere_points(testing::SphereMeasure::uniform, d, 6000, 5);
         const PointSet targets =
@@ -360,5 +386,97 @@ namespace attnflow
         EXPECT_EQ(blocks.energy(model.layers[0], sources, w),
                   serial.energy(model.layers[0], sources, w));
       }
+  }
+
+
+
+  TEST(Distributed, TokensNearTheNoGainThresholdChooseAsInASerialRun)
+  {
+    // S^2 at beta = 4: the energy of 400 tokens and the field of 1700 are
+    // near the harmonics' no-gain threshold. With the targets in blocks the
+    // ranks choose what one rank chooses, so the report and the bits are
+    // the serial ones on any number of ranks.
+    const ModelCase     c(" set geometry = sphere\n set dimension = 3\n"
+                          " set beta = 4\n set normalization = softmax\n",
+                      "threshold");
+    const Model        &model  = c.model;
+    const KernelEngine &engine = c.engine;
+    const Parameters   &p      = c.parameters;
+    for (const std::size_t n : {400ul, 1700ul})
+      {
+        const AttentionField serial(model, engine, p.field);
+        const AttentionField blocks(model, engine, p.field, world);
+        const PointSet       x =
+          testing::sphere_points(testing::SphereMeasure::uniform, 3, n, 7);
+        const std::vector<double> w(n, 1. / n);
+        PointSet                  expected, velocity;
+        serial.evaluate(model.layers[0], x, x, w, expected);
+        blocks.evaluate(model.layers[0], x, x, w, velocity);
+        EXPECT_EQ(velocity.coordinates, expected.coordinates) << "n = " << n;
+        EXPECT_EQ(blocks.energy(model.layers[0], x, w),
+                  serial.energy(model.layers[0], x, w))
+          << "n = " << n;
+        EXPECT_EQ(blocks.method_report(), serial.method_report())
+          << "n = " << n;
+      }
+  }
+
+
+
+  TEST(Distributed, AnErrorInTheFieldOnSomeRanksIsThrownOnEveryRank)
+  {
+    // Two heads through the harmonics at each rank's own targets, the last
+    // rank without targets (unless it is the only one), and one NaN weight:
+    // the guard rejects every target, and the direct sum of the ranks with
+    // targets throws, while the last rank goes on to the second head's
+    // choice. Every rank must end with that error, none wait.
+    const ModelCase      c(" set geometry = sphere\n set dimension = 3\n"
+                           " set beta = 4\n set normalization = softmax\n"
+                           " set number of heads = 2\n",
+                      "error_in_field");
+    const Model         &model = c.model;
+    const AttentionField own   = c.own_targets_field();
+    const PointSet       sources =
+      testing::sphere_points(testing::SphereMeasure::uniform, 3, 3000, 8);
+    std::vector<double> w(sources.size(), 1. / sources.size());
+    w[17]                 = std::nan("");
+    const unsigned int P  = n_ranks(world);
+    const bool         no = P > 1 && rank() == static_cast<int>(P) - 1;
+    const PointSet     targets =
+      no ? PointSet(3, 0) : rows(sources, {0, sources.size()});
+    PointSet velocity;
+    try
+      {
+        own.evaluate(model.layers[0], targets, sources, w, velocity);
+        FAIL() << "no exception";
+      }
+    catch (const std::exception &e)
+      {
+        EXPECT_EQ(std::string(e.what()),
+                  "KernelEngine: weights must be non-negative");
+      }
+  }
+
+
+
+  TEST(Distributed, AFieldThatOverflowsOnOneRanksTargetsStopsEveryRank)
+  {
+    // Uniform attention in R^2 at each rank's own targets: rank 0's target
+    // at x = (800, 0) overflows exp(<x, y>), the others' at the origin do
+    // not. Every rank throws the NumericalError, none waits.
+    const ModelCase      c(" set geometry = euclidean\n set dimension = 2\n"
+                           " set beta = 1\n set normalization = uniform\n",
+                      "overflow_on_one_rank");
+    const Model         &model = c.model;
+    const AttentionField own   = c.own_targets_field();
+    const PointSet       sources =
+      testing::sphere_points(testing::SphereMeasure::uniform, 2, 100, 9);
+    const std::vector<double> w(sources.size(), 1. / sources.size());
+    PointSet                  target(2, 1);
+    if (rank() == 0)
+      target[0][0] = 800.;
+    PointSet velocity;
+    EXPECT_THROW(own.evaluate(model.layers[0], target, sources, w, velocity),
+                 NumericalError);
   }
 } // namespace attnflow

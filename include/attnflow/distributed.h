@@ -93,6 +93,12 @@ namespace attnflow
    * same kind (InputError, NumericalError, OutputError, std::bad_alloc, or
    * std::runtime_error for anything else) with the message of the lowest
    * failing rank. Collective: every rank must call it.
+   *
+   * @p work may call collective operations of its own if each begins with a
+   * collective() (as FieldMethodChoice::choose() and the expansions' moments
+   * do): a rank that fails before one of them agrees with the ranks waiting
+   * in it, and the outer collective() then throws the agreed error without
+   * agreeing again.
    */
   void
   collective(const MPI_Comm communicator, const std::function<void()> &work);

@@ -183,16 +183,19 @@ namespace attnflow
      * The kernel sums sum_j w_j exp(beta <Q x_i, K y_j>) (1, V y_j) of head
      * @p h of @p layer (no values when @p values is empty) under @p mask
      * at this rank's @p targets, a block of @p all_targets, by the method
-     * chosen for all targets with the direct engine for what it rejects, or
-     * by the engine (always under a causal mask). The ranks choose the
-     * method together and share its work on the sources. Adds the targets
-     * the method rejected to @p n_rejected; returns whether a fast method
-     * was used.
+     * chosen for @p all_targets with the direct engine for what it rejects,
+     * or by the engine (always under a causal mask). The ranks of
+     * @p chooses choose the method together, each for its own targets
+     * (MPI_COMM_SELF: all_targets is the same on every rank, and so is the
+     * choice, a serial run's); the ranks of the communicator share the
+     * method's work on the sources. Adds the targets the method rejected to
+     * @p n_rejected; returns whether a fast method was used.
      */
     bool
     head_sums(const Layer               &layer,
               const unsigned int         h,
               const PointSet            &all_targets,
+              const MPI_Comm             chooses,
               const PointSet            &targets,
               const PointSet            &sources,
               const std::vector<double> &weights,
