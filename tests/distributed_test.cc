@@ -329,11 +329,11 @@ namespace attnflow
 
   TEST(Distributed, TheRanksShareTheMomentsAndKeepTheSerialBits)
   {
-    // The circle and S^2 at beta = 4, 6000 sources on every rank and 3000
-    // targets: the expansions' moments shared by the ranks give the serial
-    // field bit for bit, both with the targets in blocks (the tokens) and
-    // with each rank's own block (the density), and the direct field to the
-    // tolerance.
+    // The circle and S^2 at beta = 4, 6007 sources on every rank (an odd
+    // number, so that the tree halves unevenly) and 3000 targets: the
+    // expansions' moments shared by the ranks give the serial field bit for
+    // bit, both with the targets in blocks (the tokens) and with each rank's
+    // own block (the density), and the direct field to the tolerance.
     for (const unsigned int d : {2u, 3u})
       {
         const ModelCase     c(" set geometry = sphere\n set dimension = " +
@@ -350,7 +350,7 @@ namespace attnflow
         const AttentionField blocks(model, engine, p.field, world);
         const AttentionField own = c.own_targets_field();
         const PointSet       sources =
-          testing::sphere_points(testing::SphereMeasure::uniform, d, 6000, 5);
+          testing::sphere_points(testing::SphereMeasure::uniform, d, 6007, 5);
         const PointSet targets =
           testing::sphere_points(testing::SphereMeasure::uniform, d, 3000, 6);
         const std::vector<double> w(sources.size(), 1. / sources.size());
