@@ -332,11 +332,26 @@ namespace attnflow
     };
 
     /**
-     * The ranges of the pairwise tree of deterministic_moments() over
-     * [@p begin, @p end) at @p depth levels below it, in order: ranges of
-     * more than @p range_size sources are halved at their middle, as
-     * tbb::blocked_range splits them; a range of at most @p range_size is
-     * a leaf of the tree, and stays one above @p depth.
+     * Where the pairwise tree of deterministic_moments() halves the range
+     * [@p begin, @p end), @p depth levels above the nodes that the ranks
+     * share out: at its middle, as tbb::blocked_range splits a range of more
+     * than @p range_size sources; @p end when the range is such a node
+     * (depth 0) or a leaf of the tree.
+     */
+    std::size_t
+    tree_split(const std::size_t  begin,
+               const std::size_t  end,
+               const std::size_t  range_size,
+               const unsigned int depth)
+    {
+      return depth == 0 || end - begin <= range_size ?
+               end :
+               begin + (end - begin) / 2;
+    }
+
+    /**
+     * The nodes of the pairwise tree over [@p begin, @p end) at @p depth
+     * levels below it (or above, where a leaf ends a branch), in order.
      */
     void
     tree_nodes(const std::size_t        begin,
@@ -345,12 +360,12 @@ namespace attnflow
                const unsigned int       depth,
                std::vector<IndexRange> &nodes)
     {
-      if (depth == 0 || end - begin <= range_size)
+      const std::size_t middle = tree_split(begin, end, range_size, depth);
+      if (middle == end)
         {
           nodes.push_back({begin, end});
           return;
         }
-      const std::size_t middle = begin + (end - begin) / 2;
       tree_nodes(begin, middle, range_size, depth - 1, nodes);
       tree_nodes(middle, end, range_size, depth - 1, nodes);
     }
@@ -370,21 +385,21 @@ namespace attnflow
                const std::size_t          n_moments,
                std::size_t               &node)
     {
-      if (depth == 0 || end - begin <= range_size)
+      const std::size_t middle = tree_split(begin, end, range_size, depth);
+      if (middle == end)
         {
           const auto first = node_moments.begin() + node * n_moments;
           ++node;
           return std::vector<double>(first, first + n_moments);
         }
-      const std::size_t         middle = begin + (end - begin) / 2;
-      std::vector<double>       left   = join_nodes(begin,
+      std::vector<double>       left  = join_nodes(begin,
                                             middle,
                                             range_size,
                                             depth - 1,
                                             node_moments,
                                             n_moments,
                                             node);
-      const std::vector<double> right  = join_nodes(middle,
+      const std::vector<double> right = join_nodes(middle,
                                                    end,
                                                    range_size,
                                                    depth - 1,

@@ -542,8 +542,9 @@ namespace attnflow
       }
     else
       velocity = std::move(local);
-    // Every rank's own targets (Sharing::own_targets) are checked together.
-    const auto check_finite = [&]() {
+    // Checked on every rank together (each rank's own targets, with
+    // Sharing::own_targets).
+    collective(communicator, [&]() {
       for (const double v : velocity.coordinates)
         if (!std::isfinite(v))
           {
@@ -557,11 +558,7 @@ namespace attnflow
                          "smaller Q, K";
             throw NumericalError(message.str());
           }
-    };
-    if (own)
-      collective(communicator, check_finite);
-    else
-      check_finite();
+    });
     if (model.geometry == Geometry::sphere)
       project_tangent(targets, velocity);
   }
