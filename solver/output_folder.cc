@@ -67,6 +67,25 @@ namespace attnflow
              fs::file_size(path, error) == 0;
     }
 
+    /**
+     * Whether @p path is the temporary of a manifest that a kill left
+     * before its rename: ".attnflow-manifest.tmp" whose text begins with the
+     * manifest's header or is the start of it (cut short). A new folder
+     * holds it alone until its first manifest is in place.
+     */
+    bool
+    is_manifest_temporary(const fs::path &path)
+    {
+      if (path.filename() != std::string(OutputFolder::manifest_name) + ".tmp")
+        return false;
+      const std::string header(manifest_header);
+      std::ifstream     in(path);
+      std::string       head(header.size(), '\0');
+      in.read(head.data(), static_cast<std::streamsize>(head.size()));
+      head.resize(static_cast<std::size_t>(in.gcount()));
+      return header.compare(0, head.size(), head) == 0;
+    }
+
     /** "'a', 'b', 'c' and 2 more". */
     std::string
     list_of(const std::vector<std::string> &names)
@@ -119,8 +138,8 @@ namespace attnflow
           const std::string stem =
             fs::path(name).extension() == ".tmp" ? fs::path(name).stem() : "";
           const bool temporary =
-            m.present &&
-            (stem == OutputFolder::manifest_name ||
+            is_manifest_temporary(entry.path()) ||
+            (m.present &&
              std::find(m.files.begin(), m.files.end(), stem) != m.files.end());
           if ((m.present && name == OutputFolder::manifest_name) ||
               in(m.files) || holds_folder || temporary ||
@@ -148,6 +167,10 @@ namespace attnflow
           std::error_code ignored;
           fs::remove(directory / (name + ".tmp"), ignored);
         }
+      const fs::path manifest_temporary =
+        directory / (std::string(OutputFolder::manifest_name) + ".tmp");
+      if (is_manifest_temporary(manifest_temporary))
+        fs::remove(manifest_temporary);
       for (const std::string &folder : s.manifest.folders)
         {
           const fs::path sub = directory / folder;
@@ -230,7 +253,7 @@ namespace attnflow
     // not be files of the run (name or name.tmp).
     const auto written = [&](const std::string &name) {
       const fs::path file(name);
-      return writes(name) ||
+      return writes(name) || file.stem() == manifest_name ||
              (file.extension() == ".tmp" && writes(file.stem().string()));
     };
     for (const Input &input : inputs)

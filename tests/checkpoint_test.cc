@@ -340,6 +340,27 @@ namespace attnflow
     EXPECT_FALSE(fs::exists(run.folder / CheckpointFolder::new_name));
   }
 
+  TEST(Checkpoint, AWriteKilledBeforeItsFirstManifestIsCleared)
+  {
+    // What a kill just after checkpoint.new/ was made leaves, made by hand:
+    // only the start of its manifest's temporary.
+    const fs::path &expected = reference(false);
+    const RunFolder run      = prepare("first_manifest", false);
+    kill_when({run.prm.string()}, run, [&] {
+      return has_checkpoint(run.folder);
+    });
+    const fs::path staging = run.folder / CheckpointFolder::new_name;
+    fs::remove_all(staging);
+    fs::create_directory(staging);
+    const std::string manifest = read(run.folder / OutputFolder::manifest_name);
+    testing::write_text(staging /
+                          (std::string(OutputFolder::manifest_name) + ".tmp"),
+                        manifest.substr(0, 20));
+    resume(run);
+    expect_same_results(expected, run.folder);
+    EXPECT_FALSE(fs::exists(staging));
+  }
+
   TEST(Checkpoint, AHalfWrittenCheckpointIsIgnored)
   {
     // What a kill during a write leaves, made by hand: checkpoint.new/ with

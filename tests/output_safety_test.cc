@@ -275,6 +275,49 @@ namespace attnflow
     EXPECT_EQ(read(user / "runs" / "data.csv"), "1,2");
   }
 
+  TEST(OutputSafety, AFolderKilledBeforeItsFirstManifestIsTheRunsOwn)
+  {
+    // A kill between the folder's creation and its first manifest's rename
+    // leaves the manifest's temporary alone, cut short anywhere.
+    const fs::path dir    = testing::scratch_directory("safety_first_manifest");
+    const auto     any    = [](const std::string &) { return true; };
+    const fs::path killed = dir / "killed";
+    const fs::path temporary =
+      killed / (std::string(OutputFolder::manifest_name) + ".tmp");
+    OutputFolder(dir / "whole", {}, any).add("a.txt");
+    const std::string manifest =
+      read(dir / "whole" / OutputFolder::manifest_name);
+    for (const std::size_t length :
+         {std::size_t(1), manifest.find('\n') / 2, manifest.size()})
+      {
+        fs::create_directories(killed);
+        testing::write_text(temporary, manifest.substr(0, length));
+        OutputFolder claimed(killed, {}, any);
+        EXPECT_FALSE(fs::exists(temporary)) << length;
+        EXPECT_TRUE(fs::exists(killed / OutputFolder::manifest_name));
+        claimed.remove_written();
+        EXPECT_FALSE(fs::exists(killed)) << length;
+      }
+
+    // A file of that name that is not a manifest is the user's: kept, and
+    // the folder refused, with or without a manifest beside it.
+    for (const bool with_manifest : {false, true})
+      {
+        fs::create_directories(killed);
+        if (with_manifest)
+          fs::copy_file(dir / "whole" / OutputFolder::manifest_name,
+                        killed / OutputFolder::manifest_name);
+        testing::write_text(temporary, "my notes");
+        const std::string message =
+          input_error_of([&] { OutputFolder(killed, {}, any); });
+        EXPECT_NE(message.find("Output/directory"), std::string::npos)
+          << message;
+        EXPECT_NE(message.find(".attnflow-manifest.tmp"), std::string::npos)
+          << message;
+        EXPECT_EQ(read(temporary), "my notes");
+      }
+  }
+
   TEST(OutputSafety, ThreadsAndMemoryAreCheckedBeforeWorkStarts)
   {
     const fs::path dir  = testing::scratch_directory("safety_limits");
