@@ -327,6 +327,47 @@ namespace attnflow
 
 
 
+  TEST(Distributed, ARankWithoutTargetsLeavesTheTensorProductToTheOthers)
+  {
+    // The quadrature points of a 16 x 16 mesh, none on the last rank (a mesh
+    // of fewer cells than ranks): the tensor product on every rank, with the
+    // serial sums on the others; on one rank alone, no gain.
+    const unsigned int        P    = n_ranks(world);
+    const bool                last = rank() == static_cast<int>(P) - 1;
+    const testing::MeshPoints mesh = testing::mesh_points<2>(16, 2, 1., 31);
+    const PointSet            values(2, mesh.sources.size());
+    const PointSet            none(2, 0);
+    const std::vector<double> A       = {1., 0., 0., 1.};
+    const PointSet           &targets = last ? none : mesh.targets;
+    const KernelSumProblem
+      shared{targets, mesh.sources, mesh.weights, values, A, 1e-10, world};
+    const FieldMethodChoice choice =
+      make_field_methods(FieldMethodKind::automatic, 1);
+    const FieldMethod *chosen = choice.choose(shared, "head");
+    if (P == 1)
+      {
+        EXPECT_EQ(chosen, nullptr);
+        return;
+      }
+    ASSERT_NE(chosen, nullptr);
+    EXPECT_EQ(chosen->name(), "tensor product");
+    const KernelSumProblem alone{targets,
+                                 mesh.sources,
+                                 mesh.weights,
+                                 values,
+                                 A,
+                                 1e-10};
+    const KernelEngine     engine(1);
+    KernelSums             in_parallel, serial;
+    evaluate_guarded(*chosen, shared, engine, in_parallel);
+    evaluate_guarded(*chosen, alone, engine, serial);
+    EXPECT_EQ(in_parallel.normaliser.size(), targets.size());
+    EXPECT_EQ(in_parallel.normaliser, serial.normaliser);
+    EXPECT_EQ(in_parallel.shift, serial.shift);
+  }
+
+
+
   TEST(Distributed, TheRanksShareTheMomentsAndKeepTheSerialBits)
   {
     // The circle and S^2 at beta = 4, 6007 sources on every rank (an odd
