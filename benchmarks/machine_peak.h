@@ -19,9 +19,10 @@ namespace attnflow
 
     /**
      * The measured fused multiply-adds per second of one core, counted in
-     * double lanes: many independent chains x = x * a + b on the vector type
-     * of the kernel engine (simd::vdouble, include/attnflow/vector_exp.h),
-     * enough of them to cover the latency of every FMA port, the best of
+     * double lanes: many independent chains x = x * a + b on the machine's
+     * widest vector registers (those the kernel engine's simd::vdouble,
+     * include/attnflow/vector_exp.h, lowers to), enough of them to cover
+     * the latency of every FMA port, the best of
      * @p repetitions runs of about 0.1 s each.
      */
     double
