@@ -67,6 +67,10 @@ namespace attnflow
              fs::file_size(path, error) == 0;
     }
 
+    /** The manifest's temporary while it is written (output.h). */
+    const std::string manifest_temporary_name =
+      std::string(OutputFolder::manifest_name) + ".tmp";
+
     /**
      * Whether @p path is the temporary of a manifest that a kill left
      * before its rename: ".attnflow-manifest.tmp" whose text begins with the
@@ -76,7 +80,7 @@ namespace attnflow
     bool
     is_manifest_temporary(const fs::path &path)
     {
-      if (path.filename() != std::string(OutputFolder::manifest_name) + ".tmp")
+      if (path.filename() != manifest_temporary_name)
         return false;
       const std::string header(manifest_header);
       std::ifstream     in(path);
@@ -167,8 +171,7 @@ namespace attnflow
           std::error_code ignored;
           fs::remove(directory / (name + ".tmp"), ignored);
         }
-      const fs::path manifest_temporary =
-        directory / (std::string(OutputFolder::manifest_name) + ".tmp");
+      const fs::path manifest_temporary = directory / manifest_temporary_name;
       if (is_manifest_temporary(manifest_temporary))
         fs::remove(manifest_temporary);
       for (const std::string &folder : s.manifest.folders)
