@@ -27,12 +27,33 @@ namespace attnflow
 
     /** Targets whose exponents are computed together (register block). */
     constexpr unsigned int block_size = 8;
+    /*
+     * The register blocking of the passes over a tile, per instruction set:
+     * a vector is one register with AVX-512 (32 of them), two with AVX2
+     * (16 of them), so that without AVX-512 each pass holds fewer rows or
+     * components at once and sweeps the block's rows in turn (the sums of
+     * each row and component run in the same order either way: the same
+     * bits). Measured in benchmarks/README.md.
+     */
     /**
      * Rows of a block exponentiated together: independent chains of
      * multiply-adds that keep both FMA ports busy.
      */
-    constexpr unsigned int exp_rows = 4;
+    constexpr unsigned int exp_rows = parts == 1 ? 4 : 2;
     static_assert(block_size % exp_rows == 0, "whole groups of rows");
+    /** Rows whose exponents are summed together (two vectors each). */
+    constexpr unsigned int exponent_rows = parts == 1 ? 8 : 2;
+    /** Value components summed in one pass over the kernel values. */
+    constexpr unsigned int components_per_pass = parts == 1 ? 3 : 1;
+    /** Rows whose value sums are held together (per component). */
+    constexpr unsigned int value_rows = parts == 1 ? 8 : 4;
+    /** Vectors of components of wide values summed together. */
+    constexpr unsigned int wide_vectors = parts == 1 ? 2 : 1;
+    /** Rows whose wide value sums are held together. */
+    constexpr unsigned int wide_rows = parts == 1 ? 8 : 4;
+    static_assert(block_size % exponent_rows == 0 &&
+                    block_size % value_rows == 0 && block_size % wide_rows == 0,
+                  "whole groups of rows");
     /** Sources per tile: the tile's keys and values stay in cache. */
     constexpr unsigned int tile_size = 256;
     /**
@@ -107,7 +128,7 @@ namespace attnflow
     inline vdouble
     max(const vdouble a, const vdouble b)
     {
-      return a > b ? a : b;
+      return select(a > b, a, b);
     }
 
     /** Whether some lane of @p v exceeds @p bound. */
@@ -392,33 +413,36 @@ namespace attnflow
           for (unsigned int r = 0; r < block_size; ++r)
             vmax[r] = broadcast(minus_infinity);
         for (std::size_t j = 0; j < n; j += 2 * lanes)
-          {
-            vdouble       acc0[block_size], acc1[block_size];
-            const vdouble lw0 = load(log_w + j), lw1 = load(log_w + j + lanes);
-            for (unsigned int r = 0; r < block_size; ++r)
-              {
-                acc0[r] = lw0;
-                acc1[r] = lw1;
-              }
-            for (unsigned int k = 0; k < d; ++k)
-              {
-                const double *b  = keys + j * d + k * source_granularity;
-                const vdouble b0 = load(b);
-                const vdouble b1 = load(b + lanes);
-                for (unsigned int r = 0; r < block_size; ++r)
-                  {
-                    acc0[r] += a[k * block_size + r] * b0;
-                    acc1[r] += a[k * block_size + r] * b1;
-                  }
-              }
-            for (unsigned int r = 0; r < block_size; ++r)
-              {
-                store(e + r * tile_size + j, acc0[r]);
-                store(e + r * tile_size + j + lanes, acc1[r]);
-                if constexpr (with_maxima)
-                  vmax[r] = max(max(vmax[r], acc0[r]), acc1[r]);
-              }
-          }
+          for (unsigned int r0 = 0; r0 < block_size; r0 += exponent_rows)
+            {
+              vdouble       acc0[exponent_rows], acc1[exponent_rows];
+              const vdouble lw0 = load(log_w + j);
+              const vdouble lw1 = load(log_w + j + lanes);
+              for (unsigned int r = 0; r < exponent_rows; ++r)
+                {
+                  acc0[r] = lw0;
+                  acc1[r] = lw1;
+                }
+              for (unsigned int k = 0; k < d; ++k)
+                {
+                  const double *b  = keys + j * d + k * source_granularity;
+                  const double *ak = a + k * block_size + r0;
+                  const vdouble b0 = load(b);
+                  const vdouble b1 = load(b + lanes);
+                  for (unsigned int r = 0; r < exponent_rows; ++r)
+                    {
+                      acc0[r] += ak[r] * b0;
+                      acc1[r] += ak[r] * b1;
+                    }
+                }
+              for (unsigned int r = 0; r < exponent_rows; ++r)
+                {
+                  store(e + (r0 + r) * tile_size + j, acc0[r]);
+                  store(e + (r0 + r) * tile_size + j + lanes, acc1[r]);
+                  if constexpr (with_maxima)
+                    vmax[r0 + r] = max(max(vmax[r0 + r], acc0[r]), acc1[r]);
+                }
+            }
       }
 
       /**
@@ -549,8 +573,8 @@ namespace attnflow
       /**
        * values(t0 + r, c) += sum_j p(r, j) v_j(c) over the first @p n sources
        * of the tile at @p j0, for the rows r of this block (padded rows
-       * included: they are never written out), up to three components in
-       * one pass over the kernel values.
+       * included: they are never written out), up to components_per_pass
+       * components in one pass over the kernel values.
        */
       void
       accumulate_values(const std::size_t j0,
@@ -559,8 +583,8 @@ namespace attnflow
       {
         const unsigned int dv = sources.value_dimension;
         unsigned int       c  = 0;
-        for (; c + 3 <= dv; c += 3)
-          accumulate_components<3>(j0, n, t0, c);
+        for (; c + components_per_pass <= dv; c += components_per_pass)
+          accumulate_components<components_per_pass>(j0, n, t0, c);
         if (c + 2 == dv)
           accumulate_components<2>(j0, n, t0, c);
         else if (c + 1 == dv)
@@ -569,8 +593,9 @@ namespace attnflow
 
       /**
        * accumulate_values() for the @p n_components components c, c + 1,
-       * ..: 8 rows times n_components lane-wise sums in registers, each
-       * kernel value loaded once for them all.
+       * ..: value_rows rows times n_components lane-wise sums in registers,
+       * each kernel value loaded once for them all, the block's rows in
+       * sweeps of value_rows.
        */
       template <unsigned int n_components>
       void
@@ -587,18 +612,19 @@ namespace attnflow
         for (unsigned int q = 0; q < n_components; ++q)
           for (unsigned int r = 0; r < block_size; ++r)
             acc[q][r] = broadcast(0.);
-        for (std::size_t j = 0; j < n; j += lanes)
-          {
-            vdouble v[n_components];
-            for (unsigned int q = 0; q < n_components; ++q)
-              v[q] = load(vals + q * w + j);
-            for (unsigned int r = 0; r < block_size; ++r)
-              {
-                const vdouble pr = load(p + r * tile_size + j);
-                for (unsigned int q = 0; q < n_components; ++q)
-                  acc[q][r] += pr * v[q];
-              }
-          }
+        for (unsigned int r0 = 0; r0 < block_size; r0 += value_rows)
+          for (std::size_t j = 0; j < n; j += lanes)
+            {
+              vdouble v[n_components];
+              for (unsigned int q = 0; q < n_components; ++q)
+                v[q] = load(vals + q * w + j);
+              for (unsigned int r = r0; r < r0 + value_rows; ++r)
+                {
+                  const vdouble pr = load(p + r * tile_size + j);
+                  for (unsigned int q = 0; q < n_components; ++q)
+                    acc[q][r] += pr * v[q];
+                }
+            }
         for (unsigned int q = 0; q < n_components; ++q)
           add(values.data() + t0 + (c + q) * n_rows_padded,
               transpose_sum(acc[q]));
@@ -606,8 +632,9 @@ namespace attnflow
 
       /**
        * accumulate_values() for wide values, vectorised over their
-       * components: values(t0 + r, c..c+15) += sum_j p(r, j) v_j(c..c+15),
-       * p(r, j) broadcast, no lane sums.
+       * components: values(t0 + r, c..) += sum_j p(r, j) v_j(c..), p(r, j)
+       * broadcast, no lane sums; wide_vectors vectors of components at a
+       * time, then the last vector.
        */
       void
       accumulate_wide_values(const std::size_t j0,
@@ -615,45 +642,50 @@ namespace attnflow
                              const std::size_t t0)
       {
         const unsigned int stride = sources.value_stride;
-        const double      *vals   = sources.values.data() + j0 * stride;
-        const double      *p      = exponents.data();
-        double *const      out    = values.data() + t0 * stride;
         unsigned int       c      = 0;
-        for (; c + 2 * lanes <= stride; c += 2 * lanes)
+        for (; c + wide_vectors * lanes <= stride; c += wide_vectors * lanes)
+          accumulate_wide_components<wide_vectors>(j0, n, t0, c);
+        if (c < stride)
+          accumulate_wide_components<1>(j0, n, t0, c);
+      }
+
+      /**
+       * accumulate_wide_values() for the components c..c + n_vectors *
+       * lanes - 1: wide_rows rows times @p n_vectors vectors of sums in
+       * registers, the block's rows in sweeps of wide_rows.
+       */
+      template <unsigned int n_vectors>
+      void
+      accumulate_wide_components(const std::size_t  j0,
+                                 const std::size_t  n,
+                                 const std::size_t  t0,
+                                 const unsigned int c)
+      {
+        const unsigned int stride = sources.value_stride;
+        const double      *vals   = sources.values.data() + j0 * stride + c;
+        const double      *p      = exponents.data();
+        double *const      out    = values.data() + t0 * stride + c;
+        for (unsigned int r0 = 0; r0 < block_size; r0 += wide_rows)
           {
-            vdouble acc0[block_size], acc1[block_size];
-            for (unsigned int r = 0; r < block_size; ++r)
-              acc0[r] = acc1[r] = broadcast(0.);
+            vdouble acc[wide_rows][n_vectors];
+            for (unsigned int r = 0; r < wide_rows; ++r)
+              for (unsigned int q = 0; q < n_vectors; ++q)
+                acc[r][q] = broadcast(0.);
             for (std::size_t j = 0; j < n; ++j)
               {
-                const vdouble v0 = load(vals + j * stride + c);
-                const vdouble v1 = load(vals + j * stride + c + lanes);
-                for (unsigned int r = 0; r < block_size; ++r)
+                vdouble v[n_vectors];
+                for (unsigned int q = 0; q < n_vectors; ++q)
+                  v[q] = load(vals + j * stride + q * lanes);
+                for (unsigned int r = 0; r < wide_rows; ++r)
                   {
-                    const vdouble pr = broadcast(p[r * tile_size + j]);
-                    acc0[r] += pr * v0;
-                    acc1[r] += pr * v1;
+                    const vdouble pr = broadcast(p[(r0 + r) * tile_size + j]);
+                    for (unsigned int q = 0; q < n_vectors; ++q)
+                      acc[r][q] += pr * v[q];
                   }
               }
-            for (unsigned int r = 0; r < block_size; ++r)
-              {
-                add(out + r * stride + c, acc0[r]);
-                add(out + r * stride + c + lanes, acc1[r]);
-              }
-          }
-        if (c < stride)
-          {
-            vdouble acc[block_size];
-            for (unsigned int r = 0; r < block_size; ++r)
-              acc[r] = broadcast(0.);
-            for (std::size_t j = 0; j < n; ++j)
-              {
-                const vdouble v = load(vals + j * stride + c);
-                for (unsigned int r = 0; r < block_size; ++r)
-                  acc[r] += broadcast(p[r * tile_size + j]) * v;
-              }
-            for (unsigned int r = 0; r < block_size; ++r)
-              add(out + r * stride + c, acc[r]);
+            for (unsigned int r = 0; r < wide_rows; ++r)
+              for (unsigned int q = 0; q < n_vectors; ++q)
+                add(out + (r0 + r) * stride + q * lanes, acc[r][q]);
           }
       }
 

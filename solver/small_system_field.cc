@@ -8,6 +8,7 @@
 #include <attnflow/small_system_field.h>
 #include <attnflow/vector_exp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -106,11 +107,15 @@ namespace attnflow
                 vdouble e = broadcast(0.);
                 for (unsigned int k = 0; k < d; ++k)
                   e += x[i * d + k] * load(work.keys.data() + k * n_padded + j);
-                if (j + lanes > n)
-                  for (unsigned int l = n - j; l < lanes; ++l)
-                    e[l] = -std::numeric_limits<double>::infinity();
                 store(work.exponents.data() + j, e);
-                maximum = e > maximum ? e : maximum;
+                if (j + lanes > n)
+                  {
+                    std::fill(work.exponents.data() + n,
+                              work.exponents.data() + j + lanes,
+                              -std::numeric_limits<double>::infinity());
+                    e = load(work.exponents.data() + j);
+                  }
+                maximum = select(e > maximum, e, maximum);
               }
             double shift = maximum[0];
             for (unsigned int l = 1; l < lanes; ++l)

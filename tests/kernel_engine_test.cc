@@ -152,6 +152,38 @@ namespace attnflow
       check(3, dv, 13, 300, 4., false);
   }
 
+  /**
+   * Lane r of transpose_sum(v) is ((v_r0 + v_r1) + (v_r2 + v_r3)) + ((v_r4
+   * + v_r5) + (v_r6 + v_r7)), bit for bit, on the instruction set the tests
+   * are compiled for: the order that makes the engine's sums the same on
+   * every machine (doc/theory.md section 4.1). Lanes of very different
+   * magnitudes make another order round differently.
+   */
+  TEST(VectorExp, TransposeSumAddsTheLanesInPairs)
+  {
+    RandomGenerator random(4);
+    for (unsigned int round = 0; round < 1000; ++round)
+      {
+        double        lanes[simd::lanes][simd::lanes];
+        simd::vdouble v[simd::lanes];
+        for (unsigned int r = 0; r < simd::lanes; ++r)
+          {
+            for (double &x : lanes[r])
+              x = (2. * random.uniform() - 1.) *
+                  std::pow(10., 16. * random.uniform());
+            v[r] = simd::load(lanes[r]);
+          }
+        const simd::vdouble sums = simd::transpose_sum(v);
+        for (unsigned int r = 0; r < simd::lanes; ++r)
+          {
+            const double *x = lanes[r];
+            EXPECT_EQ(sums[r],
+                      ((x[0] + x[1]) + (x[2] + x[3])) +
+                        ((x[4] + x[5]) + (x[6] + x[7])));
+          }
+      }
+  }
+
   TEST(VectorExp, ManyVectorsAtOnceMatchOneAtATimeAndLongDouble)
   {
     // Arguments from -1/750 to -750, the underflow threshold -708 and the
@@ -173,18 +205,21 @@ namespace attnflow
                                         std::numeric_limits<double>::quiet_NaN()};
     RandomGenerator        random(3);
     simd::vdouble          x[n], y[n];
+    double                 arguments[simd::lanes];
     for (unsigned int round = 0; round < 200; ++round)
       {
         for (unsigned int i = 0; i < n; ++i)
-          for (unsigned int l = 0; l < simd::lanes; ++l)
-            {
-              const unsigned int m =
-                round * n * simd::lanes + i * simd::lanes + l;
-              x[i][l] = m < sizeof(special) / sizeof(double) ?
-                          special[m] :
-                          -std::pow(750., 2. * random.uniform() - 1.);
-              y[i][l] = x[i][l];
-            }
+          {
+            for (unsigned int l = 0; l < simd::lanes; ++l)
+              {
+                const unsigned int m =
+                  round * n * simd::lanes + i * simd::lanes + l;
+                arguments[l] = m < sizeof(special) / sizeof(double) ?
+                                 special[m] :
+                                 -std::pow(750., 2. * random.uniform() - 1.);
+              }
+            x[i] = y[i] = simd::load(arguments);
+          }
         simd::exp_nonpositive(y);
         for (unsigned int i = 0; i < n; ++i)
           {

@@ -1,14 +1,25 @@
 /**
  * @file
  * The vector type and the vectorised exponential of the hot kernels (the
- * all-pairs KernelEngine, the small-system kernel of ensembles), written
- * with GCC/Clang vector extensions: they lower to AVX-512, AVX2 or SSE as
- * the target allows (doc/theory.md section 4.1).
+ * all-pairs KernelEngine, the small-system kernel of ensembles, the
+ * harmonic expansions), written with GCC/Clang vector extensions.
+ *
+ * A vector is always 8 doubles (lanes), whatever the instruction set, so
+ * that every loop and every sum runs in the same order and gives the same
+ * bits everywhere. With AVX-512 it is one register. Without it, it is a
+ * Wide of 2 AVX or 4 SSE2 registers (parts), each operation applied part
+ * by part: GCC keeps a 64-byte vector extension type in memory when the
+ * target has no such register, and the engine then ran at 6 % of its
+ * roofline (doc/theory.md section 4.1). The inline namespace named after
+ * the instruction set keeps the definitions of translation units built
+ * with different flags apart.
  */
 #ifndef attnflow_vector_exp_h
 #define attnflow_vector_exp_h
 
+#include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #if defined(__AVX512F__)
 #  include <immintrin.h>
@@ -20,156 +31,412 @@ namespace attnflow
   {
     /** The doubles of one vector. */
     constexpr unsigned int lanes = 8;
-    /** lanes doubles. */
-    using vdouble = double __attribute__((vector_size(lanes * sizeof(double))));
-    /** lanes 64-bit integers (comparison masks, exponent bits). */
-    using vint64 =
-      long long __attribute__((vector_size(lanes * sizeof(long long))));
 
-    /** Every lane @p x. */
-    inline vdouble
-    broadcast(const double x)
-    {
-      // Lane by lane, not 0 + x: that is one addition more (0 + -0 = +0).
-      vdouble v;
-      for (unsigned int l = 0; l < lanes; ++l)
-        v[l] = x;
-      return v;
-    }
-
-    /** lanes consecutive doubles from @p p (any alignment). */
-    inline vdouble
-    load(const double *p)
-    {
-      vdouble v;
-      std::memcpy(&v, p, sizeof(v));
-      return v;
-    }
-
-    /** Writes @p v to lanes consecutive doubles at @p p. */
-    inline void
-    store(double *p, const vdouble v)
-    {
-      std::memcpy(p, &v, sizeof(v));
-    }
-
-    /**
-     * exp(x) for x <= 0, lane by lane, of the @p n vectors @p x in place:
-     * x = k log 2 + r with |r| <= log(2)/2 (Cody-Waite, log 2 in two parts),
-     * exp(r) by a polynomial of degree 11 (the Chebyshev interpolant of exp
-     * on [-log(2)/2, log(2)/2], computed in 60-digit arithmetic; relative
-     * error 1.7e-17 with the coefficients rounded to double, against 2.3e-16
-     * for the Taylor polynomial of degree 12), times 2^k: one vscalefpd with
-     * AVX-512, the exponent bits otherwise (the same result). Arguments
-     * below -708 (results below the smallest normal double) give 0; -inf
-     * gives 0 and NaN stays NaN.
-     *
-     * Each step is taken for all @p n vectors before the next, so that the
-     * n Horner chains are independent in program order: a fused
-     * multiply-add has a latency of 4 cycles on each of 2 ports, and 8
-     * chains in flight keep both busy (doc/theory.md section 4.1). The
-     * operations of each lane are those of n = 1.
-     */
-    template <unsigned int n>
-    inline void
-    exp_nonpositive(vdouble (&x)[n])
-    {
-      constexpr double log2e    = 1.4426950408889634074;
-      constexpr double ln2_high = 6.93147180369123816490e-01;
-      constexpr double ln2_low  = 1.90821492927058770002e-10;
-      constexpr double shifter  = 6755399441055744.; // 1.5 * 2^52
-      constexpr double lowest   = -708.;
-      // Highest degree first.
-      constexpr double       coefficients[] = {2.5110037605963777e-08,
-                                               2.763263963904103e-07,
-                                               2.755724091857897e-06,
-                                               2.4801485482328494e-05,
-                                               0.00019841269890047113,
-                                               0.0013888888952314775,
-                                               0.008333333333319601,
-                                               0.0416666666664881,
-                                               0.1666666666666668,
-                                               0.5000000000000019,
-                                               1.,
-                                               1.};
-      constexpr unsigned int degree = sizeof(coefficients) / sizeof(double) - 1;
 #if defined(__AVX512F__)
-      // The result p 2^k is zeroed where x < -708 (not where x is NaN: "not
-      // less than" is true for NaN, which then propagates through p).
-      __mmask8 in_range[n];
-      for (unsigned int i = 0; i < n; ++i)
-        in_range[i] =
-          _mm512_cmp_pd_mask(x[i], _mm512_set1_pd(lowest), _CMP_NLT_UQ);
+    inline namespace avx512
+    {
+      /** The doubles of the widest register of the target. */
+      constexpr unsigned int native_lanes = 8;
+#elif defined(__AVX__)
+    inline namespace avx
+    {
+      constexpr unsigned int native_lanes = 4;
 #else
-      // The bits of 2^k need k >= -1022: clamp, and zero the result below.
-      vint64 underflow[n];
-      for (unsigned int i = 0; i < n; ++i)
-        {
-          underflow[i] = x[i] < lowest;
-          x[i]         = underflow[i] ? broadcast(lowest) : x[i];
-        }
+    inline namespace sse2
+    {
+      constexpr unsigned int native_lanes = 2;
 #endif
-      vdouble t[n], k[n], p[n];
-      for (unsigned int i = 0; i < n; ++i)
-        t[i] = x[i] * log2e + shifter;
-      for (unsigned int i = 0; i < n; ++i)
-        k[i] = t[i] - shifter;
-      for (unsigned int i = 0; i < n; ++i)
-        x[i] = x[i] - k[i] * ln2_high;
-      for (unsigned int i = 0; i < n; ++i)
-        x[i] = x[i] - k[i] * ln2_low;
-      for (unsigned int i = 0; i < n; ++i)
-        p[i] = x[i] * coefficients[0] + coefficients[1];
-      for (unsigned int m = 2; m <= degree; ++m)
+      /** The registers of one vector. */
+      constexpr unsigned int parts = lanes / native_lanes;
+      /** native_lanes doubles: one register. */
+      using double_register =
+        double __attribute__((vector_size(native_lanes * sizeof(double))));
+      /** native_lanes 64-bit integers (masks, exponent bits). */
+      using int64_register = std::int64_t
+        __attribute__((vector_size(native_lanes * sizeof(std::int64_t))));
+      /** double_register at any address (an 8-byte aligned load). */
+      using unaligned_register =
+        double __attribute__((vector_size(native_lanes * sizeof(double)),
+                              aligned(alignof(double)),
+                              may_alias));
+
+#if defined(__AVX512F__)
+      /** lanes doubles. */
+      using vdouble = double_register;
+      /** lanes 64-bit integers (comparison masks, exponent bits). */
+      using vint64 = int64_register;
+
+      /** The bits of @p x as integers. */
+      inline vint64
+      as_int64(const vdouble x)
+      {
+        return (vint64)x;
+      }
+
+      /** The bits of @p x as doubles. */
+      inline vdouble
+      as_double(const vint64 x)
+      {
+        return (vdouble)x;
+      }
+
+      /** Lane by lane @p a where @p mask is set, else @p b. */
+      inline vdouble
+      select(const vint64 mask, const vdouble a, const vdouble b)
+      {
+        return mask ? a : b;
+      }
+
+      /** Every lane @p x. */
+      inline vdouble
+      broadcast(const double x)
+      {
+        // Lane by lane, not 0 + x: that is one addition more (0 + -0 = +0).
+        vdouble v;
+        for (unsigned int l = 0; l < lanes; ++l)
+          v[l] = x;
+        return v;
+      }
+
+      /** lanes consecutive doubles from @p p (any alignment). */
+      inline vdouble
+      load(const double *p)
+      {
+        vdouble v;
+        std::memcpy(&v, p, sizeof(v));
+        return v;
+      }
+
+      /** Writes @p v to lanes consecutive doubles at @p p. */
+      inline void
+      store(double *p, const vdouble v)
+      {
+        std::memcpy(p, &v, sizeof(v));
+      }
+#else
+      /**
+       * lanes values held in parts registers, with the operators of a
+       * vector extension type, applied part by part.
+       */
+      template <typename Register>
+      struct Wide
+      {
+        /** Lane @p l (for the reductions, not for the hot loops). */
+        auto
+        operator[](const unsigned int l) const
+        {
+          return part[l / native_lanes][l % native_lanes];
+        }
+
+        Register part[parts];
+      };
+
+      using vdouble = Wide<double_register>;
+      using vint64  = Wide<int64_register>;
+
+      /** Part @p p of @p x. */
+      template <typename Register>
+      [[gnu::always_inline]] inline Register
+      part_of(const Wide<Register> &x, const unsigned int p)
+      {
+        return x.part[p];
+      }
+
+      /** A scalar operand, the same for every part. */
+      template <typename Scalar,
+                typename = std::enable_if_t<std::is_arithmetic_v<Scalar>>>
+      [[gnu::always_inline]] inline Scalar
+      part_of(const Scalar x, const unsigned int)
+      {
+        return x;
+      }
+
+      /** Whether @p T is a Wide (an operand of the operators below). */
+      template <typename T>
+      constexpr bool is_wide = false;
+      template <typename Register>
+      constexpr bool is_wide<Wide<Register>> = true;
+
+      /** @p operation(a.part[p], b.part[p]) for each part p. */
+      template <typename A, typename B, typename Operation>
+      [[gnu::always_inline]] inline auto
+      part_by_part(const A &a, const B &b, const Operation operation)
+      {
+        Wide<decltype(operation(part_of(a, 0), part_of(b, 0)))> result;
+        for (unsigned int p = 0; p < parts; ++p)
+          result.part[p] = operation(part_of(a, p), part_of(b, p));
+        return result;
+      }
+
+#  define ATTNFLOW_PART_BY_PART(op)                                        \
+    template <typename A,                                                  \
+              typename B,                                                  \
+              typename = std::enable_if_t<is_wide<A> || is_wide<B>>>       \
+    [[gnu::always_inline]] inline auto operator op(const A &a, const B &b) \
+    {                                                                      \
+      return part_by_part(a, b, [](const auto x, const auto y) {           \
+        return x op y;                                                     \
+      });                                                                  \
+    }
+      ATTNFLOW_PART_BY_PART(+)
+      ATTNFLOW_PART_BY_PART(-)
+      ATTNFLOW_PART_BY_PART(*)
+      ATTNFLOW_PART_BY_PART(<)
+      ATTNFLOW_PART_BY_PART(>)
+      ATTNFLOW_PART_BY_PART(<<)
+#  undef ATTNFLOW_PART_BY_PART
+
+      /** a = a + b. */
+      template <typename Register, typename B>
+      [[gnu::always_inline]] inline Wide<Register> &
+      operator+=(Wide<Register> &a, const B &b)
+      {
+        return a = a + b;
+      }
+
+      /** a = a - b. */
+      template <typename Register, typename B>
+      [[gnu::always_inline]] inline Wide<Register> &
+      operator-=(Wide<Register> &a, const B &b)
+      {
+        return a = a - b;
+      }
+
+      /** a = a * b. */
+      template <typename Register, typename B>
+      [[gnu::always_inline]] inline Wide<Register> &
+      operator*=(Wide<Register> &a, const B &b)
+      {
+        return a = a * b;
+      }
+
+      /** The bits of @p x as integers. */
+      [[gnu::always_inline]] inline vint64
+      as_int64(const vdouble &x)
+      {
+        vint64 result;
+        for (unsigned int p = 0; p < parts; ++p)
+          result.part[p] = (int64_register)x.part[p];
+        return result;
+      }
+
+      /** The bits of @p x as doubles. */
+      [[gnu::always_inline]] inline vdouble
+      as_double(const vint64 &x)
+      {
+        vdouble result;
+        for (unsigned int p = 0; p < parts; ++p)
+          result.part[p] = (double_register)x.part[p];
+        return result;
+      }
+
+      /** Lane by lane @p a where @p mask is set, else @p b. */
+      [[gnu::always_inline]] inline vdouble
+      select(const vint64 &mask, const vdouble &a, const vdouble &b)
+      {
+        vdouble result;
+        for (unsigned int p = 0; p < parts; ++p)
+          result.part[p] = mask.part[p] ? a.part[p] : b.part[p];
+        return result;
+      }
+
+      /** Every lane @p x. */
+      [[gnu::always_inline]] inline vdouble
+      broadcast(const double x)
+      {
+        double_register r;
+        for (unsigned int l = 0; l < native_lanes; ++l)
+          r[l] = x;
+        vdouble v;
+        for (unsigned int p = 0; p < parts; ++p)
+          v.part[p] = r;
+        return v;
+      }
+
+      /**
+       * lanes consecutive doubles from @p x (any alignment), one register
+       * at a time (a copy of the whole Wide is assembled 8 bytes at a time).
+       */
+      [[gnu::always_inline]] inline vdouble
+      load(const double *x)
+      {
+        vdouble v;
+        for (unsigned int p = 0; p < parts; ++p)
+          v.part[p] =
+            *reinterpret_cast<const unaligned_register *>(x + p * native_lanes);
+        return v;
+      }
+
+      /** Writes @p v to lanes consecutive doubles at @p x. */
+      [[gnu::always_inline]] inline void
+      store(double *x, const vdouble &v)
+      {
+        for (unsigned int p = 0; p < parts; ++p)
+          *reinterpret_cast<unaligned_register *>(x + p * native_lanes) =
+            v.part[p];
+      }
+#endif
+
+      /**
+       * exp(x) for x <= 0, lane by lane, of the @p n vectors @p x in place:
+       * x = k log 2 + r with |r| <= log(2)/2 (Cody-Waite, log 2 in two
+       * parts), exp(r) by a polynomial of degree 11 (the Chebyshev
+       * interpolant of exp on [-log(2)/2, log(2)/2], computed in 60-digit
+       * arithmetic; relative error 1.7e-17 with the coefficients rounded to
+       * double, against 2.3e-16 for the Taylor polynomial of degree 12),
+       * times 2^k: one vscalefpd with AVX-512, the exponent bits otherwise
+       * (the same result). Arguments below -708 (results below the smallest
+       * normal double) give 0; -inf gives 0 and NaN stays NaN.
+       *
+       * Each step is taken for all @p n vectors before the next, so that the
+       * n Horner chains are independent in program order: a fused
+       * multiply-add has a latency of 4 cycles on each of 2 ports, and 8
+       * chains in flight keep both busy (doc/theory.md section 4.1). The
+       * operations of each lane are those of n = 1. Always inlined: the
+       * parts of a Wide then stay in registers.
+       */
+      template <unsigned int n>
+      [[gnu::always_inline]] inline void
+      exp_nonpositive(vdouble (&x)[n])
+      {
+        constexpr double log2e    = 1.4426950408889634074;
+        constexpr double ln2_high = 6.93147180369123816490e-01;
+        constexpr double ln2_low  = 1.90821492927058770002e-10;
+        constexpr double shifter  = 6755399441055744.; // 1.5 * 2^52
+        constexpr double lowest   = -708.;
+        // Highest degree first.
+        constexpr double       coefficients[] = {2.5110037605963777e-08,
+                                                 2.763263963904103e-07,
+                                                 2.755724091857897e-06,
+                                                 2.4801485482328494e-05,
+                                                 0.00019841269890047113,
+                                                 0.0013888888952314775,
+                                                 0.008333333333319601,
+                                                 0.0416666666664881,
+                                                 0.1666666666666668,
+                                                 0.5000000000000019,
+                                                 1.,
+                                                 1.};
+        constexpr unsigned int degree =
+          sizeof(coefficients) / sizeof(double) - 1;
+#if defined(__AVX512F__)
+        // The result p 2^k is zeroed where x < -708 (not where x is NaN: "not
+        // less than" is true for NaN, which then propagates through p).
+        __mmask8 in_range[n];
         for (unsigned int i = 0; i < n; ++i)
-          p[i] = p[i] * x[i] + coefficients[m];
-#if defined(__AVX512F__)
-      for (unsigned int i = 0; i < n; ++i)
-        x[i] = _mm512_maskz_scalef_pd(in_range[i], p[i], k[i]);
+          in_range[i] =
+            _mm512_cmp_pd_mask(x[i], _mm512_set1_pd(lowest), _CMP_NLT_UQ);
 #else
-      constexpr long long shifter_bits = 0x4338000000000000LL;
-      for (unsigned int i = 0; i < n; ++i)
-        {
-          const vint64 bits = (((vint64)t[i] - shifter_bits) + 1023) << 52;
-          x[i] = underflow[i] ? broadcast(0.) : p[i] * (vdouble)bits;
-        }
+        // The bits of 2^k need k >= -1022: clamp, and zero the result below.
+        vint64 underflow[n];
+        for (unsigned int i = 0; i < n; ++i)
+          {
+            underflow[i] = x[i] < lowest;
+            x[i]         = select(underflow[i], broadcast(lowest), x[i]);
+          }
 #endif
-    }
+        vdouble t[n], k[n], p[n];
+        for (unsigned int i = 0; i < n; ++i)
+          t[i] = x[i] * log2e + shifter;
+        for (unsigned int i = 0; i < n; ++i)
+          k[i] = t[i] - shifter;
+        for (unsigned int i = 0; i < n; ++i)
+          x[i] = x[i] - k[i] * ln2_high;
+        for (unsigned int i = 0; i < n; ++i)
+          x[i] = x[i] - k[i] * ln2_low;
+        for (unsigned int i = 0; i < n; ++i)
+          p[i] = x[i] * coefficients[0] + coefficients[1];
+        for (unsigned int m = 2; m <= degree; ++m)
+          for (unsigned int i = 0; i < n; ++i)
+            p[i] = p[i] * x[i] + coefficients[m];
+#if defined(__AVX512F__)
+        for (unsigned int i = 0; i < n; ++i)
+          x[i] = _mm512_maskz_scalef_pd(in_range[i], p[i], k[i]);
+#else
+        // The bits of 2^k: (bits(t) - bits(shifter) + 1023) << 52, the two
+        // constants folded into one.
+        constexpr std::int64_t biased_shifter_bits =
+          0x4338000000000000LL - 1023;
+        for (unsigned int i = 0; i < n; ++i)
+          {
+            const vint64 bits = (as_int64(t[i]) - biased_shifter_bits) << 52;
+            x[i] = select(underflow[i], broadcast(0.), p[i] * as_double(bits));
+          }
+#endif
+      }
 
-    /** exp_nonpositive() of the one vector @p x. */
-    inline vdouble
-    exp_nonpositive(const vdouble x)
-    {
-      vdouble v[1] = {x};
-      exp_nonpositive(v);
-      return v[0];
-    }
-    /**
-     * The vector of the lane sums of @p v[0..7]: lane r is the sum of the
-     * lanes of v[r] (three rounds of pairwise shuffles and adds).
-     */
-    inline vdouble
-    transpose_sum(const vdouble (&v)[lanes])
-    {
-      static_assert(lanes == 8, "transpose_sum is written for 8 lanes");
-      const vint64 even = {0, 8, 2, 10, 4, 12, 6, 14};
-      const vint64 odd  = {1, 9, 3, 11, 5, 13, 7, 15};
-      const vint64 low2 = {0, 1, 8, 9, 4, 5, 12, 13};
-      const vint64 hi2  = {2, 3, 10, 11, 6, 7, 14, 15};
-      const vint64 low4 = {0, 1, 2, 3, 8, 9, 10, 11};
-      const vint64 hi4  = {4, 5, 6, 7, 12, 13, 14, 15};
-      vdouble      pairs[4], quads[2];
-      for (unsigned int i = 0; i < 4; ++i)
-        pairs[i] = __builtin_shuffle(v[2 * i], v[2 * i + 1], even) +
-                   __builtin_shuffle(v[2 * i], v[2 * i + 1], odd);
-      for (unsigned int i = 0; i < 2; ++i)
-        quads[i] = __builtin_shuffle(pairs[2 * i], pairs[2 * i + 1], low2) +
-                   __builtin_shuffle(pairs[2 * i], pairs[2 * i + 1], hi2);
-      return __builtin_shuffle(quads[0], quads[1], low4) +
-             __builtin_shuffle(quads[0], quads[1], hi4);
-    }
+      /** exp_nonpositive() of the one vector @p x. */
+      [[gnu::always_inline]] inline vdouble
+      exp_nonpositive(const vdouble x)
+      {
+        vdouble v[1] = {x};
+        exp_nonpositive(v);
+        return v[0];
+      }
 
-  } // namespace simd
+      /**
+       * The vector of the lane sums of @p v[0..7]: lane r is the sum of the
+       * lanes of v[r], ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7)) on
+       * every instruction set (three rounds of pairwise shuffles and adds
+       * with AVX-512; with AVX, the same in each half, then the halves
+       * added; lane by lane otherwise).
+       */
+      inline vdouble
+      transpose_sum(const vdouble (&v)[lanes])
+      {
+        static_assert(lanes == 8, "transpose_sum is written for 8 lanes");
+#if defined(__AVX512F__)
+        const vint64 even = {0, 8, 2, 10, 4, 12, 6, 14};
+        const vint64 odd  = {1, 9, 3, 11, 5, 13, 7, 15};
+        const vint64 low2 = {0, 1, 8, 9, 4, 5, 12, 13};
+        const vint64 hi2  = {2, 3, 10, 11, 6, 7, 14, 15};
+        const vint64 low4 = {0, 1, 2, 3, 8, 9, 10, 11};
+        const vint64 hi4  = {4, 5, 6, 7, 12, 13, 14, 15};
+        vdouble      pairs[4], quads[2];
+        for (unsigned int i = 0; i < 4; ++i)
+          pairs[i] = __builtin_shuffle(v[2 * i], v[2 * i + 1], even) +
+                     __builtin_shuffle(v[2 * i], v[2 * i + 1], odd);
+        for (unsigned int i = 0; i < 2; ++i)
+          quads[i] = __builtin_shuffle(pairs[2 * i], pairs[2 * i + 1], low2) +
+                     __builtin_shuffle(pairs[2 * i], pairs[2 * i + 1], hi2);
+        return __builtin_shuffle(quads[0], quads[1], low4) +
+               __builtin_shuffle(quads[0], quads[1], hi4);
+#elif defined(__AVX__)
+        // Part h of v[r] holds lanes 4h..4h+3. For rows r0..r0+3 and each
+        // half h: (a0 + a1, b0 + b1, a2 + a3, b2 + b3) per pair of rows,
+        // then (a0123, b0123, c0123, d0123); the two halves added last.
+        const int64_register even = {0, 4, 2, 6}, odd = {1, 5, 3, 7};
+        const int64_register low = {0, 1, 4, 5}, high = {2, 3, 6, 7};
+        vdouble              result;
+        for (unsigned int r0 = 0; r0 < lanes; r0 += native_lanes)
+          {
+            double_register halves[parts];
+            for (unsigned int h = 0; h < parts; ++h)
+              {
+                double_register pairs[2];
+                for (unsigned int i = 0; i < 2; ++i)
+                  {
+                    const double_register a = v[r0 + 2 * i].part[h];
+                    const double_register b = v[r0 + 2 * i + 1].part[h];
+                    pairs[i]                = __builtin_shuffle(a, b, even) +
+                               __builtin_shuffle(a, b, odd);
+                  }
+                halves[h] = __builtin_shuffle(pairs[0], pairs[1], low) +
+                            __builtin_shuffle(pairs[0], pairs[1], high);
+              }
+            result.part[r0 / native_lanes] = halves[0] + halves[1];
+          }
+        return result;
+#else
+        double sums[lanes];
+        for (unsigned int r = 0; r < lanes; ++r)
+          sums[r] = ((v[r][0] + v[r][1]) + (v[r][2] + v[r][3])) +
+                    ((v[r][4] + v[r][5]) + (v[r][6] + v[r][7]));
+        return load(sums);
+#endif
+      }
+    } // namespace avx512, avx or sse2
+  }   // namespace simd
 } // namespace attnflow
 
 #endif
