@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 #if defined(__AVX512F__)
 #  include <immintrin.h>
@@ -240,13 +241,22 @@ namespace attnflow
         return result;
       }
 
+      /** A register of native_lanes copies of @p x. */
+      template <std::size_t... lane>
+      [[gnu::always_inline]] inline double_register
+      splat(const double x, std::index_sequence<lane...>)
+      {
+        // An initializer, not a loop over the lanes: GCC builds the latter
+        // from shuffles, the former with one vbroadcastsd.
+        return double_register{((void)lane, x)...};
+      }
+
       /** Every lane @p x. */
       [[gnu::always_inline]] inline vdouble
       broadcast(const double x)
       {
-        double_register r;
-        for (unsigned int l = 0; l < native_lanes; ++l)
-          r[l] = x;
+        const double_register r =
+          splat(x, std::make_index_sequence<native_lanes>());
         vdouble v;
         for (unsigned int p = 0; p < parts; ++p)
           v.part[p] = r;
