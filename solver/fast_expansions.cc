@@ -545,8 +545,7 @@ namespace attnflow
     {
       const double direct_cost = static_cast<double>(problem.sources.size()) *
                                  static_cast<double>(problem.targets.size());
-      if (fast_cost < direct_cost ||
-          (problem.targets.size() == 0 && n_ranks(problem.communicator) > 1))
+      if (fast_cost < direct_cost || problem.leaves_the_cost_to_other_ranks())
         return "";
       std::ostringstream reason;
       const unsigned int P = n_ranks(problem.communicator);

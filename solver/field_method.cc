@@ -1,3 +1,4 @@
+#include <attnflow/distributed.h>
 #include <attnflow/field_method.h>
 
 #include <tbb/task_arena.h>
@@ -23,6 +24,14 @@ namespace attnflow
       return keys;
     }
   } // namespace
+
+
+
+  bool
+  KernelSumProblem::leaves_the_cost_to_other_ranks() const
+  {
+    return targets.size() == 0 && n_ranks(communicator) > 1;
+  }
 
 
 

@@ -5,7 +5,6 @@
  * products (BLAS) and the a-posteriori bound per target.
  */
 #include <attnflow/dense_product.h>
-#include <attnflow/distributed.h>
 #include <attnflow/tensor_product_method.h>
 
 #include <tbb/blocked_range.h>
@@ -541,11 +540,8 @@ namespace attnflow
     const double direct = direct_pair_cost * n_components *
                           double(problem.sources.size()) *
                           double(problem.targets.size());
-    // A rank without targets that shares the problem has no sums to lose:
-    // the others decide.
-    const bool decided_elsewhere =
-      problem.targets.size() == 0 && n_ranks(problem.communicator) > 1;
-    if (plan.cost(n_components) >= direct && !decided_elsewhere)
+    if (plan.cost(n_components) >= direct &&
+        !problem.leaves_the_cost_to_other_ranks())
       return "no gain: the targets take too many distinct coordinates "
              "(estimated " +
              std::to_string(plan.cost(n_components) / direct) +

@@ -54,6 +54,15 @@ namespace attnflow
      * then collective over them.
      */
     MPI_Comm communicator = MPI_COMM_SELF;
+
+    /**
+     * Whether this rank leaves a method's cost test ("no gain over the
+     * direct sum") to the other ranks: it has no targets, so no sums to
+     * lose, and shares the problem with others, which decide (doc/theory.md
+     * section 10).
+     */
+    bool
+    leaves_the_cost_to_other_ranks() const;
   };
 
   /**
