@@ -211,24 +211,29 @@ namespace attnflow
         return a = a * b;
       }
 
+      /** The bits of @p x, register by register, as a Wide of @p To. */
+      template <typename To, typename From>
+      [[gnu::always_inline]] inline Wide<To>
+      reinterpret(const Wide<From> &x)
+      {
+        Wide<To> result;
+        for (unsigned int p = 0; p < parts; ++p)
+          result.part[p] = (To)x.part[p];
+        return result;
+      }
+
       /** The bits of @p x as integers. */
       [[gnu::always_inline]] inline vint64
       as_int64(const vdouble &x)
       {
-        vint64 result;
-        for (unsigned int p = 0; p < parts; ++p)
-          result.part[p] = (int64_register)x.part[p];
-        return result;
+        return reinterpret<int64_register>(x);
       }
 
       /** The bits of @p x as doubles. */
       [[gnu::always_inline]] inline vdouble
       as_double(const vint64 &x)
       {
-        vdouble result;
-        for (unsigned int p = 0; p < parts; ++p)
-          result.part[p] = (double_register)x.part[p];
-        return result;
+        return reinterpret<double_register>(x);
       }
 
       /** Lane by lane @p a where @p mask is set, else @p b. */
