@@ -171,9 +171,9 @@ namespace attnflow
      * tile's sources one after the other: the value pass then reads one
      * contiguous block per vector of components. (In source order, a
      * stride of 2^k cache lines from one source to the next maps the
-     * tile's 256 loads to a few sets of L1, which thrash: the engine ran at
-     * 29 % of its roofline at d = 128 on AVX2.) Log-weights padded with
-     * -inf.
+     * tile's 256 loads to a few sets of L1, which thrash: 1.2 times slower
+     * at d = 32 and 128 on AVX2; doc/theory.md section 4.1.) Log-weights
+     * padded with -inf.
      */
     struct TiledSources
     {
