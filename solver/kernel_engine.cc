@@ -615,26 +615,34 @@ namespace attnflow
         const double     *vals =
           sources.values.data() + j0 * sources.value_dimension + c * w;
         const double *p = exponents.data();
-        vdouble       acc[n_components][block_size];
-        for (unsigned int q = 0; q < n_components; ++q)
-          for (unsigned int r = 0; r < block_size; ++r)
-            acc[q][r] = broadcast(0.);
+        vdouble       sums[n_components][block_size];
         for (unsigned int r0 = 0; r0 < block_size; r0 += value_rows)
-          for (std::size_t j = 0; j < n; j += lanes)
-            {
-              vdouble v[n_components];
-              for (unsigned int q = 0; q < n_components; ++q)
-                v[q] = load(vals + q * w + j);
-              for (unsigned int r = r0; r < r0 + value_rows; ++r)
-                {
-                  const vdouble pr = load(p + r * tile_size + j);
-                  for (unsigned int q = 0; q < n_components; ++q)
-                    acc[q][r] += pr * v[q];
-                }
-            }
+          {
+            // The sweep's sums stay in registers; with an index r0 + r
+            // into sums, GCC would keep them in memory across j.
+            vdouble acc[n_components][value_rows];
+            for (unsigned int q = 0; q < n_components; ++q)
+              for (unsigned int r = 0; r < value_rows; ++r)
+                acc[q][r] = broadcast(0.);
+            for (std::size_t j = 0; j < n; j += lanes)
+              {
+                vdouble v[n_components];
+                for (unsigned int q = 0; q < n_components; ++q)
+                  v[q] = load(vals + q * w + j);
+                for (unsigned int r = 0; r < value_rows; ++r)
+                  {
+                    const vdouble pr = load(p + (r0 + r) * tile_size + j);
+                    for (unsigned int q = 0; q < n_components; ++q)
+                      acc[q][r] += pr * v[q];
+                  }
+              }
+            for (unsigned int q = 0; q < n_components; ++q)
+              for (unsigned int r = 0; r < value_rows; ++r)
+                sums[q][r0 + r] = acc[q][r];
+          }
         for (unsigned int q = 0; q < n_components; ++q)
           add(values.data() + t0 + (c + q) * n_rows_padded,
-              transpose_sum(acc[q]));
+              transpose_sum(sums[q]));
       }
 
       /**

@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "test_helpers.h"
@@ -181,6 +183,44 @@ namespace attnflow
                       ((x[0] + x[1]) + (x[2] + x[3])) +
                         ((x[4] + x[5]) + (x[6] + x[7])));
           }
+      }
+  }
+
+  namespace
+  {
+    /** The bits of @p x, so that -0 differs from 0 and NaNs compare. */
+    std::uint64_t
+    bits(const double x)
+    {
+      std::uint64_t b;
+      std::memcpy(&b, &x, sizeof(b));
+      return b;
+    }
+  } // namespace
+
+  /** zero_where clears exactly the lanes of its mask, bits and all. */
+  TEST(VectorExp, ZeroWhereClearsExactlyTheMaskedLanes)
+  {
+    const double nan                 = std::numeric_limits<double>::quiet_NaN();
+    const double values[simd::lanes] = {
+      -1.,
+      nan,
+      -0.,
+      3.5,
+      -std::numeric_limits<double>::infinity(),
+      1e-310,
+      -708.,
+      7.};
+    for (unsigned int pattern = 0; pattern < 256; ++pattern)
+      {
+        double key[simd::lanes];
+        for (unsigned int l = 0; l < simd::lanes; ++l)
+          key[l] = (pattern >> l) & 1 ? 1. : 0.;
+        const simd::vdouble v = simd::load(values);
+        const simd::vdouble z = simd::zero_where(simd::load(key) > 0.5, v);
+        for (unsigned int l = 0; l < simd::lanes; ++l)
+          EXPECT_EQ(bits(z[l]), (pattern >> l) & 1 ? bits(0.) : bits(values[l]))
+            << "pattern " << pattern << " lane " << l;
       }
   }
 
