@@ -100,11 +100,10 @@ namespace attnflow
       inline vdouble
       broadcast(const double x)
       {
-        // Lane by lane, not 0 + x: that is one addition more (0 + -0 = +0).
-        vdouble v;
-        for (unsigned int l = 0; l < lanes; ++l)
-          v[l] = x;
-        return v;
+        // One vbroadcastsd. Not 0 + x, one addition more (0 + -0 = +0), nor
+        // a loop over the lanes, which GCC builds from a 64-byte load and a
+        // broadcast of its first lane, or from 8 masked broadcasts.
+        return _mm512_set1_pd(x);
       }
 
       /** lanes consecutive doubles from @p p (any alignment). */
