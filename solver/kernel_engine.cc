@@ -145,20 +145,25 @@ namespace attnflow
 #endif
     }
 
+    /** Whether some lane of @p v is below @p bound or NaN. */
+    inline bool
+    below_or_nan(const vdouble v, const double bound)
+    {
+#if defined(__AVX512F__)
+      return _mm512_cmp_pd_mask(v, _mm512_set1_pd(bound), _CMP_NGE_UQ) != 0;
+#else
+      bool any = false;
+      for (unsigned int l = 0; l < lanes; ++l)
+        any = any || !(v[l] >= bound);
+      return any;
+#endif
+    }
+
     /** Adds @p v to the lanes doubles at @p p. */
     inline void
     add(double *p, const vdouble v)
     {
       store(p, load(p) + v);
-    }
-
-    inline double
-    horizontal_max(const vdouble v)
-    {
-      double m = v[0];
-      for (unsigned int l = 1; l < lanes; ++l)
-        m = std::max(m, v[l]);
-      return m;
     }
 
     /**
@@ -173,10 +178,24 @@ namespace attnflow
      * stride of 2^k cache lines from one source to the next maps the
      * tile's 256 loads to a few sets of L1, which thrash: 1.2 times slower
      * at d = 32 and 128 on AVX2; doc/theory.md section 4.1.) Log-weights
-     * padded with -inf.
+     * padded with -inf. Per tile, the bounds of its exponents
+     * (TileBounds).
      */
     struct TiledSources
     {
+      /**
+       * What bounds the exponents <a, b_j> + log w_j of a tile's sources
+       * for any query a: the largest |b_j| and the extremes of log w_j
+       * (-inf in a tile with padding or a zero weight), for
+       * TargetTask::certainly_in_range().
+       */
+      struct TileBounds
+      {
+        double key_norm             = 0.;
+        double log_weight_min       = std::numeric_limits<double>::infinity();
+        double log_weight_magnitude = 0.;
+      };
+
       TiledSources(const PointSet            &keys,
                    const std::vector<double> &log_w,
                    const PointSet            &values)
@@ -191,6 +210,7 @@ namespace attnflow
           , keys(n_padded * key_dimension, 0.)
           , log_weights(n_padded, minus_infinity)
           , values(n_padded * value_stride, 0.)
+          , tile_bounds((n_padded + tile_size - 1) / tile_size)
       {
         const std::size_t n = keys.size();
         for (std::size_t j = 0; j < n; ++j)
@@ -212,6 +232,21 @@ namespace attnflow
                 values[j][c];
             log_weights[j] = log_w[j];
           }
+        for (std::size_t j = 0; j < n_padded; ++j)
+          {
+            TileBounds &bounds = tile_bounds[j / tile_size];
+            if (j < n)
+              {
+                double norm2 = 0.;
+                for (unsigned int k = 0; k < key_dimension; ++k)
+                  norm2 += keys[j][k] * keys[j][k];
+                bounds.key_norm = std::max(bounds.key_norm, std::sqrt(norm2));
+              }
+            bounds.log_weight_min =
+              std::min(bounds.log_weight_min, log_weights[j]);
+            bounds.log_weight_magnitude =
+              std::max(bounds.log_weight_magnitude, std::abs(log_weights[j]));
+          }
       }
 
       /** The number of (padded) sources in the tile starting at @p j0. */
@@ -231,6 +266,8 @@ namespace attnflow
       AlignedDoubles keys;
       AlignedDoubles log_weights;
       AlignedDoubles values;
+      /** Per tile of tile_size sources. */
+      std::vector<TileBounds> tile_bounds;
     };
 
     /**
@@ -259,6 +296,7 @@ namespace attnflow
           , normaliser(n_rows_padded, 0.)
           , values(n_rows_padded * sources.value_stride, 0.)
           , block_queries(transpose_blocks(queries, begin, end, n_rows_padded))
+          , query_norms(norms(queries, begin, end, n_rows_padded))
           , exponents(block_size * tile_size)
       {}
 
@@ -293,10 +331,14 @@ namespace attnflow
                 mask_later_sources(j0, i0, n_rows, w);
               if (masked || queries.dimension > max_fixed_dimension)
                 tile_maxima(w, tile_max);
-              raise_shifts(i0 - begin, n_rows, tile_max);
+              raise_shifts(i0 - begin, tile_max);
               vdouble row_sums[block_size];
-              for (unsigned int r = 0; r < block_size; r += exp_rows)
-                exponentiate_rows(i0 - begin + r, r, w, row_sums + r);
+              if (!masked && certainly_in_range(i0 - begin, j0))
+                for (unsigned int r = 0; r < block_size; r += exp_rows)
+                  exponentiate_rows<true>(i0 - begin + r, r, w, row_sums + r);
+              else
+                for (unsigned int r = 0; r < block_size; r += exp_rows)
+                  exponentiate_rows<false>(i0 - begin + r, r, w, row_sums + r);
               add(normaliser.data() + i0 - begin, transpose_sum(row_sums));
               if (sources.wide_layout)
                 accumulate_wide_values(j0, w, i0 - begin);
@@ -358,6 +400,27 @@ namespace attnflow
         return transposed;
       }
 
+      /**
+       * |a_t| of the targets @p begin .. @p end - 1, zero-padded to
+       * @p n_rows_padded targets.
+       */
+      static AlignedDoubles
+      norms(const PointSet   &queries,
+            const std::size_t begin,
+            const std::size_t end,
+            const std::size_t n_rows_padded)
+      {
+        AlignedDoubles result(n_rows_padded, 0.);
+        for (std::size_t t = 0; t < end - begin; ++t)
+          {
+            double norm2 = 0.;
+            for (unsigned int k = 0; k < queries.dimension; ++k)
+              norm2 += queries[begin + t][k] * queries[begin + t][k];
+            result[t] = std::sqrt(norm2);
+          }
+        return result;
+      }
+
       /** @p n rounded up to whole pairs of vectors (source_granularity). */
       static std::size_t
       round_up(const std::size_t n)
@@ -370,8 +433,9 @@ namespace attnflow
        * exponents(r, j) = <a_r, b_j> + log w_j for the first @p n sources
        * (a multiple of source_granularity) of the tile at @p j0 and, for
        * d <= max_fixed_dimension, their maxima lane by lane, @p vmax[r] (in
-       * the order of tile_maxima(): the same results). That loop is bound by
-       * its stores at small d, and the maxima cost no pass of their own.
+       * the order of tile_maxima(): the same results; -inf for larger d,
+       * where tile_maxima() takes them). That loop is bound by its stores at
+       * small d, and the maxima cost no pass of their own.
        */
       void
       compute_exponents(const std::size_t i0,
@@ -416,9 +480,8 @@ namespace attnflow
         const double      *a     = block_queries.data() + (i0 - begin) * d;
         double *const      e     = exponents.data();
         constexpr bool     with_maxima = fixed_d > 0;
-        if constexpr (with_maxima)
-          for (unsigned int r = 0; r < block_size; ++r)
-            vmax[r] = broadcast(minus_infinity);
+        for (unsigned int r = 0; r < block_size; ++r)
+          vmax[r] = broadcast(minus_infinity);
         for (std::size_t j = 0; j < n; j += 2 * lanes)
           for (unsigned int r0 = 0; r0 < block_size; r0 += exponent_rows)
             {
@@ -487,37 +550,74 @@ namespace attnflow
       }
 
       /**
-       * Raises the running shifts of the block's targets t0 + r, r <
-       * @p n_rows, to their tile maxima (@p vmax[r], lane by lane),
-       * rescaling what was summed so far.
+       * Raises the running shifts of the block's targets t0 + r to their
+       * tile maxima where these are larger (@p vmax[r], lane by lane; the
+       * padded rows too, which are never written out), rescaling what was
+       * summed so far by exp(old shift - new shift), all rows at once.
        */
       void
-      raise_shifts(const std::size_t  t0,
-                   const unsigned int n_rows,
-                   const vdouble (&vmax)[block_size])
+      raise_shifts(const std::size_t t0, const vdouble (&vmax)[block_size])
       {
+        const vdouble old    = load(shift.data() + t0);
+        const vdouble raised = max(old, transpose_max(vmax));
+        // The difference is > 0 where a shift rises, NaN where no exponent
+        // so far is finite (-inf - -inf): then nothing was summed either.
+        const vdouble rise = raised - old;
+        if (!exceeds(rise, 0.))
+          return;
+        const vdouble zero = broadcast(0.);
+        const vdouble scale =
+          exp_nonpositive(select(rise > zero, zero - rise, zero));
+        store(shift.data() + t0, raised);
+        store(normaliser.data() + t0, load(normaliser.data() + t0) * scale);
         const unsigned int dv = sources.value_dimension;
-        for (unsigned int r = 0; r < n_rows; ++r)
-          {
-            const std::size_t t = t0 + r;
-            if (exceeds(vmax[r], shift[t]))
-              {
-                const double tile_max = horizontal_max(vmax[r]);
-                const double scale    = std::exp(shift[t] - tile_max);
-                normaliser[t] *= scale;
-                for (unsigned int c = 0; c < dv; ++c)
-                  value(t, c) *= scale;
-                shift[t] = tile_max;
-              }
-          }
+        if (!sources.wide_layout)
+          for (unsigned int c = 0; c < dv; ++c)
+            {
+              double *const v = values.data() + c * n_rows_padded + t0;
+              store(v, load(v) * scale);
+            }
+        else
+          for (unsigned int r = 0; r < block_size; ++r)
+            if (scale[r] != 1.)
+              for (unsigned int c = 0; c < dv; ++c)
+                value(t0 + r, c) *= scale[r];
+      }
+
+      /**
+       * Whether every shifted exponent <a_t, b_j> + log w_j - shift_t of the
+       * block's targets t0 + r and the tile at @p j0 is certainly >=
+       * exp_lowest, so that exp_in_range() may take them: by Cauchy-Schwarz
+       * it is >= log w_min - |a_t| max |b_j| - shift_t, and this bound less
+       * the rounding of the exponents, the shift and the bound itself,
+       * (2 d + 10) u (|a_t| max |b_j| + max |log w_j| + |shift_t|) with the
+       * unit roundoff u, must be >= exp_lowest + 1 (doc/theory.md section
+       * 4.1). False for infinite and NaN bounds: -inf log-weights (padding,
+       * zero weights), shifts still -inf.
+       */
+      bool
+      certainly_in_range(const std::size_t t0, const std::size_t j0) const
+      {
+        const typename TiledSources::TileBounds &tile =
+          sources.tile_bounds[j0 / tile_size];
+        const double rounding = (2. * queries.dimension + 10.) *
+                                std::numeric_limits<double>::epsilon() / 2.;
+        const vdouble ab    = load(query_norms.data() + t0) * tile.key_norm;
+        const vdouble s     = load(shift.data() + t0);
+        const vdouble lower = tile.log_weight_min - ab - s;
+        const vdouble magnitude =
+          ab + tile.log_weight_magnitude + max(s, broadcast(0.) - s);
+        return !below_or_nan(lower - rounding * magnitude, exp_lowest + 1.);
       }
 
       /**
        * Replaces rows @p r .. r + exp_rows - 1 of the exponents (targets
        * @p t.., padded rows included) by the shifted kernel values, the
        * rows in one loop (exp_rows independent chains); @p sums receives
-       * their sums lane by lane (the tile's part of the normalisers).
+       * their sums lane by lane (the tile's part of the normalisers). With
+       * @p in_range (certainly_in_range()), by exp_in_range().
        */
+      template <bool in_range>
       void
       exponentiate_rows(const std::size_t  t,
                         const unsigned int r,
@@ -525,7 +625,8 @@ namespace attnflow
                         vdouble           *sums)
       {
         double *const e = exponents.data() + r * tile_size;
-        if (std::any_of(shift.begin() + t,
+        if (!in_range &&
+            std::any_of(shift.begin() + t,
                         shift.begin() + t + exp_rows,
                         [](const double s) { return s == minus_infinity; }))
           {
@@ -544,7 +645,10 @@ namespace attnflow
             vdouble p[exp_rows];
             for (unsigned int q = 0; q < exp_rows; ++q)
               p[q] = load(e + q * tile_size + j) - m[q];
-            exp_nonpositive(p);
+            if constexpr (in_range)
+              exp_in_range(p);
+            else
+              exp_nonpositive(p);
             for (unsigned int q = 0; q < exp_rows; ++q)
               {
                 store(e + q * tile_size + j, p[q]);
@@ -718,6 +822,8 @@ namespace attnflow
        */
       AlignedDoubles shift, normaliser, values;
       AlignedDoubles block_queries;
+      /** |a_t| per target (padded rows 0). */
+      AlignedDoubles query_norms;
       AlignedDoubles exponents;
     };
   } // namespace

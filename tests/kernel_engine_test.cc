@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -118,6 +119,22 @@ namespace attnflow
         check(d, d, 41, 777, beta, false);
   }
 
+  /**
+   * Exponents around the smallest argument of the engine's exponential,
+   * exp_lowest = -708: with |a| = beta and unit keys they spread over
+   * [-2 beta - 2.4, 0] after the shift, so that the tiles whose bound
+   * certifies them (exp_in_range(), without the test of the range) hold
+   * exponents down to about -706, and from beta = 353 on the bound refuses
+   * them (the test of the range is taken). A tile let through wrongly gives
+   * garbage without AVX-512 (attnflow_avx2_tests) and denormals with it.
+   */
+  TEST(KernelEngine, MatchesLongDoubleAroundTheLowestExponent)
+  {
+    for (const double beta : {348., 352., 352.5, 353., 354., 356.})
+      for (const unsigned int d : {2u, 3u})
+        check(d, d, 41, 777, beta, false);
+  }
+
   TEST(KernelEngine, MatchesLongDoubleInHighDimensionWithZeroWeights)
   {
     check(128, 128, 19, 530, 4., true);
@@ -183,6 +200,30 @@ namespace attnflow
                       ((x[0] + x[1]) + (x[2] + x[3])) +
                         ((x[4] + x[5]) + (x[6] + x[7])));
           }
+      }
+  }
+
+  /** Lane r of transpose_max(v) is the largest lane of v[r]. */
+  TEST(VectorExp, TransposeMaxTakesTheLargestLane)
+  {
+    RandomGenerator random(5);
+    for (unsigned int round = 0; round < 1000; ++round)
+      {
+        double        lanes[simd::lanes][simd::lanes];
+        simd::vdouble v[simd::lanes];
+        for (unsigned int r = 0; r < simd::lanes; ++r)
+          {
+            for (double &x : lanes[r])
+              x = random.uniform() < 0.1 ?
+                    -std::numeric_limits<double>::infinity() :
+                    (2. * random.uniform() - 1.) *
+                      std::pow(10., 16. * random.uniform());
+            v[r] = simd::load(lanes[r]);
+          }
+        const simd::vdouble maxima = simd::transpose_max(v);
+        for (unsigned int r = 0; r < simd::lanes; ++r)
+          EXPECT_EQ(maxima[r],
+                    *std::max_element(lanes[r], lanes[r] + simd::lanes));
       }
   }
 
@@ -280,6 +321,47 @@ namespace attnflow
                     << "x = " << x[i][l];
               }
           }
+      }
+  }
+
+  /**
+   * exp_in_range(), which leaves out the test of the range, gives the bits
+   * of exp_nonpositive() on [exp_lowest, 0] and for NaN, 4 vectors at once.
+   */
+  TEST(VectorExp, InRangeGivesTheBitsOfTheTestedExponential)
+  {
+    constexpr unsigned int n         = 4;
+    const double           special[] = {0.,
+                                        -0.,
+                                        -1e-300,
+                                        -0.34657359027997264,
+                                        -707.9999999,
+                                        simd::exp_lowest,
+                                        std::numeric_limits<double>::quiet_NaN()};
+    RandomGenerator        random(6);
+    for (unsigned int round = 0; round < 200; ++round)
+      {
+        simd::vdouble x[n], y[n];
+        for (unsigned int i = 0; i < n; ++i)
+          {
+            double arguments[simd::lanes];
+            for (unsigned int l = 0; l < simd::lanes; ++l)
+              {
+                const unsigned int m =
+                  round * n * simd::lanes + i * simd::lanes + l;
+                arguments[l] =
+                  m < sizeof(special) / sizeof(double) ?
+                    special[m] :
+                    simd::exp_lowest * std::pow(1e4, -random.uniform());
+              }
+            x[i] = y[i] = simd::load(arguments);
+          }
+        simd::exp_nonpositive(x);
+        simd::exp_in_range(y);
+        for (unsigned int i = 0; i < n; ++i)
+          for (unsigned int l = 0; l < simd::lanes; ++l)
+            EXPECT_EQ(bits(x[i][l]), bits(y[i][l]))
+              << "vector " << i << " lane " << l;
       }
   }
 

@@ -34,6 +34,12 @@ namespace attnflow
     /** The doubles of one vector. */
     constexpr unsigned int lanes = 8;
 
+    /**
+     * The smallest argument of the exponentials below: exp_nonpositive()
+     * gives 0 under it, exp_in_range() takes no argument under it.
+     */
+    constexpr double exp_lowest = -708.;
+
 #if defined(__AVX512F__)
     inline namespace avx512
     {
@@ -331,8 +337,10 @@ namespace attnflow
        * arithmetic; relative error 1.7e-17 with the coefficients rounded to
        * double, against 2.3e-16 for the Taylor polynomial of degree 12),
        * times 2^k: one vscalefpd with AVX-512, the exponent bits otherwise
-       * (the same result). Arguments below -708 (results below the smallest
-       * normal double) give 0; -inf gives 0 and NaN stays NaN.
+       * (the same result). With @p zero_below_range, arguments below
+       * exp_lowest (results below the smallest normal double) give 0, -inf
+       * gives 0 and NaN stays NaN; without it, which saves the test, they
+       * give garbage (the exponent bits wrap around without AVX-512).
        *
        * Each step is taken for all @p n vectors before the next, so that the
        * n Horner chains are independent in program order: a fused
@@ -341,15 +349,14 @@ namespace attnflow
        * operations of each lane are those of n = 1. Always inlined: the
        * parts of a Wide then stay in registers.
        */
-      template <unsigned int n>
+      template <bool zero_below_range, unsigned int n>
       [[gnu::always_inline]] inline void
-      exp_nonpositive(vdouble (&x)[n])
+      exponentiate(vdouble (&x)[n])
       {
         constexpr double log2e    = 1.4426950408889634074;
         constexpr double ln2_high = 6.93147180369123816490e-01;
         constexpr double ln2_low  = 1.90821492927058770002e-10;
         constexpr double shifter  = 6755399441055744.; // 1.5 * 2^52
-        constexpr double lowest   = -708.;
         // Highest degree first.
         constexpr double       coefficients[] = {2.5110037605963777e-08,
                                                  2.763263963904103e-07,
@@ -369,13 +376,15 @@ namespace attnflow
         // The result p 2^k is zeroed where x < -708 (not where x is NaN: "not
         // less than" is true for NaN, which then propagates through p).
         __mmask8 in_range[n];
-        for (unsigned int i = 0; i < n; ++i)
-          in_range[i] =
-            _mm512_cmp_pd_mask(x[i], _mm512_set1_pd(lowest), _CMP_NLT_UQ);
+        if constexpr (zero_below_range)
+          for (unsigned int i = 0; i < n; ++i)
+            in_range[i] =
+              _mm512_cmp_pd_mask(x[i], _mm512_set1_pd(exp_lowest), _CMP_NLT_UQ);
 #else
         vint64 underflow[n];
-        for (unsigned int i = 0; i < n; ++i)
-          underflow[i] = x[i] < lowest;
+        if constexpr (zero_below_range)
+          for (unsigned int i = 0; i < n; ++i)
+            underflow[i] = x[i] < exp_lowest;
 #endif
         vdouble t[n], k[n], p[n];
         for (unsigned int i = 0; i < n; ++i)
@@ -405,12 +414,45 @@ namespace attnflow
             p[i] = p[i] * x[i] + coefficients[m];
 #if defined(__AVX512F__)
         for (unsigned int i = 0; i < n; ++i)
-          x[i] = _mm512_maskz_scalef_pd(in_range[i], p[i], k[i]);
+          if constexpr (zero_below_range)
+            x[i] = _mm512_maskz_scalef_pd(in_range[i], p[i], k[i]);
+          else
+            // All lanes: GCC 12 warns of _mm512_scalef_pd's undefined
+            // pass-through operand.
+            x[i] = _mm512_maskz_scalef_pd(0xff, p[i], k[i]);
 #else
         // p 2^k, its bits cleared below the range (whatever p was there).
         for (unsigned int i = 0; i < n; ++i)
-          x[i] = zero_where(underflow[i], p[i] * scale[i]);
+          if constexpr (zero_below_range)
+            x[i] = zero_where(underflow[i], p[i] * scale[i]);
+          else
+            x[i] = p[i] * scale[i];
 #endif
+      }
+
+      /**
+       * exp(x) of the @p n vectors @p x in place, x <= 0: exponentiate()
+       * above, arguments below exp_lowest giving 0.
+       */
+      template <unsigned int n>
+      [[gnu::always_inline]] inline void
+      exp_nonpositive(vdouble (&x)[n])
+      {
+        exponentiate<true>(x);
+      }
+
+      /**
+       * exp_nonpositive() of arguments known to lie in [exp_lowest, 0] (or
+       * to be NaN), with the same bits: the test of the range is left out,
+       * one comparison per vector (and without AVX-512 one AND-NOT), 1 of
+       * the 18 operations of exp_nonpositive() with AVX-512. The engine
+       * certifies the range per tile (doc/theory.md section 4.1).
+       */
+      template <unsigned int n>
+      [[gnu::always_inline]] inline void
+      exp_in_range(vdouble (&x)[n])
+      {
+        exponentiate<false>(x);
       }
 
       /** exp_nonpositive() of the one vector @p x. */
@@ -423,16 +465,18 @@ namespace attnflow
       }
 
       /**
-       * The vector of the lane sums of @p v[0..7]: lane r is the sum of the
-       * lanes of v[r], ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7)) on
-       * every instruction set (three rounds of pairwise shuffles and adds
-       * with AVX-512; with AVX, the same in each half, then the halves
-       * added; lane by lane otherwise).
+       * The vector whose lane r reduces the lanes of v[r] with the binary
+       * operation @p reduce (applied to vdouble, double_register and double
+       * alike), ((v0 o v1) o (v2 o v3)) o ((v4 o v5) o (v6 o v7)) on every
+       * instruction set: three rounds of pairwise shuffles with AVX-512;
+       * with AVX, the same in each half, then the halves; lane by lane
+       * otherwise.
        */
+      template <typename Reduce>
       inline vdouble
-      transpose_sum(const vdouble (&v)[lanes])
+      transpose_reduce(const vdouble (&v)[lanes], const Reduce reduce)
       {
-        static_assert(lanes == 8, "transpose_sum is written for 8 lanes");
+        static_assert(lanes == 8, "transpose_reduce is written for 8 lanes");
 #if defined(__AVX512F__)
         const vint64 even = {0, 8, 2, 10, 4, 12, 6, 14};
         const vint64 odd  = {1, 9, 3, 11, 5, 13, 7, 15};
@@ -442,17 +486,18 @@ namespace attnflow
         const vint64 hi4  = {4, 5, 6, 7, 12, 13, 14, 15};
         vdouble      pairs[4], quads[2];
         for (unsigned int i = 0; i < 4; ++i)
-          pairs[i] = __builtin_shuffle(v[2 * i], v[2 * i + 1], even) +
-                     __builtin_shuffle(v[2 * i], v[2 * i + 1], odd);
+          pairs[i] = reduce(__builtin_shuffle(v[2 * i], v[2 * i + 1], even),
+                            __builtin_shuffle(v[2 * i], v[2 * i + 1], odd));
         for (unsigned int i = 0; i < 2; ++i)
-          quads[i] = __builtin_shuffle(pairs[2 * i], pairs[2 * i + 1], low2) +
-                     __builtin_shuffle(pairs[2 * i], pairs[2 * i + 1], hi2);
-        return __builtin_shuffle(quads[0], quads[1], low4) +
-               __builtin_shuffle(quads[0], quads[1], hi4);
+          quads[i] =
+            reduce(__builtin_shuffle(pairs[2 * i], pairs[2 * i + 1], low2),
+                   __builtin_shuffle(pairs[2 * i], pairs[2 * i + 1], hi2));
+        return reduce(__builtin_shuffle(quads[0], quads[1], low4),
+                      __builtin_shuffle(quads[0], quads[1], hi4));
 #elif defined(__AVX__)
         // Part h of v[r] holds lanes 4h..4h+3. For rows r0..r0+3 and each
-        // half h: (a0 + a1, b0 + b1, a2 + a3, b2 + b3) per pair of rows,
-        // then (a0123, b0123, c0123, d0123); the two halves added last.
+        // half h: (a0 o a1, b0 o b1, a2 o a3, b2 o b3) per pair of rows,
+        // then (a0123, b0123, c0123, d0123); the two halves reduced last.
         const int64_register even = {0, 4, 2, 6}, odd = {1, 5, 3, 7};
         const int64_register low = {0, 1, 4, 5}, high = {2, 3, 6, 7};
         vdouble              result;
@@ -466,22 +511,48 @@ namespace attnflow
                   {
                     const double_register a = v[r0 + 2 * i].part[h];
                     const double_register b = v[r0 + 2 * i + 1].part[h];
-                    pairs[i]                = __builtin_shuffle(a, b, even) +
-                               __builtin_shuffle(a, b, odd);
+                    pairs[i] = reduce(__builtin_shuffle(a, b, even),
+                                      __builtin_shuffle(a, b, odd));
                   }
-                halves[h] = __builtin_shuffle(pairs[0], pairs[1], low) +
-                            __builtin_shuffle(pairs[0], pairs[1], high);
+                halves[h] = reduce(__builtin_shuffle(pairs[0], pairs[1], low),
+                                   __builtin_shuffle(pairs[0], pairs[1], high));
               }
-            result.part[r0 / native_lanes] = halves[0] + halves[1];
+            result.part[r0 / native_lanes] = reduce(halves[0], halves[1]);
           }
         return result;
 #else
-        double sums[lanes];
+        double results[lanes];
         for (unsigned int r = 0; r < lanes; ++r)
-          sums[r] = ((v[r][0] + v[r][1]) + (v[r][2] + v[r][3])) +
-                    ((v[r][4] + v[r][5]) + (v[r][6] + v[r][7]));
-        return load(sums);
+          results[r] =
+            reduce(reduce(reduce(v[r][0], v[r][1]), reduce(v[r][2], v[r][3])),
+                   reduce(reduce(v[r][4], v[r][5]), reduce(v[r][6], v[r][7])));
+        return load(results);
 #endif
+      }
+
+      /**
+       * The vector of the lane sums of @p v[0..7]: lane r is the sum of the
+       * lanes of v[r], ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7)) on
+       * every instruction set (transpose_reduce()).
+       */
+      inline vdouble
+      transpose_sum(const vdouble (&v)[lanes])
+      {
+        return transpose_reduce(v, [](const auto a, const auto b) {
+          return a + b;
+        });
+      }
+
+      /**
+       * The vector of the lane maxima of @p v[0..7] (NaN-free): lane r is
+       * the largest lane of v[r].
+       */
+      inline vdouble
+      transpose_max(const vdouble (&v)[lanes])
+      {
+        return transpose_reduce(v, [](const auto a, const auto b) {
+          return a > b ? a : b;
+        });
       }
     } // namespace avx512, avx or sse2
   }   // namespace simd
