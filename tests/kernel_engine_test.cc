@@ -135,6 +135,45 @@ namespace attnflow
         check(d, d, 41, 777, beta, false);
   }
 
+  /**
+   * The rounding allowance of the certified range (doc/theory.md 4.1): log
+   * weights near -1e16, where doubles lie 2 apart, so that the computed
+   * exponent of the key b = (-1.01, ..., -1.01) against a = (1, ..., 1),
+   * lw + <a, b> accumulated one product at a time from lw = -1e16, rounds
+   * each product to -2: -1e16 - 2d against the true -1e16 - 1.01 d. The
+   * zero key has lw = -1e16 + 710 - 2d and sets the shift, so that the
+   * computed argument of the others is -710, below the exponential's range,
+   * while the Cauchy-Schwarz bound without the allowance is -710 + 0.99 d
+   * and would certify the tile: the exponential without the test of the
+   * range then gives garbage without AVX-512 (attnflow_avx2_tests). The
+   * error, about 0.45 d u M, grows with d as the allowance does. The true
+   * terms, exp(-710 + 0.99 d) < 1e-280, lie below the last digit of the
+   * normaliser, 1.
+   */
+  TEST(KernelEngine, RoundingOfTheExponentsKeepsATileOutOfTheCertifiedRange)
+  {
+    for (const unsigned int d : {4u, 16u, 64u})
+      {
+        const unsigned int n = 16; // one whole tile, no padded source
+        PointSet           queries(d, 1), keys(d, n), values(1, n);
+        std::fill(queries.coordinates.begin(), queries.coordinates.end(), 1.);
+        std::fill(keys.coordinates.begin() + d, keys.coordinates.end(), -1.01);
+        values.coordinates[0] = 1.;
+        std::vector<double> log_w(n, -1e16);
+        log_w[0] = -1e16 + 710. - 2. * d;
+
+        KernelSums sums;
+        KernelEngine(1).evaluate_log_weights(queries,
+                                             keys,
+                                             log_w,
+                                             values,
+                                             sums);
+        EXPECT_EQ(sums.shift[0], log_w[0]) << "d " << d;
+        EXPECT_EQ(sums.normaliser[0], 1.) << "d " << d;
+        EXPECT_EQ(sums.values[0][0], 1.) << "d " << d;
+      }
+  }
+
   TEST(KernelEngine, MatchesLongDoubleInHighDimensionWithZeroWeights)
   {
     check(128, 128, 19, 530, 4., true);
