@@ -137,18 +137,18 @@ namespace attnflow
 
   /**
    * The rounding allowance of the certified range (doc/theory.md 4.1): log
-   * weights near -1e16, where doubles lie 2 apart, so that the computed
-   * exponent of the key b = (-1.01, ..., -1.01) against a = (1, ..., 1),
-   * lw + <a, b> accumulated one product at a time from lw = -1e16, rounds
-   * each product to -2: -1e16 - 2d against the true -1e16 - 1.01 d. The
-   * zero key has lw = -1e16 + 710 - 2d and sets the shift, so that the
-   * computed argument of the others is -710, below the exponential's range,
-   * while the Cauchy-Schwarz bound without the allowance is -710 + 0.99 d
-   * and would certify the tile: the exponential without the test of the
-   * range then gives garbage without AVX-512 (attnflow_avx2_tests). The
-   * error, about 0.45 d u M, grows with d as the allowance does. The true
-   * terms, exp(-710 + 0.99 d) < 1e-280, lie below the last digit of the
-   * normaliser, 1.
+   * weights near -1e16, where doubles lie 2 apart. Against a = (1, ..., 1),
+   * the exponent lw + <a, b> of the key b = (-1.01, ..., -1.01) with
+   * lw = -1e16 is accumulated one multiply-add at a time, each adding -1.01
+   * and rounding to a step of -2: -1e16 - 2d against the true
+   * -1e16 - 1.01 d. A zero key with lw = -1e16 + 710 - 2d sets the shift,
+   * so that the computed argument of the other 15 sources is -710, below
+   * the -709.44 where the exponential without the test of the range gives
+   * garbage (without AVX-512: attnflow_avx2_tests), while the
+   * Cauchy-Schwarz bound without the allowance, -710 + 0.99 d, would
+   * certify the tile. The error, about 0.45 d u M, grows with d as the
+   * allowance does. The true terms sum to less than 2.2e-280, far below
+   * half an ulp of the normaliser, 1.
    */
   TEST(KernelEngine, RoundingOfTheExponentsKeepsATileOutOfTheCertifiedRange)
   {
