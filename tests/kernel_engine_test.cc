@@ -142,7 +142,7 @@ namespace attnflow
    * lw = -1e16 is accumulated one multiply-add at a time, each adding -1.01
    * and rounding to a step of -2: -1e16 - 2d against the true
    * -1e16 - 1.01 d. A zero key with lw = -1e16 + 710 - 2d sets the shift,
-   * so that the computed argument of the other 15 sources is -710, below
+   * so that the computed argument of the other sources is -710, below
    * the -709.44 where the exponential without the test of the range gives
    * garbage (without AVX-512: attnflow_avx2_tests), while the
    * Cauchy-Schwarz bound without the allowance, -710 + 0.99 d, would
@@ -154,7 +154,9 @@ namespace attnflow
   {
     for (const unsigned int d : {4u, 16u, 64u})
       {
-        const unsigned int n = 16; // one whole tile, no padded source
+        // Two vectors of sources: the engine pads to these, and a padded
+        // source (log weight -inf) would keep the tile out by itself.
+        const unsigned int n = 2 * simd::lanes;
         PointSet           queries(d, 1), keys(d, n), values(1, n);
         std::fill(queries.coordinates.begin(), queries.coordinates.end(), 1.);
         std::fill(keys.coordinates.begin() + d, keys.coordinates.end(), -1.01);
